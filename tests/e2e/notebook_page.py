@@ -1,0 +1,91 @@
+"""Drive one notebook in JupyterLab through Playwright: open it, run all cells, wait, look, take screenshots.
+
+Selectors are JupyterLab 4's own DOM classes and commands; every wait is bounded by a named timeout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import nbformat
+
+if (
+    TYPE_CHECKING
+):  # imported lazily so a machine without Playwright skips the tests instead of failing collection
+    from playwright.sync_api import Locator, LocatorAssertions, Page
+
+#: The kernelspec written into generated notebooks; without it JupyterLab asks "Select Kernel" and blocks the page.
+PYTHON_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+_ALL_CELLS_DONE = """() => {
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
+  return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+}"""
+
+
+def expect(locator: Locator) -> LocatorAssertions:
+    """Playwright's retrying assertions on ``locator`` (imported on first use)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """Write a notebook of code ``cells`` with kernelspec metadata to ``path``; return the path."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = PYTHON_KERNELSPEC
+    notebook.metadata["language_info"] = {"name": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(notebook, str(path))
+    return path
+
+
+class NotebookPage:
+    """A browser page showing one notebook in JupyterLab."""
+
+    def __init__(self, page: Page, artifacts: Path) -> None:
+        self.page = page
+        self.artifacts = artifacts
+
+    def open(self, url: str, *, timeout: float = 60.0) -> None:
+        """Open the notebook at ``url`` and wait until its kernel is idle (``timeout`` seconds)."""
+        self.page.goto(url, timeout=timeout * 1000)
+        self.page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=timeout * 1000)
+        dialog = self.page.locator(".jp-Dialog .jp-mod-accept")
+        if dialog.count():  # a kernel dialog despite the kernelspec metadata: accept its default
+            dialog.first.click()
+        self.wait_idle(timeout=timeout)
+
+    def run_all(self, *, timeout: float = 90.0) -> None:
+        """Run all cells from the Run menu; wait until every code cell has run and the kernel is idle."""
+        self.page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        self.page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+        self.page.wait_for_function(_ALL_CELLS_DONE, timeout=timeout * 1000)
+        self.wait_idle(timeout=timeout)
+
+    def wait_idle(self, *, timeout: float = 60.0) -> None:
+        """Wait until the notebook's execution indicator says the kernel is idle."""
+        self.page.wait_for_selector(
+            '.jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached", timeout=timeout * 1000
+        )
+
+    def error_outputs(self) -> list[str]:
+        """The texts of all error outputs (tracebacks) in the notebook; tests assert this is empty."""
+        errors = self.page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        return [text for text in errors.all_inner_texts() if "Traceback" in text or "Error" in text]
+
+    def locator(self, selector: str, **kwargs: Any) -> Locator:
+        """A locator for ``selector`` in the page."""
+        return self.page.locator(selector, **kwargs)
+
+    def screenshot(self, name: str, target: Locator | None = None) -> Path:
+        """Save a screenshot of ``target`` (or the page) as ``<artifacts>/<name>.png``; return its path."""
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        path = self.artifacts / f"{name}.png"
+        if target is None:
+            self.page.screenshot(path=str(path))
+        else:
+            target.scroll_into_view_if_needed()
+            target.screenshot(path=str(path))
+        return path
