@@ -1,0 +1,278 @@
+"""``Lihil``: the ASGI application — lifespan, the route table, ``include``, middlewares.
+
+The route table may change while the app serves (a notebook adds routes from another thread): it is an immutable
+tuple replaced under a lock, so every request sees either the old table or the new one, never a half-built one.
+Routes are set up when they are included (or, at the latest, on first use), so ``TestClient(app)`` works with and
+without ``with``.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from inspect import isasyncgenfunction
+from typing import Any
+
+from ididi import Graph, Resolver
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from .errors import DuplicatedRouteError, InvalidLifeSpanError, LihilError, RouteSetupError
+from .http import Route
+from .routing import MiddlewareFactory, RouteBase, build_middleware_chain
+from .websocket import WebSocketRoute
+
+LifeSpan = Callable[["Lihil"], AbstractAsyncContextManager[Any]]
+
+
+class Lihil:
+    """An ASGI app made of routes.
+
+    >>> lhl = Lihil()              # Lihil[None]() and Lihil(route1, route2) work too
+    >>> lhl.include(ws_route)      # include_routes(...) is the older name
+    """
+
+    def __class_getitem__(cls, _state: Any) -> type[Lihil]:
+        # Lihil was generic over an app-state type in early versions; `Lihil[None]()` still means `Lihil()`.
+        return cls
+
+    def __init__(
+        self,
+        *routes: RouteBase,
+        middlewares: Sequence[MiddlewareFactory] | None = None,
+        app_config: Any = None,
+        max_thread_workers: int | None = None,
+        graph: Graph | None = None,
+        lifespan: Callable[[Lihil], Any] | None = None,
+    ) -> None:
+        self.graph = graph or Graph(self_inject=True, ignore=(Request, WebSocket, Resolver))
+        self.app_config = app_config
+        self.middle_factories: list[MiddlewareFactory] = list(middlewares or [])
+        self._lifespan = _as_lifespan(lifespan)
+        self._lock = threading.RLock()
+        self._call_stack: ASGIApp | None = None
+        given_root = next((r for r in routes if r.path == "/"), None)
+        root = given_root or Route("/", graph=self.graph)
+        root.graph = self.graph
+        self._routes: tuple[RouteBase, ...] = (root,)
+        self.include(*(r for r in routes if r is not given_root))
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  {r!r}" for r in self._routes)
+        return f"Lihil({inner}\n)"
+
+    # --- the route table --------------------------------------------------------------------------------------------
+
+    @property
+    def routes(self) -> list[RouteBase]:
+        return list(self._routes)
+
+    @property
+    def root(self) -> RouteBase:
+        return self._routes[0]
+
+    def include(self, *routes: RouteBase) -> None:
+        """Add ``routes`` (and their sub-routes). Safe while serving: the next request sees them."""
+        with self._lock:
+            for route in routes:
+                self._include_one(route)
+                self.include(*route.subroutes)
+
+    def include_routes(self, *routes: RouteBase) -> None:
+        """The older name of :meth:`include`, kept silent: lihil's own docs still teach it."""
+        self.include(*routes)
+
+    def _include_one(self, route: RouteBase) -> None:
+        if any(r is route for r in self._routes):
+            return
+        if route.graph is not self.graph:
+            self.graph.merge(route.graph)
+            route.graph = self.graph
+        if _has_handler(route):
+            self._setup_route(route)
+        if route.path == "/":
+            root = self._routes[0]
+            if isinstance(root, Route) and root.has_endpoints:
+                raise DuplicatedRouteError(f"cannot include {route!r}: the root route {root!r} already has endpoints")
+            self._routes = (route, *self._routes[1:])
+        else:
+            self._routes = (*self._routes, route)
+
+    def remove_route(self, path: str) -> RouteBase | None:
+        """Remove the route at ``path``; the next request to it gets 404. Returns the removed route, if any."""
+        with self._lock:
+            found = self.get_route(path)
+            if found is None or found is self._routes[0]:
+                return None
+            self._routes = tuple(r for r in self._routes if r is not found)
+            return found
+
+    def get_route(self, path: str) -> RouteBase | None:
+        return next((r for r in self._routes if r.path == path), None)
+
+    def sub(self, path: str) -> RouteBase:
+        child = self.root.sub(path)
+        self.include(child)
+        return child
+
+    def _setup_route(self, route: RouteBase) -> None:
+        try:
+            route.setup(graph=self.graph)
+        except LihilError as exc:
+            raise RouteSetupError(f"Failed to setup route {route!r}: {exc}") from exc
+
+    # --- HTTP endpoints on the root route ----------------------------------------------------------------------------
+
+    def _root_route(self) -> Route:
+        root = self.root
+        if not isinstance(root, Route):
+            raise TypeError(f"the root route is {root!r}; HTTP endpoints need Route('/') as the root")
+        return root
+
+    def get(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().get(func, **props)
+
+    def post(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().post(func, **props)
+
+    def put(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().put(func, **props)
+
+    def delete(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().delete(func, **props)
+
+    def patch(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().patch(func, **props)
+
+    def head(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().head(func, **props)
+
+    def options(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().options(func, **props)
+
+    # --- middlewares -------------------------------------------------------------------------------------------------
+
+    def add_middleware(self, factory: MiddlewareFactory | Sequence[MiddlewareFactory]) -> None:
+        """Append a middleware factory; a list or tuple is put in front, as a block."""
+        with self._lock:
+            if isinstance(factory, list | tuple):
+                self.middle_factories[:0] = factory
+            else:
+                self.middle_factories.append(factory)
+            if self._call_stack is not None:
+                self._call_stack = build_middleware_chain(self.middle_factories, self._dispatch, "Lihil")
+
+    # --- ASGI ----------------------------------------------------------------------------------------------------
+
+    def setup(self) -> ASGIApp:
+        """Set up every route not set up yet and build the middleware chain (once; thread-safe)."""
+        with self._lock:
+            if self._call_stack is None:
+                for route in self._routes:
+                    if not route.is_setup and (_has_handler(route) or isinstance(route, WebSocketRoute)):
+                        self._setup_route(route)
+                self._call_stack = build_middleware_chain(self.middle_factories, self._dispatch, "Lihil")
+            return self._call_stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._run_lifespan(scope, receive, send)
+            return
+        app = self._call_stack or self.setup()
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await app(scope, receive, tracking_send)
+        except Exception:
+            if not started:
+                await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
+            raise
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        is_ws = scope["type"] == "websocket"
+        other_kind = False
+        for route in self._routes:  # a snapshot: include/remove replace the tuple
+            params = route.match(scope)
+            if params is None or (isinstance(route, Route) and not route.has_endpoints):
+                continue
+            if is_ws != isinstance(route, WebSocketRoute):
+                other_kind = True
+                continue
+            scope["path_params"] = {**scope.get("path_params", {}), **params}
+            await route(scope, receive, send)
+            return
+        await _not_found(scope, receive, send, other_kind)
+
+    async def _run_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        user_cm = None
+        try:
+            if self._lifespan is not None:
+                user_cm = self._lifespan(self)
+                state = await user_cm.__aenter__()
+                if isinstance(state, dict) and "state" in scope:
+                    scope["state"].update(state)
+            self.setup()
+        except BaseException:
+            await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
+            raise
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        try:
+            if user_cm is not None:
+                await user_cm.__aexit__(None, None, None)
+        except BaseException:
+            await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _not_found(scope: Scope, receive: Receive, send: Send, other_kind: bool) -> None:
+    if scope["type"] == "http":
+        if other_kind:
+            text = f"{scope['path']} is a WebSocket route: connect with a WebSocket client (ws://...)"
+            await PlainTextResponse(text, 426, headers={"upgrade": "websocket"})(scope, receive, send)
+        else:
+            await PlainTextResponse("Not Found", 404)(scope, receive, send)
+        return
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = b"Not Found"
+        await send({"type": "websocket.http.response.start", "status": 404,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": "Not Found"})
+
+
+def _has_handler(route: RouteBase) -> bool:
+    if isinstance(route, WebSocketRoute):
+        return route.handler is not None
+    return isinstance(route, Route) and route.has_endpoints
+
+
+def _as_lifespan(lifespan: Callable[..., Any] | None) -> LifeSpan | None:
+    if lifespan is None:
+        return None
+    if isasyncgenfunction(lifespan):
+        return asynccontextmanager(lifespan)
+    if callable(lifespan) and hasattr(lifespan, "__wrapped__") and isasyncgenfunction(lifespan.__wrapped__):
+        return lifespan  # already @asynccontextmanager
+    raise InvalidLifeSpanError(
+        f"lifespan must be an async generator function `async def lifespan(app): ...; yield` or an "
+        f"@asynccontextmanager function, got {lifespan!r}"
+    )
+
+

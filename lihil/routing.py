@@ -1,0 +1,126 @@
+"""Paths and the route tree: normalising, compiling and matching paths; ``sub``, ``merge`` and ``route / "x"``."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Self
+
+from ididi import Graph
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .errors import MiddlewareBuildError
+
+MiddlewareFactory = Callable[[ASGIApp], ASGIApp]
+_PATH_KEY = re.compile(r"\{([a-zA-Z_]\w*)")
+
+
+def normalize_path(path: str) -> str:
+    """``"web_socket/{id}"`` -> ``"/web_socket/{id}"``; spaces are dropped; a trailing slash is an error."""
+    path = path.replace(" ", "")
+    if not path.startswith("/"):
+        path = "/" + path
+    if len(path) > 1 and path.endswith("/"):
+        raise ValueError(f"Trailing slash is not allowed: route path {path!r}; write {path.rstrip('/')!r}")
+    return path
+
+
+def join_paths(parent: str, child: str) -> str:
+    child = normalize_path(child)
+    return child if parent == "/" else parent + ("" if child == "/" else child)
+
+
+def build_middleware_chain(
+    factories: Sequence[MiddlewareFactory], app: ASGIApp, where: str
+) -> ASGIApp:
+    """Wrap ``app`` so that ``factories[0]`` is the outermost middleware."""
+    for factory in reversed(factories):
+        try:
+            wrapped = factory(app)
+        except Exception as exc:
+            raise MiddlewareBuildError(f"{where}: middleware factory {factory!r} raised {exc!r}") from exc
+        if wrapped is None:
+            raise MiddlewareBuildError(f"{where}: middleware factory {factory!r} returned None, expected an ASGI app")
+        app = wrapped
+    return app
+
+
+class RouteBase:
+    """What HTTP and WebSocket routes share: a path, a graph, middlewares and sub-routes."""
+
+    def __init__(
+        self, path: str = "", *, graph: Graph | None = None, middlewares: Sequence[MiddlewareFactory] | None = None
+    ) -> None:
+        self.path = normalize_path(path)
+        self.path_regex, _, _ = compile_path(self.path)
+        self.path_keys: tuple[str, ...] = tuple(_PATH_KEY.findall(self.path))
+        self.graph = graph or Graph(self_inject=False)
+        self.middle_factories: list[MiddlewareFactory] = list(middlewares or [])
+        self.subroutes: list[Self] = []
+        self.is_setup = False
+
+    # --- the tree ------------------------------------------------------------------------------------------------
+
+    def sub(self, path: str) -> Self:
+        """The child route at ``self.path + path`` (created once, then returned again)."""
+        merged = join_paths(self.path, path)
+        for child in self.subroutes:
+            if child.path == merged:
+                return child
+        child = self.__class__(merged, graph=self.graph, middlewares=self.middle_factories)
+        self.subroutes.append(child)
+        return child
+
+    def __truediv__(self, path: str) -> Self:
+        return self.sub(path)
+
+    def merge(self, *subs: RouteBase, parent_prefix: str | None = None) -> None:
+        """Copy ``subs`` (and their sub-routes) under this route's path."""
+        prefix = parent_prefix or self.path
+        for sub in subs:
+            if not isinstance(sub, type(self)):
+                raise AttributeError(
+                    f"cannot merge {sub!r} into {self!r}: a {type(self).__name__} can only merge "
+                    f"{type(self).__name__}s"
+                )
+            copied = self.__class__(join_paths(prefix, sub.path), graph=self.graph,
+                                    middlewares=[*self.middle_factories, *sub.middle_factories])
+            copied.copy_endpoints_from(sub)
+            self.graph.merge(sub.graph)
+            self.subroutes.append(copied)
+            if sub.subroutes:
+                copied.merge(*sub.subroutes, parent_prefix=copied.path)
+
+    def include_subroutes(self, *subs: RouteBase, parent_prefix: str | None = None) -> None:
+        warnings.warn(
+            f"{type(self).__name__}.include_subroutes is deprecated and will be removed in 0.3.0; "
+            f"use {type(self).__name__}.merge instead.", DeprecationWarning, stacklevel=2,
+        )
+        self.merge(*subs, parent_prefix=parent_prefix)
+
+    def copy_endpoints_from(self, other: Self) -> None:
+        raise NotImplementedError
+
+    # --- dependency graph ---------------------------------------------------------------------------------------
+
+    def add_nodes(self, *nodes: Any) -> None:
+        for node in nodes:
+            self.graph.node(node)
+
+    def factory(self, node: Any, *, ignore: tuple[Any, ...] = ()) -> Any:
+        return self.graph.node(node, ignore=ignore)
+
+    # --- serving ------------------------------------------------------------------------------------------------
+
+    def match(self, scope: Scope) -> dict[str, str] | None:
+        """The path params if ``scope``'s path is this route's, else None."""
+        found = self.path_regex.match(scope["path"])
+        return found.groupdict() if found else None
+
+    def setup(self, graph: Graph | None = None, workers: Any = None) -> None:
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError

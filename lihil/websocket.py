@@ -1,0 +1,190 @@
+"""``WebSocketRoute``: one async handler per path, and the lifecycle of each connection.
+
+A connection goes: read and validate the handshake's path/query/header/cookie values (refuse the handshake with a
+problem+json denial if any is bad) -> resolve dependencies -> run the handler -> close.
+
+* The handler raises after accept: the client gets close 1011, then the exception propagates out of the ASGI app
+  (the server logs it; Starlette's TestClient re-raises it). Nothing is sent after the close.
+* The handler returns without closing: the framework closes with 1000, so no client is left hanging.
+* The client already left: closing is a quiet no-op, so a resource factory's ``await ws.close()`` after ``yield``
+  is always safe.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Coroutine
+from contextlib import nullcontext
+from typing import Any
+
+from ididi import Graph
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from .errors import NotSupportedError
+from .problems import PROBLEM_CONTENT_TYPE, InvalidRequestErrors, ValidationProblem, problem_body
+from .routing import MiddlewareFactory, RouteBase, build_middleware_chain
+from .signature import EndpointSignature, parse_signature
+
+WebSocketHandler = Callable[..., Coroutine[Any, Any, Any]]
+
+DENIAL_STATUS = 400
+"""HTTP status of a handshake refused because of bad path/query/header/cookie values."""
+POLICY_VIOLATION = 1008
+"""Close code used instead of a denial response where the server cannot send one."""
+
+
+class WebSocketRoute(RouteBase):
+    """A path served by one async WebSocket handler.
+
+    >>> route = WebSocketRoute("/chat/{room}")
+    >>> @route.endpoint          # or @route.ws_handler (the older name)
+    ... async def chat(ws: WebSocket, room: str, user: str = "anon"): ...
+
+    Registering another handler replaces the first. Once the route is part of an app that serves, the new handler
+    is checked at once and used from the next connection on; connections already open keep the one they started with.
+    """
+
+    def __init__(
+        self, path: str = "", *, graph: Graph | None = None, middlewares: list[MiddlewareFactory] | None = None
+    ) -> None:
+        super().__init__(path, graph=graph, middlewares=middlewares)
+        self._func: WebSocketHandler | None = None
+        self._props: dict[str, Any] = {}
+        self._endpoint: WebSocketEndpoint | None = None
+        self._app: ASGIApp | None = None
+
+    def __repr__(self) -> str:
+        handler = f"WebSocketEndpoint({self.path!r} {self._func!r})" if self._func else "None"
+        return f"WebSocketRoute({self.path!r}, {handler})"
+
+    # --- registering the handler --------------------------------------------------------------------------------
+
+    def endpoint(self, func: WebSocketHandler | None = None, **props: Any) -> Any:
+        """Register ``func`` as this route's handler (replacing any previous one) and return it unchanged."""
+        if func is None or not inspect.iscoroutinefunction(func):
+            name = getattr(func, "__qualname__", repr(func))
+            raise NotSupportedError(
+                f"sync function is not supported for websocket: {self!r} got {name}; declare it with `async def`"
+            )
+        if self.is_setup:
+            # Build the new endpoint fully before swapping it in, so a bad handler changes nothing.
+            self._install(func, props, self.graph)
+        self._func, self._props = func, props
+        return func
+
+    ws_handler = endpoint
+
+    @property
+    def handler(self) -> WebSocketHandler | None:
+        return self._func
+
+    @property
+    def sig(self) -> EndpointSignature:
+        """The parsed signature of the current handler (reads it now if the route is not set up yet)."""
+        if self._endpoint is not None:
+            return self._endpoint.sig
+        if self._func is None:
+            raise RuntimeError(f"{self!r} has no handler")
+        return parse_signature(self._func, path_keys=self.path_keys, graph=self.graph, websocket=True,
+                               where=f"WebSocketRoute({self.path!r})")
+
+    def copy_endpoints_from(self, other: WebSocketRoute) -> None:
+        if other._func is not None:
+            self.endpoint(other._func, **other._props)
+
+    # --- setup and serving ----------------------------------------------------------------------------------------
+
+    def setup(self, graph: Graph | None = None, workers: Any = None) -> None:
+        if self._func is None:
+            raise RuntimeError(f"Empty {self!r} without any registered endpoint")
+        if graph is not None:
+            self.graph = graph
+        self._install(self._func, self._props, self.graph)
+        self.is_setup = True
+
+    def _install(self, func: WebSocketHandler, props: dict[str, Any], graph: Graph) -> None:
+        sig = parse_signature(func, path_keys=self.path_keys, graph=graph, websocket=True,
+                              where=f"WebSocketRoute({self.path!r})")
+        endpoint = WebSocketEndpoint(self.path, func, sig, graph)
+        app = build_middleware_chain(self.middle_factories, endpoint, repr(self))
+        self._endpoint, self._app = endpoint, app  # one assignment each: readers see old or new, never half
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self._app
+        if app is None:
+            if self._func is None:
+                raise RuntimeError(f"WebSocketRoute({self.path}) not setup")
+            self.setup()  # lazily, e.g. a handler registered after the route was included
+            app = self._app
+            assert app is not None
+        await app(scope, receive, send)
+
+
+class Connection(WebSocket):
+    """Starlette's ``WebSocket`` whose ``close()`` is safe to call again or after the client has gone."""
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        if WebSocketState.DISCONNECTED in (self.application_state, self.client_state):
+            return
+        if self.application_state == WebSocketState.RESPONSE:
+            return
+        try:
+            await super().close(code, reason)
+        except WebSocketDisconnect:
+            pass  # the peer is gone; there is nobody to tell
+
+
+class WebSocketEndpoint:
+    """Serves one connection with one handler."""
+
+    def __init__(self, path: str, func: WebSocketHandler, sig: EndpointSignature, graph: Graph) -> None:
+        self.path, self.func, self.sig, self.graph = path, func, sig, graph
+
+    def __repr__(self) -> str:
+        return f"WebSocketEndpoint({self.path!r} {self.func!r})"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ws = Connection(scope, receive, send)
+        values, problems = self.sig.read(ws)
+        if problems:
+            await deny(ws, problems)
+            return
+
+        failure: BaseException | None = None
+        scope_cm: Any = self.graph.ascope() if self.sig.scoped else nullcontext(self.graph)
+        async with scope_cm as resolver:
+            try:
+                kwargs = await self.sig.arguments(resolver, values, ws)
+                await self.func(**kwargs)
+            except WebSocketDisconnect:
+                pass  # the client left; that is how most conversations end
+            except Exception as exc:
+                failure = exc
+                await ws.close(1011, "Internal Server Error")
+            # The scope exits normally even after a failure: resource factories run their code after `yield`.
+        if failure is not None:
+            raise failure
+        await ws.close(1000)
+
+
+async def deny(ws: WebSocket, problems: list[ValidationProblem]) -> None:
+    """Refuse the handshake, naming every bad parameter."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        body = problem_body(problems, ws.url.path, DENIAL_STATUS)
+        await ws.send({
+            "type": "websocket.http.response.start", "status": DENIAL_STATUS,
+            "headers": [(b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())],
+        })
+        await ws.send({"type": "websocket.http.response.body", "body": body})
+    else:
+        reason = InvalidRequestErrors(problems).summary()
+        await ws.close(POLICY_VIOLATION, _fit_close_reason(reason))
+
+
+def _fit_close_reason(reason: str, limit: int = 123) -> str:
+    """A close reason may hold at most 123 UTF-8 bytes."""
+    encoded = reason.encode()
+    if len(encoded) <= limit:
+        return reason
+    return encoded[: limit - 3].decode(errors="ignore") + "..."
