@@ -162,7 +162,7 @@ class Lihil:
             if isinstance(factory, list | tuple):
                 self.middle_factories[:0] = factory
             else:
-                self.middle_factories.append(factory)
+                self.middle_factories.append(factory)  # type: ignore[arg-type]
             if self._call_stack is not None:
                 self._call_stack = build_middleware_chain(self.middle_factories, self._dispatch, "Lihil")
 

@@ -95,7 +95,7 @@ def Param(
         "min_length": min_length, "max_length": max_length, "tz": tz, "title": title, "description": description,
         "examples": examples, "extra_json_schema": extra_json_schema or schema_extra,
     }
-    given = {k: v for k, v in bounds.items() if v is not None}
+    given: dict[str, Any] = {k: v for k, v in bounds.items() if v is not None}
     constraint = msgspec.Meta(**given) if given else None
     return ParamMeta(source=source, alias=alias, decoder=decoder, constraint=constraint, extra_meta=extra_meta or {})
 

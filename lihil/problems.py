@@ -144,7 +144,8 @@ class InvalidRequestErrors(HTTPException[list[ValidationProblem]]):
 
     def summary(self) -> str:
         """One line per problem: ``query 'max_users': Expected `int`, got `str```."""
-        return "; ".join(f"{p.location} {p.param!r}: {p.message}" for p in self.detail)
+        problems = self.detail if isinstance(self.detail, list) else []
+        return "; ".join(f"{p.location} {p.param!r}: {p.message}" for p in problems)
 
 
 # --- responses ---------------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class RouteBase:
                                     middlewares=[*self.middle_factories, *sub.middle_factories])
             copied.copy_endpoints_from(sub)
             self.graph.merge(sub.graph)
-            self.subroutes.append(copied)
+            self.subroutes.append(copied)  # type: ignore[arg-type]
             if sub.subroutes:
                 copied.merge(*sub.subroutes, parent_prefix=copied.path)
 
