@@ -1,0 +1,423 @@
+"""WebSocket echo: lihil (ours) against plain Starlette, side by side, under every uvicorn WebSocket implementation.
+
+    .venv/bin/python benchmarks/ws_echo.py            # full run (~3 min on 2 cores)
+    .venv/bin/python benchmarks/ws_echo.py --quick    # seconds; proves the harness works, figures mean little
+
+Three servers, each under uvicorn on 127.0.0.1 in its own process (so server CPU and memory are measured per process):
+
+* ``starlette``    -- a Starlette ``WebSocketRoute`` echo: accept, then echo text frames until the client leaves;
+* ``lihil-plain``  -- the same loop as a lihil ``WebSocketRoute`` handler taking ``ws: WebSocket``;
+* ``lihil-seed``   -- the shape of lihil's docs example: path param, ``int`` query param and a ``use(...)`` resource
+  factory that accepts before ``yield`` and closes after it.
+
+One client process (asyncio + ``websockets``, no compression) drives them, measurement by measurement, rotating the
+server order each round; the machine's speed drifts, so only ratios taken within a round mean anything. For each
+round the lihil figures are divided by Starlette's; the table shows the median ratio over the rounds (and its range).
+
+Measurements: server CPU µs per echoed message and messages/s (concurrent connections, one frame in flight each);
+handshakes/s and server CPU µs per handshake (open + close); server RSS growth per idle connection.
+Everything is bounded: fixed counts, timeouts on every wait, server processes stopped by pid at the end.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import select
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("starlette", "lihil-plain", "lihil-seed")
+WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
+ECHO_PATHS = {"starlette": "/echo", "lihil-plain": "/echo", "lihil-seed": "/echo/s1?max_users=5"}
+METRICS = (  # key, label, higher is better
+    ("cpu_us_per_msg", "server CPU µs / message", False),
+    ("msgs_per_s", "messages / s", True),
+    ("handshakes_per_s", "handshakes / s", True),
+    ("cpu_us_per_handshake", "server CPU µs / handshake", False),
+    ("rss_kib_per_idle_conn", "server RSS KiB / idle connection", False),
+)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """How much each measurement does. Every count is bounded; `timeout` bounds every wait on a process."""
+
+    rounds: int = 5
+    echo_connections: int = 8
+    echo_messages: int = 1500  # per connection
+    handshakes: int = 400
+    handshake_concurrency: int = 8
+    idle_connections: int = 300
+    timeout: float = 60.0
+
+
+QUICK = Workload(
+    rounds=1, echo_connections=2, echo_messages=20, handshakes=10, handshake_concurrency=2, idle_connections=5
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    if args.serve:
+        _serve(args.serve, args.ws)
+        return 0
+    if args.client:
+        asyncio.run(_client_loop())
+        return 0
+    work = QUICK if args.quick else Workload()
+    if args.rounds:
+        work = Workload(**{**work.__dict__, "rounds": args.rounds})
+    impls = args.impl or list(WS_IMPLS)
+    started = time.monotonic()
+    with _client_process(work.timeout) as client:
+        ratios = {impl: _measure_impl(client, impl, work) for impl in impls}
+    print(_format_table(ratios, work))
+    print(f"\n(finished in {time.monotonic() - started:.0f} s)")
+    return 0
+
+
+# --- orchestration (parent process) ----------------------------------------------------------------------------
+
+Ratios = dict[str, dict[str, list[float]]]  # kind -> metric -> per-round value (starlette: raw; lihil: ratio)
+
+
+def _measure_impl(client: "ClientProcess", impl: str, work: Workload) -> Ratios:
+    per_round: Ratios = {kind: {key: [] for key, _, _ in METRICS} for kind in KINDS}
+    for round_no in range(work.rounds):
+        order = KINDS[round_no % len(KINDS) :] + KINDS[: round_no % len(KINDS)]
+        with _servers(order, impl, work.timeout) as servers:
+            raw: dict[str, dict[str, float]] = {kind: {} for kind in KINDS}
+            for kind in order:  # fresh processes: idle memory first, then warm up
+                raw[kind].update(
+                    client.call("idle", servers[kind], ECHO_PATHS[kind], count=work.idle_connections)
+                )
+                client.call("echo", servers[kind], ECHO_PATHS[kind], connections=2, messages=50)
+            for op, params in (
+                ("echo", {"connections": work.echo_connections, "messages": work.echo_messages}),
+                ("handshake", {"count": work.handshakes, "concurrency": work.handshake_concurrency}),
+            ):
+                for kind in order:  # alternate the servers measurement by measurement
+                    raw[kind].update(client.call(op, servers[kind], ECHO_PATHS[kind], **params))
+        for key, _, _ in METRICS:
+            base = raw["starlette"][key]
+            per_round["starlette"][key].append(base)
+            for kind in KINDS[1:]:
+                per_round[kind][key].append(raw[kind][key] / base if base else float("nan"))
+        print(f"  {impl}: round {round_no + 1}/{work.rounds} done", file=sys.stderr, flush=True)
+    return per_round
+
+
+@dataclass
+class Server:
+    kind: str
+    pid: int
+    port: int
+    cpu_port: int  # answers each connection with the server process's CPU seconds (ns resolution)
+
+
+@contextmanager
+def _servers(kinds: Sequence[str], impl: str, timeout: float) -> Iterator[dict[str, Server]]:
+    """Start one uvicorn process per kind; stop each by its pid on the way out."""
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        servers = {}
+        for kind in kinds:
+            proc = subprocess.Popen(
+                [sys.executable, __file__, "--serve", kind, "--ws", impl],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            procs.append(proc)
+        for kind, proc in zip(kinds, procs, strict=True):
+            line = _read_line(proc, timeout)
+            if not line.startswith("PORTS "):
+                raise RuntimeError(f"{kind} server ({impl}) did not report its ports: {line!r}")
+            port, cpu_port = map(int, line.split()[1:])
+            servers[kind] = Server(kind, proc.pid, port, cpu_port)
+        yield servers
+    finally:
+        for proc in procs:
+            _stop(proc, timeout=5.0)
+
+
+def _stop(proc: subprocess.Popen[str], *, timeout: float) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout)
+    if proc.stdout:
+        proc.stdout.close()
+
+
+class ClientProcess:
+    """The load generator, in its own process; one JSON command line in, one JSON result line out."""
+
+    def __init__(self, proc: subprocess.Popen[str], timeout: float) -> None:
+        self.proc, self.timeout = proc, timeout
+
+    def call(self, op: str, server: Server, path: str, **params: Any) -> dict[str, float]:
+        assert self.proc.stdin is not None
+        command = {
+            "op": op,
+            "url": f"ws://127.0.0.1:{server.port}{path}",
+            "pid": server.pid,
+            "cpu_port": server.cpu_port,
+            **params,
+        }
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        reply = json.loads(_read_line(self.proc, self.timeout))
+        if "error" in reply:
+            raise RuntimeError(f"client failed on {op} against {server.kind}: {reply['error']}")
+        return reply
+
+
+@contextmanager
+def _client_process(timeout: float) -> Iterator[ClientProcess]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--client"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield ClientProcess(proc, timeout)
+    finally:
+        if proc.stdin:
+            proc.stdin.close()  # the client exits on end of input
+        try:
+            proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            pass
+        _stop(proc, timeout=5.0)
+
+
+def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        raise TimeoutError(f"no answer from pid {proc.pid} within {timeout} s")
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"pid {proc.pid} exited (code {proc.poll()})")
+    return line.strip()
+
+
+def _format_table(results: dict[str, Ratios], work: Workload) -> str:
+    rows = [
+        f"ws echo: lihil vs Starlette under uvicorn, median of {work.rounds} round(s); lihil columns are ratios "
+        "to Starlette (range over rounds)",
+        f"{'uvicorn ws impl':<18} {'metric':<33} {'starlette':>10}   {'lihil plain':<22} {'lihil seed (DI)':<22}",
+    ]
+    for impl, per_kind in results.items():
+        for key, label, _ in METRICS:
+            base = statistics.median(per_kind["starlette"][key])
+            cells = []
+            for kind in KINDS[1:]:
+                values = per_kind[kind][key]
+                cells.append(f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})")
+            rows.append(f"{impl:<18} {label:<33} {base:>10.1f}   {cells[0]:<22} {cells[1]:<22}")
+    rows.append(
+        "targets: server CPU/message <= 1.05x; seed handshakes/s >= 0.95x; RSS per idle connection <= 1.00x"
+    )
+    return "\n".join(rows)
+
+
+# --- servers (one process each) ----------------------------------------------------------------------------
+
+
+def _serve(kind: str, impl: str) -> None:
+    import uvicorn
+
+    app = _build_app(kind)
+    sock, cpu_sock = (
+        _listen(backlog=2048),
+        _listen(backlog=8),
+    )  # clients wait in the backlog until uvicorn runs
+    threading.Thread(target=_report_cpu_time, args=(cpu_sock,), daemon=True).start()
+    print(f"PORTS {sock.getsockname()[1]} {cpu_sock.getsockname()[1]}", flush=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # uvicorn's legacy `websockets` implementation warns on import
+        config = uvicorn.Config(
+            app,
+            ws=impl,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            loop="asyncio",  # type: ignore[arg-type]
+        )
+        config.load()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(*, backlog: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+    return sock
+
+
+def _report_cpu_time(sock: socket.socket) -> None:
+    """psutil's CPU times tick in 10 ms; the process's own clock is exact. Blocked in accept() between reads."""
+    while True:
+        conn, _ = sock.accept()
+        with conn:
+            conn.sendall(f"{time.process_time()}\n".encode())
+
+
+def _build_app(kind: str) -> Any:
+    if kind == "starlette":
+        from starlette.applications import Starlette
+        from starlette.routing import WebSocketRoute as StarletteWebSocketRoute
+        from starlette.websockets import WebSocket as StarletteWebSocket
+
+        async def starlette_echo(ws: StarletteWebSocket) -> None:
+            await ws.accept()
+            await _echo_until_disconnect(ws)
+
+        return Starlette(routes=[StarletteWebSocketRoute("/echo", starlette_echo)])
+
+    from lihil import Annotated, AsyncResource, Ignore, Lihil, WebSocket, WebSocketRoute, use
+
+    if kind == "lihil-plain":
+        route = WebSocketRoute("/echo")
+
+        async def plain_echo(ws: WebSocket) -> None:
+            await ws.accept()
+            await _echo_until_disconnect(ws)
+
+        route.endpoint(plain_echo)
+        return Lihil(route)
+
+    async def ws_factory(ws: Ignore[WebSocket]) -> Ignore[AsyncResource[WebSocket]]:
+        await ws.accept()
+        yield ws
+        await ws.close()
+
+    seed = WebSocketRoute("/echo/{session_id}")
+
+    async def seed_echo(
+        ws: Annotated[WebSocket, use(ws_factory, reuse=False)], session_id: str, max_users: int
+    ) -> None:
+        await _echo_until_disconnect(ws)
+
+    seed.endpoint(seed_echo)
+    return Lihil(seed)
+
+
+async def _echo_until_disconnect(ws: Any) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    try:
+        while True:
+            await ws.send_text(await ws.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
+# --- load generator (client process) ------------------------------------------------------------------------
+
+
+async def _client_loop() -> None:
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, sys.stdin.readline):
+        command = json.loads(line)
+        try:
+            result = await _CLIENT_OPS[command.pop("op")](**command)
+        except Exception as exc:
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
+
+
+def _connect(url: str) -> Any:
+    from websockets.asyncio.client import connect
+
+    return connect(url, compression=None, proxy=None, open_timeout=10, close_timeout=5, ping_interval=None)
+
+
+def _server_cpu_seconds(cpu_port: int, timeout: float = 10.0) -> float:
+    with socket.create_connection(("127.0.0.1", cpu_port), timeout=timeout) as sock:
+        return float(sock.makefile().readline())
+
+
+async def _echo(url: str, pid: int, cpu_port: int, connections: int, messages: int) -> dict[str, float]:
+    conns = [await _connect(url) for _ in range(connections)]
+
+    async def talk(ws: Any) -> None:
+        for i in range(messages):
+            await ws.send(f"message {i}")
+            await asyncio.wait_for(ws.recv(), 10)
+
+    cpu, wall = _server_cpu_seconds(cpu_port), time.perf_counter()
+    await asyncio.gather(*(talk(ws) for ws in conns))
+    wall, cpu = time.perf_counter() - wall, _server_cpu_seconds(cpu_port) - cpu
+    await asyncio.gather(*(ws.close() for ws in conns))
+    total = connections * messages
+    return {"cpu_us_per_msg": cpu / total * 1e6, "msgs_per_s": total / wall}
+
+
+async def _handshake(url: str, pid: int, cpu_port: int, count: int, concurrency: int) -> dict[str, float]:
+    async def worker(n: int) -> None:
+        for _ in range(n):
+            ws = await _connect(url)
+            await ws.close()
+
+    shares = [count // concurrency + (i < count % concurrency) for i in range(concurrency)]
+    cpu, wall = _server_cpu_seconds(cpu_port), time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in shares))
+    wall, cpu = time.perf_counter() - wall, _server_cpu_seconds(cpu_port) - cpu
+    return {"handshakes_per_s": count / wall, "cpu_us_per_handshake": cpu / count * 1e6}
+
+
+async def _idle(url: str, pid: int, cpu_port: int, count: int) -> dict[str, float]:
+    import psutil
+
+    server = psutil.Process(pid)
+    await _echo(url, pid, cpu_port, 1, 1)  # the server has served once: lazy imports and setup are behind us
+    before = server.memory_info().rss
+    conns = [await _connect(url) for _ in range(count)]
+    for ws in conns:  # every handler is now parked in its receive loop
+        await ws.send("ping")
+        await asyncio.wait_for(ws.recv(), 10)
+    after = server.memory_info().rss
+    await asyncio.gather(*(ws.close() for ws in conns))
+    return {"rss_kib_per_idle_conn": (after - before) / count / 1024}
+
+
+_CLIENT_OPS = {"echo": _echo, "handshake": _handshake, "idle": _idle}
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny counts, one round: proves the harness runs"
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="rounds per uvicorn ws implementation (default 5; quick 1)"
+    )
+    parser.add_argument(
+        "--impl", action="append", choices=WS_IMPLS, help="only this ws implementation (repeatable)"
+    )
+    parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--ws", choices=WS_IMPLS, default="websockets-sansio", help=argparse.SUPPRESS)
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
