@@ -1,0 +1,64 @@
+"""Running a ``%%ws_route`` / ``%%route`` cell: the body runs in the user namespace, the handler comes out.
+
+The body is compiled under a filename registered in IPython's compile cache (the way IPython compiles every cell),
+with the cell's own text and numbering: line 1 is the ``%%ws_route`` line, so a traceback raised much later on the
+server thread says ``Cell In[5], line 7`` and shows line 7 of the cell as the user sees it.
+
+What can be checked before running anything is checked first (syntax, whether there is an ``async def`` to
+mount), so those bad cells change nothing at all.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Literal
+
+from .errors import RouteDefinitionError
+
+CellKind = Literal["ws", "http"]
+
+
+def run_route_cell(
+    shell: Any, cell: str, *, magic_line: str, handler_name: str | None, kind: CellKind
+) -> Any:
+    """Run ``cell`` in ``shell.user_ns`` and return the function to mount.
+
+    ``kind="ws"``: the cell's last top-level ``async def`` (or ``handler_name``); ``"http"``: its last top-level
+    function. Raises ``SyntaxError`` (IPython shows it like any cell's) or :class:`RouteDefinitionError`.
+    """
+    source = shell.transform_cell(cell)
+    # Cache "magic line + body" so that cached line N is cell line N; compile the body one line down to match.
+    filename = shell.compile.cache(f"{magic_line}\n{source}", shell.execution_count, raw_code=cell)
+    tree = shell.compile.ast_parse("\n" + source, filename)
+    name = _handler_in(tree, handler_name, kind, magic_line.split()[0])
+    exec(shell.compile(tree, filename, "exec"), shell.user_ns)  # like a cell: definitions stay in the namespace
+    if name not in shell.user_ns:
+        raise RouteDefinitionError(f"--handler {name}: the cell ran but defined no name {name!r}")
+    return shell.user_ns[name]
+
+
+def _handler_in(tree: ast.Module, wanted: str | None, kind: CellKind, magic: str) -> str:
+    """The name of the function the cell will mount, found in its syntax tree, or why there is none."""
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    if wanted is not None:
+        matching = [f for f in functions if f.name == wanted]
+        if kind == "ws" and matching and isinstance(matching[-1], ast.FunctionDef):
+            raise RouteDefinitionError(_sync_message(magic, wanted, matching[-1].lineno))
+        return wanted  # not defined by a def in this cell: it may be assigned; checked after running
+    if kind == "http":
+        if not functions:
+            raise RouteDefinitionError(f"{magic}: the cell defines no function to serve; write `def name(...)` or "
+                                       "`async def name(...)` at the top level of the cell")
+        return functions[-1].name
+    async_defs = [f for f in functions if isinstance(f, ast.AsyncFunctionDef)]
+    if async_defs:
+        return async_defs[-1].name
+    if functions:
+        raise RouteDefinitionError(_sync_message(magic, functions[-1].name, functions[-1].lineno))
+    raise RouteDefinitionError(f"{magic}: the cell defines no `async def` to mount; write e.g. "
+                               "`async def handler(ws: WebSocket): ...` at the top level of the cell")
+
+
+def _sync_message(magic: str, name: str, line: int) -> str:
+    return (f"{magic}: {name} (cell line {line}) is a sync `def`; a WebSocket handler must be an `async def`: "
+            f"`async def {name}(ws: WebSocket, ...)`")

@@ -1,0 +1,99 @@
+"""What the magics show: the card under a ``%%ws_route`` cell and the ``%lihil`` status. Plain text and HTML."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .routes import RouteInfo
+
+if TYPE_CHECKING:
+    from .playground import Playground
+    from .session import Session
+
+ERRORS_SHOWN = 3
+"""How many of a route's latest tracebacks ``%lihil`` shows."""
+
+
+class RouteCard:
+    """"/echo/{room} is live at ws://127.0.0.1:PORT/echo/{room}", with the route's parameters."""
+
+    def __init__(self, info: RouteInfo, url: str) -> None:
+        self.info, self.url = info, url
+
+    def _headline(self) -> str:
+        what = "WebSocket route" if self.info.kind == "ws" else f"HTTP route ({', '.join(self.info.methods)})"
+        again = f", version {self.info.version}" if self.info.version > 1 else ""
+        return f"{what} {self.info.path} is live{again}: {self.info.handler_name}"
+
+    def __repr__(self) -> str:
+        lines = [self._headline(), f"  {self.url}"]
+        lines += [f"  {p}" for p in self.info.params] or ["  (no parameters)"]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        params = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in self.info.params)
+        return (
+            '<div class="lihil-route-card">'
+            f"<div><b>✓ {html.escape(self._headline())}</b></div>"
+            f"<div><code>{html.escape(self.url)}</code></div>"
+            + (f"<ul>{params}</ul>" if params else "<div><i>no parameters</i></div>")
+            + "</div>"
+        )
+
+
+class StatusReport:
+    """``%lihil``: where the server listens, the routes, the client sessions and recent errors."""
+
+    def __init__(self, pg: Playground, *, routes_only: bool = False) -> None:
+        self.running = pg.is_running
+        self.url = pg.url if self.running else None
+        self.host = pg.host
+        self.routes = pg.routes
+        self.sessions: Sequence[Session] = [] if routes_only else pg.sessions
+        self.server_log = [] if routes_only else list(pg.server_log)[-ERRORS_SHOWN:]
+        self.routes_only = routes_only
+
+    def __repr__(self) -> str:
+        lines = [] if self.routes_only else [f"lihil playground: {self.url or 'stopped'}"]
+        lines.append(f"routes ({len(self.routes)}):" if self.routes else "routes: none (define one with %%ws_route)")
+        for r in self.routes:
+            lines.append(f"  {r.path}  [{_kind(r)}]  {r.handler_name}  v{r.version}  "
+                         f"{r.open_connections} open")
+            lines += [f"      {p}" for p in r.params]
+            for err in r.errors[-ERRORS_SHOWN:]:
+                lines.append("      last error:")
+                lines += [f"        {line}" for line in err.splitlines()]
+        if not self.routes_only:
+            lines.append(f"sessions ({len(self.sessions)}):" if self.sessions else "sessions: none")
+            lines += [f"  {s.name}  {s.path}  {s.state}{' stale' if s.stale else ''}" for s in self.sessions]
+            lines += [f"server: {line}" for line in self.server_log]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        parts = [] if self.routes_only else [
+            f"<div><b>lihil playground</b>: <code>{esc(self.url or 'stopped')}</code></div>"]
+        if self.routes:
+            rows = "".join(
+                f"<tr><td><code>{esc(r.path)}</code></td><td>{_kind(r)}</td><td>{esc(r.handler_name)}</td>"
+                f"<td>{'<br>'.join(esc(p) for p in r.params)}</td><td>{r.version}</td>"
+                f"<td>{r.open_connections}</td></tr>"
+                + "".join(f'<tr><td colspan="6"><pre>{esc(e)}</pre></td></tr>' for e in r.errors[-ERRORS_SHOWN:])
+                for r in self.routes
+            )
+            parts.append("<table><tr><th>path</th><th>kind</th><th>handler</th><th>parameters</th>"
+                         f"<th>version</th><th>open</th></tr>{rows}</table>")
+        else:
+            parts.append("<div>no routes yet: define one with <code>%%ws_route</code></div>")
+        if self.sessions:
+            rows = "".join(f"<tr><td>{esc(s.name)}</td><td><code>{esc(s.path)}</code></td><td>{s.state}"
+                           f"{' (stale)' if s.stale else ''}</td></tr>" for s in self.sessions)
+            parts.append(f"<table><tr><th>session</th><th>path</th><th>state</th></tr>{rows}</table>")
+        parts += [f"<pre>{esc(line)}</pre>" for line in self.server_log]
+        return "".join(parts)
+
+
+def _kind(route: RouteInfo) -> str:
+    return "ws" if route.kind == "ws" else "http " + ",".join(route.methods)

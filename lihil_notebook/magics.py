@@ -1,0 +1,215 @@
+"""The magics: parse the line, hand over to the :class:`~lihil_notebook.playground.Playground`, show the result."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from IPython.core.completer import CompletionContext, SimpleCompletion, SimpleMatcherResult, context_matcher
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+
+from .cells import run_route_cell
+from .display import RouteCard, StatusReport
+from .errors import PlaygroundError
+from .playground import Playground, check_path, playground
+from .routes import RouteInfo
+
+LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host")
+MATCHER_ID = "lihil_notebook.route_paths"
+
+
+def build_route_card(pg: Playground, info: RouteInfo) -> Any:
+    """The object displayed under a ``%%ws_route`` / ``%%route`` cell. (The one place to change what it shows.)"""
+    url = pg.ws_url(info.path) if info.kind == "ws" else pg.url + info.path
+    return RouteCard(info, url)
+
+
+@magics_class
+class PlaygroundMagics(Magics):
+    # `no_var_expand`: IPython would otherwise replace `{room}` in `/chat/{room}` with a variable named room.
+
+    @magic_arguments()
+    @argument("path", help="the route's path, e.g. /echo/{room}; {name} parts are path parameters")
+    @argument("--handler", default=None, metavar="NAME",
+              help="the function to mount (default: the cell's last top-level async def)")
+    @cell_magic
+    @no_var_expand
+    def ws_route(self, line: str, cell: str) -> None:
+        """Run the cell and serve its last top-level ``async def`` as a live WebSocket route at PATH.
+
+        The cell runs in the notebook's namespace, like any cell. Its handler gets what lihil offers: typed path,
+        query, header and cookie parameters (``room: str``, ``upper: bool = False``), ``use(...)`` dependencies.
+        Re-running the cell replaces the handler: new connections get the new code, open ones finish on the old
+        code and their sessions are marked stale. Any WebSocket client on this machine can connect at once::
+
+            %%ws_route /echo/{room}
+            from lihil import WebSocket
+
+            async def echo(ws: WebSocket, room: str, upper: bool = False):
+                await ws.accept()
+                async for text in ws.iter_text():
+                    await ws.send_text(f"[{room}] " + (text.upper() if upper else text))
+
+        A handler's print() goes to its connection's log; an exception closes the connection with 1011 and its
+        traceback goes to `%lihil` and to the log of the session on that connection.
+        """
+        args = parse_argstring(self.ws_route, line)
+        with _usage_errors():
+            self._mount(args.path, cell, f"%%ws_route {line}", args.handler, "ws", "GET")
+
+    @magic_arguments()
+    @argument("path", help="the route's path, e.g. /index or /items/{item_id}")
+    @argument("--method", default="GET", help="the HTTP method (default GET)")
+    @argument("--handler", default=None, metavar="NAME",
+              help="the function to serve (default: the cell's last top-level function)")
+    @cell_magic
+    @no_var_expand
+    def route(self, line: str, cell: str) -> None:
+        """Run the cell and serve its last top-level function as an HTTP endpoint at PATH (``--method``, GET).
+
+        For example a small page that talks to a WebSocket route::
+
+            %%route /index
+            from lihil import HTML
+
+            def index() -> HTML:
+                return "<script>const ws = new WebSocket(`ws://${location.host}/echo/lobby`)</script>"
+        """
+        args = parse_argstring(self.route, line)
+        with _usage_errors():
+            self._mount(args.path, cell, f"%%route {line}", args.handler, "http", args.method)
+
+    def _mount(self, path: str, cell: str, magic_line: str, handler: str | None, kind: Any, method: str) -> None:
+        pg = playground()
+        check_path(path)  # before running anything: an invalid path changes nothing
+        try:
+            func = run_route_cell(self.shell, cell, magic_line=magic_line, handler_name=handler, kind=kind)
+        except SyntaxError:
+            assert self.shell is not None
+            self.shell.showsyntaxerror()  # exactly as IPython shows a cell's syntax error, without our frames
+            raise UsageError(f"{magic_line.split()[0]}: the cell has a syntax error (above); nothing was run or "
+                             "mounted") from None
+        info = pg.mount_ws(path, func) if kind == "ws" else pg.mount_http(path, func, method)
+        pg.start()
+        display(build_route_card(pg, info))
+
+    @magic_arguments()
+    @argument("command", nargs="?", default="status", choices=LIHIL_COMMANDS, metavar="COMMAND",
+              help="status (default) | routes | stop | start | restart | unmount PATH | port N | host HOST")
+    @argument("value", nargs="?", help="the PATH, port N or HOST for unmount, port and host")
+    @line_magic
+    @no_var_expand
+    def lihil(self, line: str) -> None:
+        """The playground server: status, routes, stop/start/restart, unmount PATH, port N, host HOST.
+
+        ``%lihil`` shows the URL, the routes (path, handler, parameters, version, open connections, last errors)
+        and the client sessions. ``%lihil port N`` serves on port N (0 = a free port, the default); if N is taken
+        the server keeps running where it was. ``%lihil host HOST`` binds another address (default 127.0.0.1);
+        anything but loopback warns, since other machines can then reach your routes.
+        """
+        args = parse_argstring(self.lihil, line)
+        command, value = args.command, args.value
+        needs_value = command in ("unmount", "port", "host")
+        if needs_value != (value is not None):
+            raise UsageError(f"%lihil {command}: " + (f"expected a value (%lihil {command} ...)" if needs_value
+                                                      else f"takes no value, got {value!r}"))
+        pg = playground()
+        with _usage_errors():
+            if command in ("status", "routes"):
+                display(StatusReport(pg, routes_only=command == "routes"))
+            elif command == "stop":
+                pg.stop()
+                print("lihil playground stopped")
+            elif command in ("start", "restart"):
+                pg.start() if command == "start" else pg.restart()
+                print(f"lihil playground running at {pg.url}")
+            elif command == "unmount":
+                pg.unmount(value)
+                print(f"unmounted {value}")
+            elif command == "port":
+                pg.set_port(_port_number(value))
+                print(f"lihil playground running at {pg.url}" if pg.is_running else f"port set to {value}")
+            else:
+                pg.set_host(value)
+                print(f"lihil playground running at {pg.url}" if pg.is_running else f"host set to {value}")
+
+    @line_magic
+    @no_var_expand
+    def ws_console(self, line: str) -> None:
+        """``%ws_console [PATH]``: the interactive WebSocket console (sessions, compose box, message log)."""
+        try:
+            from .console import console
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.console":
+                raise
+            raise UsageError("%ws_console: the console is not available in this installation "
+                             "(lihil_notebook/console.py is missing); the Python API works: "
+                             "`playground().connect(path)`") from None
+        display(console(line.strip() or None))
+
+
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Our errors, shown the IPython way for a bad magic call: one line, no traceback through our code."""
+    try:
+        yield
+    except PlaygroundError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _port_number(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"%lihil port: expected a port number (0-65535, 0 = any free port), got {value!r}") from None
+
+
+# --- tab completion of mounted paths -----------------------------------------------------------------------------
+
+# magic -> (the argument position that is a path, which routes to offer)
+_PATH_ARGUMENTS = {"%%ws_route": (1, "ws"), "%%route": (1, "http"), "%ws_console": (1, "ws"),
+                   "%lihil": (2, "any")}
+
+
+@context_matcher(identifier=MATCHER_ID)
+def complete_route_paths(context: CompletionContext) -> SimpleMatcherResult:
+    """Completes mounted route paths after ``%%ws_route``, ``%%route``, ``%ws_console`` and ``%lihil unmount``."""
+    text = context.text_until_cursor.lstrip()
+    words = text.split()
+    spec = _PATH_ARGUMENTS.get(words[0]) if words else None
+    at_word_start = text.endswith((" ", "\t"))
+    position = len(words) if at_word_start else len(words) - 1
+    if spec is None or position != spec[0] or (words[0] == "%lihil" and words[1:2] != ["unmount"]):
+        return SimpleMatcherResult(completions=[], suppress=False)
+    typed = "" if at_word_start else words[-1]
+    kind = spec[1]
+    paths = [r.path for r in playground().routes if kind in ("any", r.kind) and r.path.startswith(typed)]
+    # IPython replaces only its own token (it splits at '/', '{'...): complete from where that token starts.
+    token = context.token
+    start = len(typed) - len(token) if typed.endswith(token) else 0
+    return SimpleMatcherResult(
+        completions=[SimpleCompletion(p[start:], type="path") for p in paths], suppress=bool(paths),
+        matched_fragment=token,
+    )
+
+
+def register(shell: Any) -> None:
+    shell.register_magics(PlaygroundMagics)
+    matchers = shell.Completer.custom_matchers
+    matchers[:] = [m for m in matchers if getattr(m, "matcher_identifier", None) != MATCHER_ID]
+    matchers.append(complete_route_paths)
+
+
+def unregister(shell: Any) -> None:
+    """Remove our magics and matcher (IPython has no public way to unregister magics)."""
+    manager = shell.magics_manager
+    for kind, names in (("line", ("lihil", "ws_console")), ("cell", ("ws_route", "route"))):
+        for name in names:
+            manager.magics[kind].pop(name, None)
+    manager.registry.pop(PlaygroundMagics.__name__, None)
+    matchers = shell.Completer.custom_matchers
+    matchers[:] = [m for m in matchers if getattr(m, "matcher_identifier", None) != MATCHER_ID]

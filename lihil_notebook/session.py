@@ -1,0 +1,495 @@
+"""``Session``: a WebSocket client opened from the notebook, and its event log.
+
+The connection itself (a ``websockets`` client) lives on the playground server's event loop, never on the kernel's:
+a cell that blocks cannot starve it, and the kernel's loop is never re-entered (no nest_asyncio). Every method comes
+in three flavours:
+
+* blocking, for plain cells: ``s.send("hi")``, ``s.receive()`` — they hand the work to the server loop and wait for
+  it with a timeout. Called *on* the server thread (from a handler or a callback) they raise instead of deadlocking;
+* awaitable, for top-level ``await`` in a cell or for code already on the server loop: ``await s.areceive()``;
+* fire-and-forget, for widget callbacks that must return at once: ``s.send_nowait("hi")`` — the outcome, or the
+  error, lands in :attr:`Session.log`.
+
+Everything that happens — frames sent and received, open, close, pings, the server handler's prints and errors, the
+handler being redefined — is a :class:`LogEntry` in ``s.log``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
+
+from .errors import SessionClosedError, SessionConnectError, SessionError
+
+T = TypeVar("T")
+Direction = Literal["sent", "received", "event"]
+Kind = Literal["text", "binary", "open", "close", "error", "ping", "pong", "stale", "denied", "server-error",
+               "server-print"]
+State = Literal["connecting", "open", "closing", "closed"]
+Message = str | bytes
+
+LOG_LIMIT = 100_000
+"""Default number of log entries a session keeps (the oldest go first)."""
+MAX_UNREAD = 10_000
+"""Default number of received messages kept for ``receive()``; beyond it the oldest unread one is dropped."""
+CLOSE_TIMEOUT = 2.0
+"""Seconds ``close()`` waits for the server's close frame before dropping the connection."""
+MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+"""Largest message a session accepts, in bytes (the server's default limit too)."""
+SESSION_HEADER = "x-lihil-session"
+"""Handshake header carrying the session id, so the server can route the handler's prints and errors back here."""
+
+CLOSE_CODE_NAMES = {
+    1000: "normal closure", 1001: "going away", 1002: "protocol error", 1003: "unsupported data",
+    1006: "abnormal closure, no close frame", 1007: "invalid payload", 1008: "policy violation",
+    1009: "message too big", 1011: "internal error", 1012: "service restart", 1013: "try again later",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One thing that happened on a session.
+
+    ``data`` is the payload for messages (``kind`` "text"/"binary") and a human-readable text for events
+    (close "1000 bye", pong "0.4 ms", a server traceback, a printed line); ``size`` is the payload's byte size for
+    messages and 0 for events.
+    """
+
+    time: float
+    direction: Literal["sent", "received", "event"]
+    kind: Kind
+    data: str | bytes | None
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict (binary data as hex, with ``"encoding": "hex"``), e.g. for a JSON-lines export."""
+        out: dict[str, Any] = {"time": self.time, "direction": self.direction, "kind": self.kind, "size": self.size}
+        if isinstance(self.data, bytes):
+            out["data"], out["encoding"] = self.data.hex(), "hex"
+        else:
+            out["data"] = self.data
+        return out
+
+
+class Session:
+    """A WebSocket connection from the notebook to a playground route. Made by ``pg.connect`` / ``pg.open_session``.
+
+    >>> s = pg.connect("/echo/lobby?upper=true")
+    >>> s.send("hi"); s.receive()
+    '[lobby] HI'
+    >>> await s.asend({"op": "ping"})      # dict/list -> JSON text
+    >>> s.close()
+    >>> s.close_code, [e.kind for e in s.log]
+    (1000, ['open', 'text', 'text', 'text', 'close'])
+    """
+
+    _numbers = itertools.count(1)
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        url: str,
+        loop: asyncio.AbstractEventLoop,
+        loop_thread: threading.Thread,
+        name: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        log_limit: int = LOG_LIMIT,
+        max_unread: int = MAX_UNREAD,
+        max_size: int = MAX_MESSAGE_SIZE,
+        close_timeout: float = CLOSE_TIMEOUT,
+    ) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.name = name or f"s{next(self._numbers)}"
+        self.path, self.url = path, url
+        self.headers = dict(headers or {})
+        self.subprotocols = list(subprotocols or [])
+        self.state: State = "connecting"
+        self.stale = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.accepted_subprotocol: str | None = None
+        self._loop, self._loop_thread = loop, loop_thread
+        self._max_size, self._close_timeout = max_size, close_timeout
+        self._log: deque[LogEntry] = deque(maxlen=log_limit)
+        self._log_lock = threading.Lock()
+        self._subscribers: list[Callable[[LogEntry], None]] = []
+        self._inbox: deque[Message] = deque(maxlen=max_unread)
+        self._arrival = asyncio.Event()  # binds to the server loop on first use there
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._closed_by_us = False
+        # The server handler may print before this side has finished the handshake: such entries wait here, so
+        # the log reads "open" first.
+        self._early: list[tuple[Kind, str]] = []
+
+    def __repr__(self) -> str:
+        stale = " stale" if self.stale else ""
+        return f"<Session {self.name} {self.path} {self.state}{stale}>"
+
+    # --- state and log --------------------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self.state == "closed"
+
+    @property
+    def log(self) -> list[LogEntry]:
+        """Every entry so far, oldest first (a copy; bounded by ``log_limit``)."""
+        with self._log_lock:
+            return list(self._log)
+
+    def subscribe(self, callback: Callable[[LogEntry], None]) -> Callable[[], None]:
+        """Call ``callback(entry)`` for each new log entry; returns a function that unsubscribes.
+
+        The callback runs on the server loop thread and must be quick (buffer, don't render).
+        """
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # --- blocking API -------------------------------------------------------------------------------------------
+
+    def send(self, data: str | bytes | dict[str, Any] | list[Any], *, timeout: float = 5.0) -> None:
+        """Send a text frame (str), a binary frame (bytes) or JSON text (dict/list); waits until it is written."""
+        self._block(self._send(_frame(data)), timeout, "send")
+
+    def receive(self, timeout: float = 5.0) -> Message:
+        """The next message received (str or bytes), waiting up to ``timeout`` seconds.
+
+        Raises ``TimeoutError`` when nothing arrives in time and :class:`SessionClosedError` (naming the close code
+        and reason) when the connection is closed and every message has been read.
+        """
+        return self._block(self._receive(timeout), timeout, "receive")
+
+    def receive_json(self, timeout: float = 5.0) -> Any:
+        """The next message, decoded as JSON."""
+        return _decode_json(self.receive(timeout), self)
+
+    def ping(self, timeout: float = 5.0) -> float:
+        """Send a ping; return the round-trip time in seconds once the pong arrives."""
+        return self._block(self._ping(timeout), timeout, "ping")
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection with ``code`` and ``reason`` and wait until it is closed. Idempotent."""
+        self._block(self._close(code, reason), self._close_timeout + 1.0, "close")
+
+    # --- awaitable twins ------------------------------------------------------------------------------------------
+
+    async def asend(self, data: str | bytes | dict[str, Any] | list[Any]) -> None:
+        await self._await(self._send(_frame(data)))
+
+    async def areceive(self, timeout: float = 5.0) -> Message:
+        return await self._await(self._receive(timeout))
+
+    async def areceive_json(self, timeout: float = 5.0) -> Any:
+        return _decode_json(await self.areceive(timeout), self)
+
+    async def aping(self, timeout: float = 5.0) -> float:
+        return await self._await(self._ping(timeout))
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        await self._await(self._close(code, reason))
+
+    # --- fire and forget (widget callbacks) ------------------------------------------------------------------------
+
+    def send_nowait(self, data: str | bytes | dict[str, Any] | list[Any]) -> None:
+        """Schedule a send and return at once; a failure becomes an "error" log entry."""
+        try:
+            frame = _frame(data)
+        except TypeError as exc:
+            self._emit_threadsafe("event", "error", str(exc))
+            return
+        self._schedule(self._send(frame), "send")
+
+    def ping_nowait(self) -> None:
+        self._schedule(self._ping(5.0), "ping")
+
+    def close_nowait(self, code: int = 1000, reason: str = "") -> None:
+        self._schedule(self._close(code, reason), "close")
+
+    # --- work done on the server loop -----------------------------------------------------------------------------
+
+    async def _open(self, timeout: float) -> None:
+        """Connect (called by the playground). Failure: state "closed", a "denied"/"error" entry, and an exception."""
+        headers = {**self.headers, SESSION_HEADER: self.id}
+        protocols = [Subprotocol(p) for p in self.subprotocols] or None
+        try:
+            self._ws = await connect(
+                self.url, additional_headers=headers, subprotocols=protocols, open_timeout=timeout,
+                proxy=None,  # 127.0.0.1 must never go through an HTTP(S)_PROXY from the environment
+                ping_interval=None, max_size=self._max_size, close_timeout=self._close_timeout,
+            )
+        except InvalidStatus as exc:
+            status, problem, text = _denial(exc)
+            self._fail("denied", text)
+            raise SessionConnectError(f"{self.url}: the server refused the handshake: {text}", url=self.url,
+                                      status=status, problem=problem) from None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            what = "timed out" if isinstance(exc, TimeoutError) else f"failed: {exc}"
+            self._fail("error", f"connecting to {self.url} {what}")
+            raise SessionConnectError(f"connecting to {self.url} {what}", url=self.url) from exc
+        except asyncio.CancelledError:
+            self._fail("error", "connecting was cancelled")
+            raise
+        self.accepted_subprotocol = self._ws.subprotocol
+        self.state = "open"
+        note = f" (subprotocol {self.accepted_subprotocol})" if self.accepted_subprotocol else ""
+        self._emit("event", "open", f"connected to {self.url}{note}")
+        self._flush_early()
+        self._reader = asyncio.get_running_loop().create_task(self._read(self._ws))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for message in ws:
+                self._inbox.append(message)
+                self._emit("received", *_describe(message))
+                self._arrival.set()
+        except ConnectionClosed:
+            pass
+        except Exception as exc:  # a bug or a protocol error: it belongs in the log, not in a cell
+            self._emit("event", "error", f"reading failed: {exc!r}")
+        finally:
+            self._finish(ws)
+
+    def _finish(self, ws: ClientConnection) -> None:
+        if self.state == "closed":
+            return
+        self.close_code = ws.close_code if ws.close_code is not None else 1006
+        self.close_reason = ws.close_reason or ""
+        self.state = "closed"
+        self._emit("sent" if self._closed_by_us else "received", "close",
+                   f"{self.close_code} {self.close_reason}".strip())
+        self._arrival.set()
+
+    def _fail(self, kind: Kind, text: str) -> None:
+        self.state = "closed"
+        self.close_code, self.close_reason = 1006, text
+        self._emit("event", kind, text)
+        self._flush_early()
+        self._arrival.set()
+
+    def _flush_early(self) -> None:
+        early, self._early = self._early, []
+        for kind, text in early:
+            self._emit("event", kind, text)
+
+    async def _send(self, frame: Message) -> None:
+        ws = self._require_open("send")
+        try:
+            await ws.send(frame)
+        except ConnectionClosed:
+            raise self._closed_error("send") from None
+        self._emit("sent", *_describe(frame))
+
+    async def _receive(self, timeout: float) -> Message:
+        try:
+            async with asyncio.timeout(timeout):
+                while not self._inbox:
+                    if self.state == "closed":
+                        raise self._closed_error("receive")
+                    self._arrival.clear()
+                    await self._arrival.wait()
+        except TimeoutError:
+            raise TimeoutError(f"session {self.name} ({self.path}): no message within {timeout} s") from None
+        return self._inbox.popleft()
+
+    async def _ping(self, timeout: float) -> float:
+        ws = self._require_open("ping")
+        try:
+            pong = await ws.ping()
+            self._emit("sent", "ping", "ping")
+            rtt = await asyncio.wait_for(pong, timeout)
+        except ConnectionClosed:
+            raise self._closed_error("ping") from None
+        except TimeoutError:
+            raise TimeoutError(f"session {self.name} ({self.path}): no pong within {timeout} s") from None
+        self._emit("received", "pong", f"{rtt * 1000:.1f} ms")
+        return rtt
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self.state in ("closed", "closing") or self._ws is None:
+            return
+        self._closed_by_us = True
+        self.state = "closing"
+        await self._ws.close(code, reason)
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await self._reader
+        self._finish(self._ws)
+
+    def _require_open(self, action: str) -> ClientConnection:
+        if self.state == "connecting" or self._ws is None:
+            raise SessionError(f"session {self.name} ({self.path}) cannot {action}: it is not connected yet")
+        if self.state != "open":
+            raise self._closed_error(action)
+        return self._ws
+
+    def _closed_error(self, action: str) -> SessionClosedError:
+        code = self.close_code
+        meaning = CLOSE_CODE_NAMES.get(code or 0, "")
+        said = f"code {code}" + (f" ({meaning})" if meaning else "") + (
+            f", reason {self.close_reason!r}" if self.close_reason else "")
+        who = "you closed it" if self._closed_by_us else "the server closed it"
+        return SessionClosedError(f"session {self.name} ({self.path}) cannot {action}: {who} with {said}",
+                                  code=code, reason=self.close_reason)
+
+    # --- events from the server side (the playground calls these) ---------------------------------------------
+
+    def _server_event(self, kind: Kind, text: str) -> None:
+        def record() -> None:
+            if self.state == "connecting":
+                self._early.append((kind, text))
+            else:
+                self._emit("event", kind, text)
+
+        self._on_loop(record)
+
+    def _mark_stale(self, text: str) -> None:
+        def mark() -> None:
+            if not self.stale and self.state != "closed":
+                self.stale = True
+                self._emit("event", "stale", text)
+
+        self._on_loop(mark)
+
+    def _abandon(self) -> None:
+        """The server loop is gone: whatever was open is closed now."""
+        if self.state != "closed":
+            self.state = "closed"
+            self.close_code = self.close_code or 1006
+            self._emit("event", "close", f"{self.close_code} the playground server stopped")
+
+    # --- plumbing -----------------------------------------------------------------------------------------------
+
+    def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0) -> None:
+        entry = LogEntry(time.time(), direction, kind, data, size)
+        with self._log_lock:
+            self._log.append(entry)
+        for callback in list(self._subscribers):
+            with contextlib.suppress(Exception):  # a subscriber's bug must not break the connection
+                callback(entry)
+
+    def _emit_threadsafe(self, direction: Direction, kind: Kind, data: str | None) -> None:
+        self._on_loop(lambda: self._emit(direction, kind, data))
+
+    def _on_loop(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the server loop thread (log entries are written there only), or now if the loop is gone."""
+        if threading.current_thread() is self._loop_thread:
+            fn()
+            return
+        try:
+            self._loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # the loop is closed
+            fn()
+
+    def _block(self, coro: Coroutine[Any, Any, T], timeout: float, action: str) -> T:
+        if threading.current_thread() is self._loop_thread:
+            coro.close()
+            raise RuntimeError(
+                f"Session.{action}() blocks, and it was called on the playground's server thread (from a handler "
+                f"or a callback), where it would wait for itself; use `await session.a{action}(...)` there"
+            )
+        future = self._submit(coro, action)
+        try:
+            return future.result(timeout + 1.0)  # the coroutine times out first; this is the backstop
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"session {self.name} ({self.path}): {action} did not finish in {timeout} s") from None
+        except KeyboardInterrupt:  # Interrupt kernel: stop the work, then let the interrupt through
+            future.cancel()
+            raise
+
+    async def _await(self, coro: Coroutine[Any, Any, T]) -> T:
+        if asyncio.get_running_loop() is self._loop:
+            return await coro
+        return await asyncio.wrap_future(self._submit(coro, "await"))
+
+    def _submit(self, coro: Coroutine[Any, Any, T], action: str) -> concurrent.futures.Future[T]:
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self._loop)
+        except RuntimeError:  # the server loop is closed
+            coro.close()
+            self._abandon()
+            raise self._closed_error(action) from None
+
+    def _schedule(self, coro: Coroutine[Any, Any, Any], action: str) -> None:
+        async def logged() -> None:
+            try:
+                await coro
+            except Exception as exc:
+                self._emit("event", "error", f"{action} failed: {exc}")
+
+        try:
+            asyncio.run_coroutine_threadsafe(logged(), self._loop)
+        except RuntimeError:
+            coro.close()
+            self._abandon()
+            self._emit("event", "error", f"{action} failed: the playground server is stopped")
+
+
+def _describe(message: Message) -> tuple[Kind, Message, int]:
+    if isinstance(message, str):
+        return "text", message, len(message.encode())
+    return "binary", message, len(message)
+
+
+def _frame(data: Any) -> Message:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, dict | list):
+        return json.dumps(data)
+    raise TypeError(f"Session.send(data): expected str (a text frame), bytes (a binary frame) or a dict/list "
+                    f"(sent as JSON text), got {type(data).__name__}")
+
+
+def _decode_json(message: Message, session: Session) -> Any:
+    try:
+        return json.loads(message)
+    except ValueError as exc:
+        shown = message[:80] if isinstance(message, str) else message[:80].hex()
+        raise ValueError(f"session {session.name} ({session.path}) received a message that is not JSON "
+                         f"({exc}): {shown!r}") from None
+
+
+def _denial(exc: InvalidStatus) -> tuple[int, Any, str]:
+    """(status, problem JSON or None, a one-line text) for a refused handshake."""
+    response = exc.response
+    status = response.status_code
+    body = bytes(response.body or b"")
+    problem: Any = None
+    with contextlib.suppress(ValueError):
+        problem = json.loads(body) if body else None
+    text = f"HTTP {status} {response.reason_phrase}".rstrip()
+    if isinstance(problem, dict):
+        details = problem.get("detail")
+        if isinstance(details, list):
+            lines = [f"{d.get('location')} {d.get('param')!r}: {d.get('message')}" for d in details
+                     if isinstance(d, dict)]
+            text += " — " + "; ".join(lines)
+        elif details:
+            text += f" — {details}"
+    elif body:
+        text += " — " + body[:300].decode(errors="replace")
+    return status, problem, text
