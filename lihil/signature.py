@@ -19,6 +19,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
 
 import msgspec
@@ -93,12 +94,17 @@ class DependencyParam:
 class EndpointSignature:
     """Everything an endpoint needs to turn a request into the handler's keyword arguments."""
 
-    params: tuple[RequestParam, ...]
+    params: tuple[RequestParam, ...]  # declaration order
     injected: tuple[tuple[str, Injected], ...]
     dependencies: tuple[DependencyParam, ...]
     scoped: bool
     return_annotation: Any
     handler_params: frozenset[str]
+
+    @cached_property
+    def read_order(self) -> tuple[RequestParam, ...]:
+        """Headers and cookies, then the path, then the query: the order problems are reported in."""
+        return tuple(sorted(self.params, key=lambda p: _LOCATION_ORDER[p.location]))
 
     @property
     def body(self) -> RequestParam | None:
@@ -108,7 +114,7 @@ class EndpointSignature:
         """Read every non-body parameter; collect every problem rather than stopping at the first."""
         values: dict[str, Any] = {}
         problems: list[ValidationProblem] = []
-        for param in self.params:
+        for param in self.read_order:
             if param.location == "body":
                 continue
             value = param.convert(param.read(conn))
@@ -173,14 +179,14 @@ class _SignatureReader:
                 f"Path params {unused} appeared in {self.where} but not used in endpoint function",
                 UserWarning, stacklevel=5,
             )
-        ordered = sorted(self.params.values(), key=lambda p: _LOCATION_ORDER[p.location])
+        ordered = tuple(self.params.values())
         bodies = [p for p in ordered if p.location == "body"]
         if len(bodies) > 1:
             names = ", ".join(p.name for p in bodies)
             raise NotSupportedError(f"{self.where}: only one body parameter is supported, got {names}")
         ret = self.hints.get("return", inspect.Signature.empty)
         return EndpointSignature(
-            params=tuple(ordered), injected=tuple(self.injected), dependencies=tuple(self.dependencies),
+            params=ordered, injected=tuple(self.injected), dependencies=tuple(self.dependencies),
             scoped=self.scoped, return_annotation=ret, handler_params=frozenset(handler_params),
         )
 
