@@ -61,7 +61,13 @@ class RoutedStream:
 
 
 def install() -> None:
-    """Put routed proxies in front of ``sys.stdout`` and ``sys.stderr`` (once; idempotent)."""
+    """Put routed proxies in front of ``sys.stdout`` and ``sys.stderr`` (idempotent, cheap when already there).
+
+    Called as each connection starts, so a stream swapped in later (pytest's capture, a ``%%capture`` cell) gets
+    a proxy of its own in front of it.
+    """
+    if getattr(sys.stdout, _MARK, False) and getattr(sys.stderr, _MARK, False):
+        return
     with _install_lock:
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)

@@ -28,13 +28,20 @@ def run_route_cell(
     """
     source = shell.transform_cell(cell)
     # Cache "magic line + body" so that cached line N is cell line N; compile the body one line down to match.
-    filename = shell.compile.cache(f"{magic_line}\n{source}", shell.execution_count, raw_code=cell)
+    filename = shell.compile.cache(f"{magic_line}\n{source}", _cell_number(shell), raw_code=cell)
     tree = shell.compile.ast_parse("\n" + source, filename)
     name = _handler_in(tree, handler_name, kind, magic_line.split()[0])
     exec(shell.compile(tree, filename, "exec"), shell.user_ns)  # like a cell: definitions stay in the namespace
     if name not in shell.user_ns:
         raise RouteDefinitionError(f"--handler {name}: the cell ran but defined no name {name!r}")
     return shell.user_ns[name]
+
+
+def _cell_number(shell: Any) -> int:
+    """The number of the cell being run (``In[N]``); IPython >= 9 has already counted past it by then."""
+    running = getattr(shell.displayhook, "exec_result", None)
+    number = getattr(running, "execution_count", None)
+    return number if isinstance(number, int) else shell.execution_count
 
 
 def _handler_in(tree: ast.Module, wanted: str | None, kind: CellKind, magic: str) -> str:

@@ -358,7 +358,9 @@ class Playground:
                                "pg.open_session() there")
         try:
             future.result(timeout + CONNECT_GRACE)
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:
+            if future.done():
+                raise
             future.cancel()
             raise TimeoutError(f"connecting to {session.url} did not finish in {timeout} s") from None
         except KeyboardInterrupt:

@@ -237,6 +237,7 @@ class ConnectionTracker:
         session_id = _header(scope, SESSION_HEADER.encode()) if kind == "websocket" else None
         session = self._find_session(session_id) if session_id else None
         ctx = ConnectionContext(scope["path"], session, self._on_unrouted_error)
+        capture.install()
         connection_token = current_connection.set(ctx)
         sink_token = capture.output_sink.set(ctx)
         try:

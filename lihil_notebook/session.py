@@ -412,7 +412,9 @@ class Session:
         future = self._submit(coro, action)
         try:
             return future.result(timeout + 1.0)  # the coroutine times out first; this is the backstop
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:  # (concurrent.futures.TimeoutError is TimeoutError)
+            if future.done():
+                raise  # the work's own, clearer TimeoutError
             future.cancel()
             raise TimeoutError(f"session {self.name} ({self.path}): {action} did not finish in {timeout} s") from None
         except KeyboardInterrupt:  # Interrupt kernel: stop the work, then let the interrupt through

@@ -1,0 +1,162 @@
+"""The Session API against real routes: frames, the log, timeouts, close codes, awaitable and non-blocking twins."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Annotated
+
+import pytest
+from playground_support import wait_for
+
+from lihil import Param, WebSocket
+from lihil_notebook import LogEntry, Playground, Session, SessionClosedError
+
+
+async def mirror(ws: WebSocket) -> None:
+    """Sends back what it gets, text as text and bytes as bytes; "bye" closes with 4000."""
+    await ws.accept()
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == "bye":
+            await ws.close(4000, "asked to leave")
+            return
+        if message.get("text") is not None:
+            await ws.send_text(message["text"])
+        else:
+            await ws.send_bytes(message["bytes"])
+
+
+@pytest.fixture
+def session(pg: Playground) -> Session:
+    pg.mount_ws("/mirror", mirror)
+    return pg.connect("/mirror", name="ann")
+
+
+def test_frames_by_type_and_what_the_log_records(session: Session) -> None:
+    assert (session.name, session.state, session.closed) == ("ann", "open", False)
+    session.send("héllo")
+    assert session.receive() == "héllo"
+    session.send(b"\x00\xff")
+    assert session.receive() == b"\x00\xff"
+    session.send({"op": "join", "rooms": [1, 2]})
+    assert session.receive_json() == {"op": "join", "rooms": [1, 2]}
+    with pytest.raises(TypeError, match=r"Session.send\(data\): expected str .* got int"):
+        session.send(42)  # type: ignore[arg-type]
+
+    entries = session.log
+    assert [(e.direction, e.kind) for e in entries] == [
+        ("event", "open"), ("sent", "text"), ("received", "text"), ("sent", "binary"), ("received", "binary"),
+        ("sent", "text"), ("received", "text"),
+    ]
+    assert entries[1].size == len("héllo".encode()) and entries[3].size == 2 and entries[0].size == 0
+    assert entries[3].to_dict() == {"time": entries[3].time, "direction": "sent", "kind": "binary", "size": 2,
+                                    "data": "00ff", "encoding": "hex"}
+    assert json.loads(json.dumps(entries[1].to_dict()))["data"] == "héllo"
+    with pytest.raises(AttributeError):
+        entries[0].kind = "close"  # type: ignore[misc]  # frozen
+
+
+def test_timeouts_and_closed_sessions_say_what_happened(session: Session) -> None:
+    with pytest.raises(TimeoutError, match=r"session ann \(/mirror\): no message within 0.05 s"):
+        session.receive(timeout=0.05)
+    assert session.ping() >= 0
+    assert [e.kind for e in session.log][-2:] == ["ping", "pong"]
+    assert str(session.log[-1].data).endswith(" ms")
+
+    session.send("bye")
+    with pytest.raises(SessionClosedError, match=r"the server closed it with code 4000, reason 'asked to leave'"):
+        session.receive()
+    assert (session.state, session.close_code, session.close_reason) == ("closed", 4000, "asked to leave")
+    assert session.log[-1].kind == "close" and session.log[-1].data == "4000 asked to leave"
+    with pytest.raises(SessionClosedError, match="cannot send"):
+        session.send("anyone?")
+    session.close()  # idempotent on a closed session
+
+
+def test_messages_received_before_a_close_are_still_delivered(pg: Playground) -> None:
+    async def farewell(ws: WebSocket) -> None:
+        await ws.accept()
+        for word in ("one", "two"):
+            await ws.send_text(word)
+        await ws.close(1000, "done")
+
+    pg.mount_ws("/farewell", farewell)
+    session = pg.connect("/farewell")
+    assert [session.receive(), session.receive()] == ["one", "two"]
+    with pytest.raises(SessionClosedError, match="code 1000"):
+        session.receive()
+
+
+def test_closing_with_a_code_and_reason(session: Session) -> None:
+    session.close(4001, "done testing")
+    assert (session.state, session.close_code) == ("closed", 4001)
+    closes = [e for e in session.log if e.kind == "close"]
+    assert len(closes) == 1 and closes[0].direction == "sent" and closes[0].data == "4001 done testing"
+
+
+def test_awaitable_twins_work_from_another_event_loop(session: Session) -> None:
+    async def conversation() -> tuple[str | bytes, object, float]:
+        # asyncio.run gives this thread its own loop, as a notebook cell's top-level await runs on the kernel's
+        await session.asend("a")
+        first = await session.areceive()
+        await session.asend([1, 2])
+        second = await session.areceive_json()
+        rtt = await session.aping()
+        await session.aclose(1000, "bye bye")
+        return first, second, rtt
+
+    first, second, rtt = asyncio.run(conversation())
+    assert (first, second) == ("a", [1, 2]) and rtt >= 0
+    assert session.close_code == 1000
+
+
+def test_nowait_variants_report_through_the_log_and_subscribers_run_on_the_server_thread(session: Session) -> None:
+    seen: list[tuple[LogEntry, str]] = []
+    unsubscribe = session.subscribe(lambda entry: seen.append((entry, threading.current_thread().name)))
+    session.send_nowait("quick")
+    session.ping_nowait()
+    wait_for(lambda: {"text", "pong"} <= {e.kind for e, _ in seen if e.direction == "received"},
+             "the echo and the pong")
+    session.send_nowait(object())  # type: ignore[arg-type]  # a bad payload: an error entry, not an exception
+    wait_for(lambda: any(e.kind == "error" for e, _ in seen), "the error entry")
+    assert "expected str" in str(next(e.data for e, _ in seen if e.kind == "error"))
+    assert {thread for _, thread in seen} == {"lihil-playground-server"}
+
+    session.close_nowait(4002, "later")
+    wait_for(lambda: session.closed, "the session to close")
+    assert session.close_code == 4002
+    session.send_nowait("too late")
+    wait_for(lambda: "cannot send" in str(session.log[-1].data), "the failed send to be logged")
+    count = len(seen)
+    unsubscribe()
+    session.send_nowait("after unsubscribe")
+    wait_for(lambda: len(session.log) > count + 1, "one more log entry")
+    assert len(seen) == count
+
+
+def test_headers_and_subprotocols_reach_the_handler(pg: Playground) -> None:
+    async def whoami(ws: WebSocket, token: Annotated[str, Param("header", alias="x-token")]) -> None:
+        await ws.accept(subprotocol="chat.v1")
+        await ws.send_text(token)
+
+    pg.mount_ws("/whoami", whoami)
+    session = pg.connect("/whoami", headers={"x-token": "s3cret"}, subprotocols=["chat.v1", "chat.v0"])
+    assert session.receive() == "s3cret"
+    assert session.accepted_subprotocol == "chat.v1"
+    assert "subprotocol chat.v1" in str(session.log[0].data)
+
+
+def test_sessions_are_listed_and_closed_when_the_server_stops(pg: Playground) -> None:
+    pg.mount_ws("/mirror", mirror)
+    first, second = pg.connect("/mirror"), pg.connect("/mirror", name="bob")
+    assert pg.sessions[-2:] == [first, second] and second.name == "bob"
+    assert first.id != second.id
+    pg.stop()
+    for session in (first, second):
+        assert session.closed and session.close_code == 1001
+    with pytest.raises(SessionClosedError):
+        first.send("anyone?")
