@@ -1,0 +1,161 @@
+"""The teaching notebooks run top to bottom in a real kernel, show no error, and are committed clean.
+
+Each lesson runs with nbclient in a fresh ``python3`` kernel whose working directory is a temporary folder
+(lesson 05 writes files; nothing may land in the repository). Every lesson ends with exercises and a checker
+cell. The committed exercise cells are runnable skeletons, so the checker must report each exercise as
+"not solved yet"; then the hidden solutions (the ``solution-N`` markdown cells) are run and the checker runs
+again and must report each one "solved". So a checker that cannot fail, or cannot pass, fails this test.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+pytestmark = pytest.mark.kernel
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+LESSONS = [
+    "01_hello_websocket",
+    "02_params_and_dependencies",
+    "03_chat_room",
+    "04_errors_and_lifecycle",
+    "05_testing_your_routes",
+    "06_websocket_vs_http",
+]
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+#: Seconds one cell may run (lesson 05's checker runs pytest four times).
+CELL_TIMEOUT = 90
+#: Seconds a whole lesson may take, kernel start and shutdown included.
+LESSON_TIMEOUT = 240
+#: Words that must not appear in anything a lesson writes to stderr.
+STDERR_ALARMS = ("Traceback", "Error", "Warning", "Exception")
+
+VERDICT = re.compile(r"^Exercise (\d+) \((.+?)\): (solved|not solved yet)", re.MULTILINE)
+FENCED_PYTHON = re.compile(r"```python\n(.*?)\n```", re.DOTALL)
+
+
+def read_lesson(name: str) -> NotebookNode:
+    return nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+
+
+def tags(cell: NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def test_the_six_lessons_and_nothing_else_are_in_notebooks() -> None:
+    assert sorted(path.stem for path in NOTEBOOK_DIR.glob("*.ipynb")) == LESSONS
+    assert sorted(path.name for path in NOTEBOOK_DIR.iterdir() if not path.name.startswith(".")) == [
+        f"{name}.ipynb" for name in LESSONS
+    ], "notebooks/ should hold the lessons only (did a lesson leave a file behind?)"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_is_committed_clean(name: str) -> None:
+    notebook = read_lesson(name)
+    nbformat.validate(notebook)
+    assert notebook.metadata.get("kernelspec") == KERNELSPEC
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{name} cell {index} has stored outputs: clear them before committing"
+            assert cell.execution_count is None, f"{name} cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_has_exercises_solutions_and_a_checker(name: str) -> None:
+    notebook = read_lesson(name)
+    exercises = exercise_numbers(notebook)
+    assert len(exercises) >= 2, f"{name} should end with a few exercises"
+    assert sorted(solutions(notebook)) == exercises, f"{name}: every exercise needs one hidden solution"
+    assert [i for i, cell in enumerate(notebook.cells) if "checker" in tags(cell)] == [
+        checker_index(notebook)
+    ], f"{name} needs exactly one checker cell"
+
+
+@pytest.mark.timeout(LESSON_TIMEOUT)
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_runs_clean_and_its_checker_judges_right(name: str, tmp_path: Path) -> None:
+    notebook = read_lesson(name)
+    exercises = exercise_numbers(notebook)
+    checker_at = checker_index(notebook)
+    run = with_solutions_after_checker(notebook)
+
+    NotebookClient(
+        run, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()  # raises CellExecutionError, with the traceback, at the first cell that fails
+
+    assert error_outputs(run) == []
+    before = verdicts(run.cells[checker_at])
+    after = verdicts(run.cells[checker_at + len(exercises) + 1])
+    assert before == {number: "not solved yet" for number in exercises}, (
+        f"the committed skeletons should not pass the checker: {checker_text(run.cells[checker_at])}"
+    )
+    assert after == {number: "solved" for number in exercises}, (
+        f"the hidden solutions should pass the checker: {checker_text(run.cells[checker_at + len(exercises) + 1])}"
+    )
+    assert list(tmp_path.iterdir()) == [], "the lesson left files in its working directory"
+
+
+def exercise_numbers(notebook: NotebookNode) -> list[int]:
+    return sorted(
+        int(tag.removeprefix("exercise-"))
+        for cell in notebook.cells
+        for tag in tags(cell)
+        if tag.startswith("exercise-")
+    )
+
+
+def solutions(notebook: NotebookNode) -> dict[int, str]:
+    """Exercise number -> the solution code hidden in that exercise's ``solution-N`` markdown cell."""
+    found: dict[int, str] = {}
+    for cell in notebook.cells:
+        for tag in tags(cell):
+            if tag.startswith("solution-"):
+                match = FENCED_PYTHON.search(cell.source)
+                assert match, f"solution cell {tag} has no ```python block"
+                found[int(tag.removeprefix("solution-"))] = match.group(1)
+    return found
+
+
+def checker_index(notebook: NotebookNode) -> int:
+    return next(i for i, cell in enumerate(notebook.cells) if "checker" in tags(cell))
+
+
+def with_solutions_after_checker(notebook: NotebookNode) -> NotebookNode:
+    """The lesson with each solution and then the checker again inserted right after the checker cell."""
+    run = nbformat.from_dict(notebook)
+    at = checker_index(notebook)
+    extra = [nbformat.v4.new_code_cell(code) for _, code in sorted(solutions(notebook).items())]
+    extra.append(nbformat.v4.new_code_cell(notebook.cells[at].source))
+    run.cells[at + 1 : at + 1] = extra
+    return run
+
+
+def error_outputs(notebook: NotebookNode) -> list[str]:
+    """Every error output, and every stderr stream that looks like a failure, with the cell it came from."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                found.append(f"cell {index}: {output.ename}: {output.evalue}")
+            elif output.output_type == "stream" and output.name == "stderr" and alarming(output.text):
+                found.append(f"cell {index} stderr: {output.text[-2000:]}")
+    return found
+
+
+def alarming(stderr: str) -> bool:
+    return any(alarm in stderr for alarm in STDERR_ALARMS)
+
+
+def checker_text(cell: NotebookNode) -> str:
+    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+
+
+def verdicts(cell: NotebookNode) -> dict[int, str]:
+    return {int(number): verdict for number, _, verdict in VERDICT.findall(checker_text(cell))}
