@@ -233,7 +233,8 @@ class Playground:
             raise RouteDefinitionError(f"cannot mount {name} at {path}: it is {what}; a WebSocket handler must be "
                                        f"`async def {name}(ws: WebSocket, ...)`")
         probe = WebSocketRoute(path, graph=self.app.graph)
-        params = self._probe(path, name, lambda: (probe.endpoint(handler), probe.sig)[1], probe.path_keys)
+        params = self._probe(path, name, lambda: (probe.endpoint(handler), probe.sig)[1], probe.path_keys,
+                             websocket=True)
         with self._lock:
             entry = self._entry_for(path, "ws")
             new_route = entry.route is None
@@ -298,7 +299,10 @@ class Playground:
             raise RouteDefinitionError(f"{path} is already {other} route; `%lihil unmount {path}` first")
         return entry
 
-    def _probe(self, path: str, name: str, read_signature: Callable[[], Any], path_keys: Sequence[str]) -> list[str]:
+    def _probe(
+        self, path: str, name: str, read_signature: Callable[[], Any], path_keys: Sequence[str],
+        websocket: bool = False,
+    ) -> list[str]:
         """Read the handler's signature on a throwaway route (nothing changes on failure); its params as text."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lihil warns about unused path params; we raise a clearer error below
@@ -310,6 +314,11 @@ class Playground:
             example = ", ".join(f"{key}: str" for key in missing)
             raise RouteDefinitionError(f"cannot mount {name} at {path}: the path has {listed} but {name}() has no "
                                        f"such parameter; add `{example}` to its signature")
+        if websocket and not any(kind == "websocket" for _, kind in sig.injected):
+            # An unannotated `ws` is a query parameter in lihil: the handler would never see the connection.
+            raise RouteDefinitionError(f"cannot mount {name} at {path}: {name}() never receives the connection; "
+                                       f"annotate it: `async def {name}(ws: WebSocket, ...)` (`from lihil import "
+                                       "WebSocket`; a parameter without annotation is read from the query string)")
         return describe_params(sig.params)
 
     @staticmethod

@@ -79,10 +79,11 @@ def test_a_handler_traceback_shows_the_cells_own_line_numbers(ip: Any) -> None:
         ("%%ws_route /x\nfrom lihil import Struct\nclass B(Struct):\n    a: int\n"
          "async def f(ws, b: B):\n    pass\n", "Websocket does not support body param"),
         ("%%ws_route /x/{room}\nasync def f(ws):\n    pass\n", r"the path has \{room\} but f\(\) has no such"),
+        ("%%ws_route /x\nasync def f(ws):\n    pass\n", r"f\(\) never receives the connection"),
         ("%%ws_route /x --handler g\nasync def f(ws):\n    pass\n", "defined no name 'g'"),
     ],
     ids=["syntax", "no-async-def", "sync-def", "invalid-path", "body-param", "undeclared-path-param",
-         "missing-handler"],
+         "unannotated-ws", "missing-handler"],
 )
 def test_a_bad_cell_is_a_clear_error_and_changes_nothing(ip: Any, cell: str, message: str) -> None:
     run(ip, ECHO_CELL)
@@ -102,8 +103,8 @@ def test_a_syntax_error_is_shown_the_way_ipython_shows_one(ip: Any) -> None:
 
 
 def test_handler_option_picks_the_function(ip: Any) -> None:
-    cell = ("%%ws_route /pick --handler first\nasync def first(ws):\n    await ws.accept()\n"
-            "    await ws.send_text('first')\n\nasync def second(ws):\n    pass\n")
+    cell = ("%%ws_route /pick --handler first\nfrom lihil import WebSocket\n\nasync def first(ws: WebSocket):\n"
+            "    await ws.accept()\n\nasync def second(ws: WebSocket):\n    pass\n")
     assert run(ip, cell)[0].success
     assert playground().routes[0].handler_name == "first"
 

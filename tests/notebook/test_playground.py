@@ -82,10 +82,13 @@ def test_a_bad_handler_changes_nothing(pg: Playground) -> None:
 
     async def no_room(ws: WebSocket) -> None: ...
 
+    async def unannotated(ws, room: str) -> None: ...  # noqa: ANN001
+
     cases: list[tuple[str, Callable[..., Any], str]] = [
         ("/echo/{room}", sync_handler, "sync function"),
         ("/echo/{room}", with_body, "body param"),
         ("/echo/{room}", no_room, r"the path has \{room\} but no_room\(\) has no such parameter"),
+        ("/echo/{room}", unannotated, r"unannotated\(\) never receives the connection; annotate it"),
         ("echo", echo, "must start with '/'"),
         ("/echo/{room", echo, "matching braces"),
         ("/echo/", echo, "trailing '/'"),
