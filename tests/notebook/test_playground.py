@@ -82,7 +82,7 @@ def test_a_bad_handler_changes_nothing(pg: Playground) -> None:
 
     async def no_room(ws: WebSocket) -> None: ...
 
-    async def unannotated(ws, room: str) -> None: ...  # noqa: ANN001
+    async def unannotated(ws, room: str) -> None: ...
 
     cases: list[tuple[str, Callable[..., Any], str]] = [
         ("/echo/{room}", sync_handler, "sync function"),
