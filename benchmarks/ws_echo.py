@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -53,10 +53,10 @@ METRICS = (  # key, label, higher is better
 class Workload:
     """How much each measurement does. Every count is bounded; `timeout` bounds every wait on a process."""
 
-    rounds: int = 5
+    rounds: int = 7
     echo_connections: int = 8
-    echo_messages: int = 1500  # per connection
-    handshakes: int = 400
+    echo_messages: int = 3000  # per connection
+    handshakes: int = 1500
     handshake_concurrency: int = 8
     idle_connections: int = 300
     timeout: float = 60.0
@@ -255,7 +255,7 @@ def _serve(kind: str, impl: str) -> None:
             lifespan="on",
             log_level="warning",
             access_log=False,
-            loop="asyncio",  # type: ignore[arg-type]
+            loop="asyncio",
         )
         config.load()
     uvicorn.Server(config).run(sockets=[sock])
@@ -334,6 +334,7 @@ async def _client_loop() -> None:
     loop = asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, sys.stdin.readline):
         command = json.loads(line)
+        result: dict[str, Any]
         try:
             result = await _CLIENT_OPS[command.pop("op")](**command)
         except Exception as exc:
@@ -397,7 +398,11 @@ async def _idle(url: str, pid: int, cpu_port: int, count: int) -> dict[str, floa
     return {"rss_kib_per_idle_conn": (after - before) / count / 1024}
 
 
-_CLIENT_OPS = {"echo": _echo, "handshake": _handshake, "idle": _idle}
+_CLIENT_OPS: dict[str, Callable[..., Awaitable[dict[str, float]]]] = {
+    "echo": _echo,
+    "handshake": _handshake,
+    "idle": _idle,
+}
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -408,7 +413,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="tiny counts, one round: proves the harness runs"
     )
     parser.add_argument(
-        "--rounds", type=int, help="rounds per uvicorn ws implementation (default 5; quick 1)"
+        "--rounds", type=int, help="rounds per uvicorn ws implementation (default 7; quick 1)"
     )
     parser.add_argument(
         "--impl", action="append", choices=WS_IMPLS, help="only this ws implementation (repeatable)"

@@ -44,7 +44,7 @@ class ServerThread:
         ws: str = "websockets-sansio",
         start_timeout: float = 10.0,
         stop_timeout: float = 5.0,
-        graceful_shutdown_timeout: float = 2.0,
+        graceful_shutdown_timeout: int = 2,
     ) -> None:
         self.app = app
         self.ws = ws
@@ -56,7 +56,7 @@ class ServerThread:
         self.port: int = self._sock.getsockname()[1]
         self.config = uvicorn.Config(
             app,
-            ws=ws,  # type: ignore[arg-type]
+            ws=ws,
             lifespan="on",
             log_level="warning",
             # No dictConfig: uvicorn's loggers keep propagating to the root, where the tests listen.

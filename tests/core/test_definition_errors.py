@@ -23,13 +23,13 @@ def test_sync_websocket_handler() -> None:
         pass
 
     with pytest.raises(LihilError) as error:
-        route.endpoint(handler)
+        route.endpoint(handler)  # type: ignore[arg-type]
     message = full_message(error.value)
     assert "/sync" in message
     assert "handler" in message
 
 
-class Note(Payload):
+class Note(Payload, frozen=True):
     text: str
 
 

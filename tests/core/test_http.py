@@ -15,7 +15,7 @@ class Item(Struct):
     price: float
 
 
-class Order(Payload):
+class Order(Payload, frozen=True):
     item: str
     quantity: int = 1
 

@@ -1,7 +1,8 @@
 """The route table changes while serving: next connection sees the change, open connections keep their handler."""
 
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 from core_support import ServerThread, denied, ws_connect
@@ -13,7 +14,7 @@ from lihil.vendors import TestClient, WebSocketDisconnect
 RECV_TIMEOUT = 5.0
 
 
-def tagged_echo(tag: str) -> Callable[[WebSocket], Awaitable[None]]:
+def tagged_echo(tag: str) -> Callable[[WebSocket], Coroutine[Any, Any, None]]:
     """A handler that answers every text frame with `<tag>:<text>` until the client leaves."""
 
     async def echo(ws: WebSocket) -> None:
@@ -113,7 +114,7 @@ def test_concurrent_handler_swaps_never_break_a_connection(serve: Callable[..., 
         for i in range(connections):
             with ws_connect(server.ws_url("/swap")) as ws:
                 ws.send(str(i))
-                answers.add(ws.recv(timeout=RECV_TIMEOUT).split(":")[0])
+                answers.add(str(ws.recv(timeout=RECV_TIMEOUT)).split(":")[0])
     finally:
         stop.set()
         thread.join(RECV_TIMEOUT)

@@ -127,7 +127,7 @@ class LifecycleApp:
         return [bad, raising, returning, seed, seed_wait]
 
 
-def assert_problem(body: bytes | str, content_type: str) -> None:
+def assert_problem(body: bytes | bytearray | str, content_type: str) -> None:
     assert content_type.startswith("application/problem+json")
     problem = json.loads(body)
     assert {"type", "title", "status", "detail", "instance"} <= problem.keys()
