@@ -93,11 +93,14 @@ def chromium(browser_stack: None, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture
-def notebook_page(chromium: object, request: pytest.FixtureRequest) -> Iterator[NotebookPage]:
-    """A fresh browser page; on failure its screenshot lands in test-artifacts/e2e/<test>-failure.png."""
+def notebook_page(
+    chromium: object, jupyter_lab: JupyterLab, request: pytest.FixtureRequest
+) -> Iterator[NotebookPage]:
+    """A fresh browser page on the session's JupyterLab; on failure its screenshot lands in
+    test-artifacts/e2e/<test>-failure.png."""
     page = chromium.new_page()  # type: ignore[attr-defined]
     page.set_default_timeout(30_000)
-    notebook = NotebookPage(page, ARTIFACTS)
+    notebook = NotebookPage(page, jupyter_lab, ARTIFACTS)
     try:
         yield notebook
     finally:

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -83,6 +84,13 @@ class JupyterLab:
         """The URL that opens notebook ``name`` (relative to ``root_dir``) in a fresh workspace."""
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
+    def kernel_state(self, notebook: str) -> str | None:
+        """The execution state of the kernel attached to ``notebook`` (a path under ``root_dir``), or None."""
+        for session in self._get_json("/api/sessions"):
+            if session.get("path") == notebook and session.get("kernel"):
+                return str(session["kernel"].get("execution_state", "unknown"))
+        return None
+
     def stop(self, *, shutdown_timeout: float = 10.0) -> None:
         """Shut the server down and end it and every process it started (kernels), by pid."""
         if self._stopped:
@@ -131,6 +139,11 @@ class JupyterLab:
         # The poll interval of _wait_ready: ends early if the server dies.
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=seconds)
+
+    def _get_json(self, path: str, *, timeout: float = 5.0) -> Any:
+        request = urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
 
     def _api(self, method: str, path: str, *, timeout: float) -> int:
         request = urllib.request.Request(

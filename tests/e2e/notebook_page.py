@@ -5,22 +5,28 @@ Selectors are JupyterLab 4's own DOM classes and commands; every wait is bounded
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import nbformat
 
-if (
-    TYPE_CHECKING
-):  # imported lazily so a machine without Playwright skips the tests instead of failing collection
+# Playwright is imported lazily so that a machine without it skips the tests instead of failing collection.
+if TYPE_CHECKING:
+    from lab_process import JupyterLab
     from playwright.sync_api import Locator, LocatorAssertions, Page
 
 #: The kernelspec written into generated notebooks; without it JupyterLab asks "Select Kernel" and blocks the page.
 PYTHON_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
-_ALL_CELLS_DONE = """() => {
-  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
-  return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+# Run All is over when no cell is running and either every code cell has run or one failed (the rest never run).
+_RUN_ALL_OVER = """() => {
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
+    .map(p => p.textContent.trim());
+  if (prompts.length === 0 || prompts.some(p => p === '[*]:')) return false;
+  const failed = document.querySelector('.jp-Notebook .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+  return failed !== null || prompts.every(p => /^\\[\\d+\\]:$/.test(p));
 }"""
 
 
@@ -44,24 +50,33 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 class NotebookPage:
     """A browser page showing one notebook in JupyterLab."""
 
-    def __init__(self, page: Page, artifacts: Path) -> None:
+    def __init__(self, page: Page, lab: JupyterLab, artifacts: Path) -> None:
         self.page = page
+        self.lab = lab
         self.artifacts = artifacts
 
     def open(self, url: str, *, timeout: float = 60.0) -> None:
-        """Open the notebook at ``url`` and wait until its kernel is idle (``timeout`` seconds)."""
+        """Open the notebook at ``url`` (from :meth:`JupyterLab.notebook_url`); wait up to ``timeout`` seconds
+        until the server reports its kernel idle, accepting JupyterLab's "Select Kernel" dialog if it comes up
+        (it can, when the kernelspecs load after the notebook)."""
+        notebook = unquote(urlsplit(url).path.split("/lab/tree/", 1)[-1])
         self.page.goto(url, timeout=timeout * 1000)
         self.page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=timeout * 1000)
+        deadline = time.monotonic() + timeout
         dialog = self.page.locator(".jp-Dialog .jp-mod-accept")
-        if dialog.count():  # a kernel dialog despite the kernelspec metadata: accept its default
-            dialog.first.click()
+        while self.lab.kernel_state(notebook) != "idle":
+            if dialog.count():
+                dialog.first.click()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the kernel of {notebook} was not idle within {timeout} s")
+            self.page.wait_for_timeout(100)  # a poll interval for the two conditions above
         self.wait_idle(timeout=timeout)
 
     def run_all(self, *, timeout: float = 90.0) -> None:
         """Run all cells from the Run menu; wait until every code cell has run and the kernel is idle."""
         self.page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         self.page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-        self.page.wait_for_function(_ALL_CELLS_DONE, timeout=timeout * 1000)
+        self.page.wait_for_function(_RUN_ALL_OVER, timeout=timeout * 1000)
         self.wait_idle(timeout=timeout)
 
     def wait_idle(self, *, timeout: float = 60.0) -> None:

@@ -1,0 +1,530 @@
+"""The WebSocket console: an ipywidgets view of client sessions to the playground's routes.
+
+``console("/chat/lobby?user=ann")`` (or ``%ws_console /chat/lobby?user=ann``) shows a form for the target —
+a route picked from the playground or a typed path, its path parameters and query string, handshake headers
+and subprotocols — and one panel per named session, side by side. Each panel connects, sends text / JSON /
+binary, pings, closes with a code and reason, and shows a live log that can be filtered, cleared and exported.
+
+How it stays responsive: all network work runs on the playground's server loop (the panels only call the
+sessions' non-blocking methods), and widget state changes reach the page through a :class:`UiPump` that
+coalesces any number of log entries into at most ``refresh_rate`` flushes per second, each one batched with
+``hold_sync`` and rendered incrementally (see :mod:`.console_log`).
+
+Front ends: JupyterLab 4 and Notebook 7 render updates made from the server thread live. Where widgets cannot
+update from a thread (Google Colab at the time of writing), entries still reach ``session.log``; the view
+catches up whenever the kernel handles the next widget message (any click in the console).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+import ipywidgets as widgets
+
+from .console_session import SessionPanel, Target
+from .console_style import ASSETS_HTML, error_html, html_view, row, text_field
+
+if TYPE_CHECKING:
+    from .playground import Playground
+    from .session import Session
+
+__all__ = ["Console", "SessionPanel", "Target", "UiPump", "console", "route_card"]
+
+_PATH_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
+_ROUTE_PARAM = re.compile(r"^(?P<name>\w+): (?P<hint>.*) \((?P<location>\w+)\)$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def console(
+    path: str | None = None,
+    *,
+    playground: Playground | None = None,
+    sessions: Sequence[str] = ("",),
+    connect: bool = False,
+    max_entries: int = 500,
+    refresh_rate: float = 15.0,
+    export_dir: str | Path | None = None,
+) -> Console:
+    """Build a console for ``path`` (``/chat/lobby?user=ann``, a route pattern, or None to pick later).
+
+    ``sessions`` names the panels to start with ("" lets the playground pick "s1", "s2", …); ``connect``
+    connects them at once. Each log view keeps the last ``max_entries`` entries on screen (the sessions keep
+    all of theirs); the screen is refreshed at most ``refresh_rate`` times a second. Exports go to
+    ``export_dir`` (default: the kernel's working directory, i.e. next to the notebook).
+    """
+    pg = playground if playground is not None else _kernel_playground()
+    view = Console(
+        pg,
+        path,
+        max_entries=max_entries,
+        refresh_rate=refresh_rate,
+        export_dir=Path(export_dir) if export_dir is not None else None,
+    )
+    for name in sessions:
+        panel = view.add_session(name)
+        if connect:
+            panel.connect()
+    return view
+
+
+def route_card(pg: Playground, path: str) -> widgets.VBox:
+    """The output of a ``%%ws_route`` / ``%%route`` cell: the route's state, URL and parameters, and (for a
+    WebSocket route) an "Open console" button that shows a console for it underneath."""
+    return RouteCard(pg, path)
+
+
+class UiPump:
+    """Turns "something changed" signals from any thread into flushes on the server loop, at most ``rate`` per
+    second. ``flush`` always runs under one lock, so widget state has a single writer at a time.
+
+    If the server loop is not running, the flush runs in the calling thread instead (nothing else writes then).
+    ``stall_timeout`` re-arms a flush that was scheduled on a loop that stopped before running it.
+    """
+
+    def __init__(
+        self, pg: Playground, flush: Callable[[], None], *, rate: float = 15.0, stall_timeout: float = 2.0
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"refresh_rate: expected a positive number of flushes per second, got {rate}")
+        self.interval = 1.0 / rate
+        self.stall_timeout = stall_timeout
+        self.flushes = 0
+        self.errors: list[str] = []
+        self._pg = pg
+        self._flush = flush
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._scheduled_at: float | None = None
+        self._last = 0.0
+
+    def request(self) -> None:
+        """Ask for a flush soon. Cheap and thread-safe; many requests before the flush make one flush."""
+        now = time.monotonic()
+        with self._lock:
+            if self._scheduled_at is not None and now - self._scheduled_at < self.stall_timeout:
+                return
+            self._scheduled_at = now
+        try:
+            self._pg.call_soon(self._arm)
+        except Exception:  # no server loop to run on: flush here, nobody else is writing
+            self._run()
+
+    def _arm(self) -> None:
+        delay = self._last + self.interval - time.monotonic()
+        if delay > 0:
+            asyncio.get_running_loop().call_later(delay, self._run)
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        with self._lock:
+            self._scheduled_at = None
+        with self._flush_lock:
+            self._last = time.monotonic()
+            self.flushes += 1
+            try:
+                self._flush()
+            except Exception:  # keep pumping; the console shows what went wrong
+                self.errors = [*self.errors[-4:], traceback.format_exc()]
+
+
+class Console(widgets.VBox):
+    """The console widget (CSS class ``lihil-console``). Build it with :func:`console`.
+
+    The form (route, path, parameters, query, headers, subprotocols) says where the next connection goes;
+    ``panels`` are the sessions. Form widgets are written by the main thread only; panels' session state by
+    the UI pump only.
+    """
+
+    def __init__(
+        self,
+        pg: Playground,
+        path: str | None = None,
+        *,
+        max_entries: int = 500,
+        refresh_rate: float = 15.0,
+        export_dir: Path | None = None,
+    ) -> None:
+        self.pg = pg
+        self.panels: list[SessionPanel] = []
+        self.max_entries = max_entries
+        self.export_dir = export_dir
+        self.pump = UiPump(pg, self._flush, rate=refresh_rate)
+        self._new_route_options: list[tuple[str, str | None]] | None = None
+        self._refreshing_routes = False
+        self._param_fields: dict[str, widgets.Text] = {}
+        self._query_fields: dict[str, widgets.Text] = {}
+
+        self.route_picker = widgets.Dropdown(
+            options=self._route_options(), value=None, layout=widgets.Layout(width="260px")
+        )
+        self.route_picker.add_class("lihil-console-route")
+        self.path = text_field("", "/path/{param}", "260px", "lihil-console-path")
+        self.params_box = row([])
+        self.query = text_field("", "query: a=1&b=2", "200px", "lihil-console-query")
+        self.query_box = row([self.query])
+        self.headers = widgets.Textarea(
+            placeholder="headers — Name: value per line",
+            rows=1,
+            layout=widgets.Layout(width="320px"),
+        )
+        self.headers.add_class("lihil-console-headers")
+        self.subprotocols = text_field(
+            "", "subprotocols: chat.v1, chat.v2", "220px", "lihil-console-subprotocols"
+        )
+        self.target_url = html_view("", "lihil-console-target")
+        self.session_name = text_field("", "new session's name", "150px", "lihil-console-new-name")
+        self.add_session_button = widgets.Button(description="+ session", layout=widgets.Layout(width="auto"))
+        self.add_session_button.add_class("lihil-console-add-session")
+        self.add_session_button.on_click(self._on_add_session_click)
+        self.notice = html_view("", "lihil-console-notice")
+        self.sessions_box = widgets.Box(
+            layout=widgets.Layout(display="flex", flex_flow="row wrap", width="100%")
+        )
+        self.sessions_box.add_class("lihil-console-sessions")
+
+        self.route_picker.observe(self._on_route_pick, names="value")
+        self.path.observe(lambda _: self._on_path_change(), names="value")
+        for field in (self.query, self.headers, self.subprotocols):
+            field.observe(lambda _: self._show_target(), names="value")
+
+        super().__init__(
+            [
+                widgets.HTML(ASSETS_HTML),
+                row([_label("route"), self.route_picker, _label("path"), self.path, self.params_box]),
+                row([self.query_box, self.headers, self.subprotocols]),
+                row([self.target_url]),
+                row([self.session_name, self.add_session_button, self.notice]),
+                self.sessions_box,
+            ]
+        )
+        self.add_class("lihil-console")
+        if path:
+            self._load_path(path)
+        self._show_target()
+        self._unobserve = pg.observe(self._on_playground_event)
+
+    # ---- public API --------------------------------------------------------------------------------
+
+    def target(self) -> Target:
+        """The form's target; ``ValueError`` naming the field when something is missing or malformed."""
+        template, _, inline_query = self.path.value.strip().partition("?")
+        if not template.startswith("/"):
+            raise ValueError(
+                f"path: expected a path starting with '/', e.g. /chat/{{room}}, got {template!r}"
+            )
+        path = _fill_path(template, {name: field.value for name, field in self._param_fields.items()})
+        pairs = [(name, field.value) for name, field in self._query_fields.items() if field.value != ""]
+        for text in (inline_query, self.query.value.strip().lstrip("?")):
+            pairs += parse_qsl(text, keep_blank_values=True)
+        query = urlencode(pairs)
+        return Target(
+            path + (f"?{query}" if query else ""),
+            _parse_headers(self.headers.value),
+            [p for p in re.split(r"[,\s]+", self.subprotocols.value) if p],
+        )
+
+    def add_session(self, name: str = "", *, session: Session | None = None) -> SessionPanel:
+        """Add a session panel named ``name`` (optionally showing an existing ``session``); return it."""
+        panel = SessionPanel(
+            self.pg,
+            name=name,
+            target=self.target,
+            request_refresh=self.pump.request,
+            on_remove=self.remove_session,
+            max_entries=self.max_entries,
+            export_dir=self.export_dir,
+        )
+        self.panels.append(panel)
+        self.sessions_box.children = (*self.sessions_box.children, panel)
+        if session is not None:
+            panel.attach(session)
+        return panel
+
+    def remove_session(self, panel: SessionPanel) -> None:
+        """Close the panel's session (code 1000) and remove the panel."""
+        if panel.session is not None and panel.session.state in ("connecting", "open"):
+            panel.session.close_nowait(1000, "console panel removed")
+        panel.dispose()
+        if panel in self.panels:
+            self.panels.remove(panel)
+        self.sessions_box.children = tuple(p for p in self.sessions_box.children if p is not panel)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters for tests and benchmarks: flushes, log widget updates, rows rendered."""
+        return {
+            "flushes": self.pump.flushes,
+            "log_writes": sum(panel.log_view.writes for panel in self.panels),
+            "rows_rendered": sum(panel.log_view.rows_rendered for panel in self.panels),
+        }
+
+    def close(self) -> None:
+        """Stop following the playground and the sessions (which stay open), then close the widgets."""
+        self._unobserve()
+        for panel in self.panels:
+            panel.dispose()
+        super().close()
+
+    # ---- UI pump (server thread) ---------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        options, self._new_route_options = self._new_route_options, None
+        if options is not None:
+            self._refresh_route_picker(options)
+        for panel in list(self.panels):
+            panel.refresh()
+        problems = self.pump.errors
+        notice = f"<pre class='lihil-note-error'>{html.escape(problems[-1])}</pre>" if problems else ""
+        if self.notice.value != notice:
+            self.notice.value = notice
+
+    def _on_playground_event(self, event: str) -> None:
+        # Any thread; must be cheap. The routes are read here, on the thread that changed them, never in the
+        # pump: the server thread must not wait on the playground's lock (stop() holds it while joining).
+        if event == "routes":
+            self._new_route_options = self._route_options()
+        elif event == "server":  # started, stopped or moved: the target's URL changed
+            self._show_target()
+        self.pump.request()
+
+    def _refresh_route_picker(self, options: list[tuple[str, str | None]]) -> None:
+        if list(self.route_picker.options) == options:
+            return
+        self._refreshing_routes = True
+        try:
+            current = self.route_picker.value
+            self.route_picker.options = options
+            self.route_picker.value = current if current in [value for _, value in options] else None
+        finally:
+            self._refreshing_routes = False
+
+    # ---- the form (main thread) --------------------------------------------------------------------------
+
+    def _route_options(self) -> list[tuple[str, str | None]]:
+        routes = [route for route in self.pg.routes if route.kind == "ws"]
+        return [("— pick a route —", None)] + [
+            (f"{route.path}  ·  {route.handler_name} v{route.version}", route.path) for route in routes
+        ]
+
+    def _on_route_pick(self, change: dict[str, Any]) -> None:
+        if self._refreshing_routes or change["new"] is None:
+            return
+        route = next((r for r in self.pg.routes if r.kind == "ws" and r.path == change["new"]), None)
+        if route is None:
+            return
+        query_params = [(name, hint) for name, hint, location in _route_params(route) if location == "query"]
+        self._query_fields = {
+            name: self._query_fields.get(name) or _field(name, hint) for name, hint in query_params
+        }
+        self.query_box.children = (*self._query_fields.values(), self.query)
+        for field in self._query_fields.values():
+            field.observe(lambda _: self._show_target(), names="value")
+        self.path.value = route.path
+
+    def _on_path_change(self) -> None:
+        names = [match.group(1) for match in _PATH_PARAM.finditer(self.path.value)]
+        if list(self._param_fields) != names:
+            fields = {name: self._param_fields.get(name) or _field(name, "path parameter") for name in names}
+            for name, field in fields.items():
+                if name not in self._param_fields:
+                    field.observe(lambda _: self._show_target(), names="value")
+            self._param_fields = fields
+            self.params_box.children = tuple(fields.values())
+        self._show_target()
+
+    def _show_target(self) -> None:
+        try:
+            target = self.target()
+        except ValueError as error:
+            self.target_url.value = error_html(str(error))
+            return
+        extras = []
+        if target.headers:
+            extras.append(f"{len(target.headers)} header(s)")
+        if target.subprotocols:
+            extras.append("subprotocols " + ", ".join(target.subprotocols))
+        suffix = html.escape(" · " + " · ".join(extras)) if extras else ""
+        self.target_url.value = f"target {_url_code(self.pg, target.path)}{suffix}"
+
+    def _load_path(self, path: str) -> None:
+        template, _, query = path.partition("?")
+        route, values = _match_route(template, [r for r in self.pg.routes if r.kind == "ws"])
+        if route is None:
+            self.path.value = template
+            self.query.value = query
+            return
+        self.route_picker.value = route.path  # fills path and query fields
+        for name, value in values.items():
+            if name in self._param_fields:
+                self._param_fields[name].value = value
+        rest = []
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            if key in self._query_fields:
+                self._query_fields[key].value = value
+            else:
+                rest.append((key, value))
+        self.query.value = urlencode(rest)
+
+    def _on_add_session_click(self, _: object) -> None:
+        name = self.session_name.value.strip()
+        panel = self.add_session(name)
+        try:
+            panel.connect()
+        except ValueError as error:
+            panel._note(str(error))
+        self.session_name.value = ""
+
+
+class RouteCard(widgets.VBox):
+    """What a route cell shows: live state, URL, parameters; for WebSocket routes an "Open console" button."""
+
+    def __init__(self, pg: Playground, path: str) -> None:
+        self.pg = pg
+        self.path = path
+        route = _find_route(pg, path)
+        self.version = getattr(route, "version", None)
+        self.kind = getattr(route, "kind", "ws")
+        self.info = html_view(self._info_html(), "lihil-route-card-info")
+        self.console: Console | None = None
+        self._lock = threading.Lock()
+        self.console_slot = widgets.VBox()
+        children: list[widgets.Widget] = [widgets.HTML(ASSETS_HTML), self.info, self.console_slot]
+        if self.kind == "ws":
+            self.open_button = widgets.Button(description="Open console", layout=widgets.Layout(width="auto"))
+            self.open_button.add_class("lihil-route-open-console")
+            self.open_button.on_click(self._on_open_click)
+            children.insert(1, row([self.open_button]))
+        super().__init__(children)
+        self.add_class("lihil-route-card")
+        self._unobserve: Callable[[], None] | None = pg.observe(self._on_playground_event)
+
+    def _on_open_click(self, _: object) -> None:
+        if self.console is None:
+            self.console = console(self.path, playground=self.pg)
+            self.console_slot.children = (self.console,)
+            self.open_button.description = "Close console"
+        else:
+            self.console.close()
+            self.console_slot.children = ()
+            self.console = None
+            self.open_button.description = "Open console"
+
+    def _on_playground_event(self, event: str) -> None:
+        if event not in ("routes", "server"):
+            return
+        with self._lock:  # callbacks may come from several threads
+            value = self._info_html()
+            if self.info.value != value:
+                self.info.value = value
+
+    def _info_html(self) -> str:
+        route = _find_route(self.pg, self.path)
+        if route is None:
+            state = '<span class="lihil-status-closed">○ unmounted</span>'
+        elif self.__dict__.get("version") not in (None, route.version):
+            state = f'<span class="lihil-status-stale">○ replaced by v{route.version}</span>'
+        else:
+            state = f'<span class="lihil-status-open">● live</span> v{route.version}'
+        parts = [state, _url_code(self.pg, self.path, http=getattr(route, "kind", "ws") == "http")]
+        if route is not None:
+            parts.append(f"handler <code>{html.escape(route.handler_name)}</code>")
+            if route.params:
+                parts.append("params " + ", ".join(f"<code>{html.escape(p)}</code>" for p in route.params))
+            if route.open_connections:
+                parts.append(f"{route.open_connections} open connection(s)")
+        return " · ".join(parts)
+
+
+def _kernel_playground() -> Playground:
+    from .playground import playground as kernel_playground
+
+    return kernel_playground()
+
+
+def _url_code(pg: Playground, path: str, *, http: bool = False) -> str:
+    """The full URL of ``path`` as copyable code, or a note when the server is stopped (no port yet)."""
+    try:
+        url = pg.url + path if http else pg.ws_url(path)
+    except RuntimeError:  # ServerNotRunningError
+        return f"<code>{html.escape(path)}</code> <i>(server stopped: Connect or <code>%lihil start</code> starts it)</i>"
+    return f"<code class='lihil-url'>{html.escape(url)}</code>"
+
+
+def _find_route(pg: Playground, path: str) -> Any:
+    return next((route for route in pg.routes if route.path == path), None)
+
+
+def _route_params(route: Any) -> list[tuple[str, str, str]]:
+    """(name, hint, location) for each of a RouteInfo's parameter strings like "upper: bool = False (query)"."""
+    parsed = []
+    for text in getattr(route, "params", []):
+        match = _ROUTE_PARAM.match(str(text))
+        if match:
+            parsed.append((match["name"], match["hint"], match["location"]))
+    return parsed
+
+
+def _match_route(path: str, routes: Sequence[Any]) -> tuple[Any, dict[str, str]]:
+    """The route whose pattern is ``path`` or matches it, with the path parameters' values."""
+    for route in routes:
+        if route.path == path:
+            return route, {}
+    for route in routes:
+        pattern = re.escape(route.path)
+        pattern = re.sub(
+            r"\\\{(\w+)(?::(\w+))?\\\}",
+            lambda m: f"(?P<{m[1]}>.+)" if m[2] == "path" else f"(?P<{m[1]}>[^/]+)",
+            pattern,
+        )
+        match = re.fullmatch(pattern, path)
+        if match:
+            return route, match.groupdict()
+    return None, {}
+
+
+def _fill_path(template: str, values: dict[str, str]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        name, converter = match.group(1), match.group(2)
+        value = values.get(name, "").strip()
+        if not value:
+            raise ValueError(f"path parameter {name!r}: empty — fill in a value for {{{name}}}")
+        return quote(value, safe="/" if converter == "path" else "")
+
+    return _PATH_PARAM.sub(substitute, template)
+
+
+def _parse_headers(text: str) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not _HEADER_NAME.match(name.strip()):
+            raise ValueError(f"headers, line {number}: expected 'Name: value', got {line.strip()!r}")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def _label(text: str) -> widgets.HTML:
+    return html_view(f"<span class='lihil-console-label'>{html.escape(text)}</span>", "lihil-console-label")
+
+
+def _field(name: str, hint: str) -> widgets.Text:
+    field = widgets.Text(
+        description=name,
+        placeholder=hint,
+        layout=widgets.Layout(width="220px"),
+        style={"description_width": "auto"},
+    )
+    field.add_class("lihil-console-param")
+    return field

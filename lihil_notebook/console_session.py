@@ -1,0 +1,433 @@
+"""One session in the console: its header (status, connect, ping, close), its compose box and its log.
+
+Threads: widget callbacks run on the kernel's main thread and return at once — they only schedule work on the
+server loop through the session's non-blocking methods (``send_nowait``, ``ping_nowait``, ``close_nowait``,
+``pg.open_session``). What reflects the *session* (status, URL, connect button, log view) is written only by
+:meth:`SessionPanel.refresh`, which the console's UI pump calls on the server thread; what reflects the *user's
+input* (compose box, history, name, notes) is written only by the main-thread callbacks. So every widget has
+exactly one writer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ipywidgets as widgets
+
+from .console_log import DIRECTIONS, LogFilter, LogView, render_entry
+from .console_style import SUBMIT_MARK, button, error_html, html_view, row, text_field
+
+if TYPE_CHECKING:
+    from .playground import Playground
+    from .session import LogEntry, Session
+
+#: How to read the compose box: a text frame, JSON text (validated first), or a binary frame from hex / base64.
+COMPOSE_MODES = ("text", "json", "hex", "base64")
+
+_DIRECTION_LABELS = {"sent": "→ sent", "received": "← recv", "event": "• events"}
+_NO_PICK = -1  # the history menu's resting value: its "history" title
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how a session connects: the path with its query string, handshake headers, subprotocols."""
+
+    path: str
+    headers: dict[str, str]
+    subprotocols: list[str]
+
+
+def encode_message(text: str, mode: str) -> str | bytes:
+    """Turn the compose box into a frame: ``str`` for a text frame, ``bytes`` for a binary one.
+
+    Raises ``ValueError`` naming the mode and what was expected when the text does not fit the mode.
+    """
+    if mode == "text":
+        return text
+    if mode == "json":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"json: not valid JSON — {error.msg} at line {error.lineno}, column {error.colno}"
+            ) from None
+        return text
+    if mode == "hex":
+        digits = re.sub(r"0x|[\s:,]", "", text, flags=re.IGNORECASE)
+        try:
+            return bytes.fromhex(digits)
+        except ValueError:
+            raise ValueError(
+                "hex: expected pairs of hex digits (0-9, a-f), optionally separated by spaces, e.g. '68 69'"
+            ) from None
+    if mode == "base64":
+        try:
+            return base64.b64decode("".join(text.split()), validate=True)
+        except binascii.Error as error:
+            raise ValueError(f"base64: not valid base64 — {error}") from None
+    raise ValueError(f"compose mode: expected one of {', '.join(COMPOSE_MODES)}, got {mode!r}")
+
+
+class SessionPanel(widgets.VBox):
+    """A named session: header, compose box and log, with CSS class ``lihil-console-session``.
+
+    ``target`` is called when Connect is pressed on a panel that has not connected yet and returns the
+    console form's current :class:`Target` (or raises ``ValueError`` saying what is missing). A panel that
+    has connected before reconnects to its own last target. ``request_refresh`` asks the UI pump to call
+    :meth:`refresh` soon; ``on_remove`` is called when the user removes the panel.
+    """
+
+    def __init__(
+        self,
+        pg: Playground,
+        *,
+        name: str,
+        target: Callable[[], Target],
+        request_refresh: Callable[[], None],
+        on_remove: Callable[[SessionPanel], None],
+        max_entries: int = 500,
+        history_size: int = 20,
+        export_dir: Path | None = None,
+        download_limit: int = 512 * 1024,
+    ) -> None:
+        self.pg = pg
+        self.session: Session | None = None
+        self.log_view = LogView(max_entries=max_entries)
+        self.history_size = history_size
+        self.export_dir = export_dir
+        self.download_limit = download_limit
+        self._target_source = target
+        self._target: Target | None = None
+        self._request_refresh = request_refresh
+        self._on_remove = on_remove
+        self._unsubscribe: Callable[[], None] | None = None
+        self._pending: deque[LogEntry] = deque()
+        self._rerender = False
+        self._filter = LogFilter()
+        self._clear_mark: LogEntry | None = None
+        self._last_rtt = ""
+        self._last_problem = ""
+        self._history: list[tuple[str, str]] = []
+
+        self.name_input = text_field(name, "name", "80px", "lihil-console-name")
+        self.status = html_view("○ not connected", "lihil-console-status")
+        self.connect_button = button(
+            "Connect", "lihil-console-connect", self._on_connect_click, style="success"
+        )
+        self.ping_button = button("Ping", "lihil-console-ping", lambda _: self.ping())
+        self.close_code = widgets.IntText(
+            value=1000, layout=widgets.Layout(width="62px"), tooltip="close code"
+        )
+        self.close_reason = text_field("", "close reason", "100px", "lihil-console-close-reason")
+        self.remove_button = button(
+            "×", "lihil-console-remove", lambda _: self._on_remove(self), width="32px"
+        )
+        self.url = html_view("<i>not connected — Connect uses the target above</i>", "lihil-console-url")
+
+        self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="82px"))
+        self.mode.add_class("lihil-console-mode")
+        self.input = widgets.Textarea(
+            placeholder="message — Enter sends, Shift+Enter adds a line",
+            rows=2,
+            layout=widgets.Layout(flex="1 1 auto", width="auto"),
+        )
+        self.input.add_class("lihil-console-input")
+        self.input.observe(self._on_input_change, names="value")
+        self.send_button = button("Send", "lihil-console-send", self._on_send_click, style="primary")
+        self.history = widgets.Dropdown(
+            options=[("history", _NO_PICK)], value=_NO_PICK, layout=widgets.Layout(width="90px")
+        )
+        self.history.add_class("lihil-console-history")
+        self.history.observe(self._on_history_pick, names="value")
+        self.compose_note = html_view("", "lihil-console-note")
+
+        self.filter_text = text_field("", "filter", "100px", "lihil-console-filter")
+        self.filter_text.observe(lambda _: self._on_filter_change(), names="value")
+        self.direction_toggles = {
+            direction: widgets.ToggleButton(
+                value=True, description=_DIRECTION_LABELS[direction], layout=widgets.Layout(width="auto")
+            )
+            for direction in DIRECTIONS
+        }
+        for toggle in self.direction_toggles.values():
+            toggle.add_class("lihil-console-direction")
+            toggle.observe(lambda _: self._on_filter_change(), names="value")
+        self.clear_button = button("Clear", "lihil-console-clear", lambda _: self.clear())
+        self.export_button = button("Export", "lihil-console-export", lambda _: self._on_export_click())
+        self.export_note = html_view("", "lihil-console-note")
+
+        super().__init__(
+            [
+                row([self.name_input, self.connect_button, self.close_code, self.close_reason,
+                     self.ping_button, self.remove_button]),
+                row([self.status, self.url]),
+                row([self.mode, self.input, self.send_button, self.history]),
+                self.compose_note,
+                row([self.filter_text, *self.direction_toggles.values(), self.clear_button, self.export_button]),
+                self.export_note,
+                self.log_view.widget,
+            ]
+        )  # fmt: skip
+        self.add_class("lihil-console-session")
+
+    # ---- actions (main thread; each returns at once) -------------------------------------------------
+
+    def connect(self) -> Session:
+        """Open a session to this panel's target (or the console's current one); return it in "connecting"."""
+        target = self._target or self._target_source()
+        name = self.name_input.value.strip() or None
+        session = self.pg.open_session(
+            target.path, name=name, headers=target.headers or None, subprotocols=target.subprotocols or None
+        )
+        self._target = target
+        self.name_input.value = session.name
+        self.attach(session)
+        return session
+
+    def attach(self, session: Session) -> None:
+        """Show ``session`` in this panel (its whole log so far, then every new entry)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.session = session
+        self._last_rtt = self._last_problem = ""
+        self._clear_mark = None
+        self._pending.clear()
+        self._rerender = True
+        self._unsubscribe = session.subscribe(self._on_entry)
+        self._request_refresh()
+
+    def disconnect(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the session with ``code`` and ``reason`` (default: the panel's close fields)."""
+        if self.session is None:
+            return
+        code = self.close_code.value if code is None else code
+        reason = self.close_reason.value if reason is None else reason
+        if not (code == 1000 or 3000 <= code <= 4999):
+            self._note(f"close code: expected 1000 or 3000–4999 (what a client may send), got {code}")
+            return
+        self.session.close_nowait(code, reason)
+        self._request_refresh()
+
+    def send(self, text: str | None = None, mode: str | None = None) -> bool:
+        """Send ``text`` (default: the compose box) as ``mode``; False (with a note saying why) if not sent."""
+        from_compose = text is None
+        text = (self.input.value if text is None else text).replace(SUBMIT_MARK, "")
+        mode = mode or self.mode.value
+        blank = not text if mode == "text" else not text.strip()
+        if blank:
+            self._note("nothing to send")
+            return False
+        if self.session is None or self.session.state != "open":
+            state = "not connected" if self.session is None else self.session.state
+            self._note(f"cannot send: the session is {state} — press Connect first")
+            return False
+        try:
+            message = encode_message(text, mode)
+        except ValueError as error:
+            self._note(str(error))
+            return False
+        self.session.send_nowait(message)
+        self._remember(mode, text)
+        self._note("")
+        if from_compose:
+            self.input.value = ""
+        return True
+
+    def ping(self) -> None:
+        """Send a ping; the round-trip time appears in the log and the status."""
+        if self.session is None or self.session.state != "open":
+            self._note("cannot ping: the session is not open")
+            return
+        self.session.ping_nowait()
+
+    def clear(self) -> None:
+        """Empty the view; the session's ``log`` keeps everything, and exports start after this point."""
+        if self.session is not None and self.session.log:
+            self._clear_mark = self.session.log[-1]
+        self._rerender = True
+        self._request_refresh()
+
+    def export_jsonl(self, path: str | Path | None = None) -> Path:
+        """Write the entries since the last clear as JSON lines to ``path`` (default: a new file in the
+        notebook's directory, named after the session and the time); return the path."""
+        name = self.session.name if self.session is not None else self.name_input.value or "session"
+        if path is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = (self.export_dir or Path.cwd()) / f"lihil-{_safe_filename(name)}-{stamp}.jsonl"
+        path = Path(path)
+        lines = [json.dumps(entry.to_dict(), ensure_ascii=False) for entry in self.entries()]
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        return path
+
+    def entries(self) -> Sequence[LogEntry]:
+        """The session's entries since the last clear (all of them, regardless of the filter)."""
+        if self.session is None:
+            return []
+        log = self.session.log
+        mark = self._clear_mark
+        if mark is None:
+            return log
+        for index in range(len(log) - 1, -1, -1):
+            if log[index] is mark:
+                return log[index + 1 :]
+        return log  # the mark was trimmed from the log: everything left is newer
+
+    def dispose(self) -> None:
+        """Stop following the session (the session itself stays as it is)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    # ---- the UI pump's side (server thread) -----------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Bring status, URL, button and log view up to date. Called only by the console's UI pump."""
+        session = self.session
+        if session is None:
+            return
+        if self._rerender:
+            self._rerender = False
+            self._pending.clear()
+            entries = self.entries()
+            self._note_events(entries[-self.log_view.max_entries :])
+            kept = self._filter.last_kept(entries, self.log_view.max_entries)
+            self.log_view.replace([render_entry(entry) for entry in kept])
+        elif self._pending:
+            fresh = [self._pending.popleft() for _ in range(len(self._pending))]
+            self._note_events(fresh)
+            kept = self._filter.last_kept(fresh, self.log_view.max_entries)
+            self.log_view.append([render_entry(entry) for entry in kept])
+        _set(self.status, "value", self._status_html(session))
+        _set(self.url, "value", _url_html(session.url))
+        busy = session.state in ("connecting", "open")
+        with self.connect_button.hold_sync():  # two traits, one message
+            _set(self.connect_button, "description", "Disconnect" if busy else "Reconnect")
+            _set(self.connect_button, "button_style", "warning" if busy else "success")
+
+    def _on_entry(self, entry: LogEntry) -> None:
+        # Server loop thread, once per entry: keep it to an append and a wake-up.
+        self._pending.append(entry)
+        self._request_refresh()
+
+    def _note_events(self, entries: Sequence[LogEntry]) -> None:
+        for entry in entries:
+            if entry.kind == "pong":
+                self._last_rtt = str(entry.data)
+            elif entry.kind in ("denied", "error"):
+                self._last_problem = str(entry.data)
+
+    def _status_html(self, session: Session) -> str:
+        state = session.state
+        if state == "connecting":
+            return '<span class="lihil-status-connecting">◌ connecting…</span>'
+        if state == "open":
+            parts = ['<span class="lihil-status-open">● open</span>']
+            if session.accepted_subprotocol:
+                parts.append(f"subprotocol {html.escape(session.accepted_subprotocol)}")
+            if self._last_rtt:
+                parts.append(f"ping {html.escape(self._last_rtt)}")
+            if session.stale:
+                parts.append('<span class="lihil-status-stale">stale handler</span>')
+            return " · ".join(parts)
+        if state == "closing":
+            return '<span class="lihil-status-connecting">◌ closing…</span>'
+        code = "" if session.close_code is None else f" {session.close_code}"
+        reason = f" {session.close_reason}" if session.close_reason else ""
+        problem = f" — {self._last_problem}" if self._last_problem else ""
+        return f'<span class="lihil-status-closed">✕ closed{html.escape(code + reason + problem)}</span>'
+
+    # ---- widget callbacks (main thread) ------------------------------------------------------------------
+
+    def _on_connect_click(self, _: object) -> None:
+        if self.session is not None and self.session.state in ("connecting", "open"):
+            self.disconnect()
+            return
+        try:
+            self.connect()
+        except ValueError as error:
+            self._note(str(error))
+
+    def _on_send_click(self, _: object) -> None:
+        self.send()
+
+    def _on_input_change(self, change: dict[str, object]) -> None:
+        value = str(change["new"])
+        if SUBMIT_MARK not in value:
+            return
+        *submitted, draft = value.split(SUBMIT_MARK)
+        self.input.value = draft
+        for text in submitted:
+            self.send(text)
+
+    def _on_history_pick(self, change: dict[str, object]) -> None:
+        index = change["new"]
+        if not isinstance(index, int) or index == _NO_PICK:
+            return
+        mode, text = self._history[index]
+        self.mode.value = mode
+        self.input.value = text
+        self.history.value = _NO_PICK
+
+    def _on_filter_change(self) -> None:
+        directions = frozenset(d for d, toggle in self.direction_toggles.items() if toggle.value)
+        self._filter = LogFilter(self.filter_text.value, directions)
+        self._rerender = True
+        self._request_refresh()
+
+    def _on_export_click(self) -> None:
+        try:
+            path = self.export_jsonl()
+        except OSError as error:
+            self.export_note.value = error_html(f"export failed: {error}")
+            return
+        data = path.read_bytes()
+        link = ""
+        if len(data) <= self.download_limit:
+            href = "data:application/x-ndjson;base64," + base64.b64encode(data).decode()
+            link = f' · <a download="{html.escape(path.name)}" href="{href}">download</a>'
+        count = data.count(b"\n")
+        self.export_note.value = f"exported {count} entries to <code>{html.escape(str(path))}</code>{link}"
+
+    def _remember(self, mode: str, text: str) -> None:
+        item = (mode, text)
+        if item in self._history:
+            self._history.remove(item)
+        self._history.insert(0, item)
+        del self._history[self.history_size :]
+        labels = [
+            (f"{m}: {t[:40]}" + ("…" if len(t) > 40 else ""), i) for i, (m, t) in enumerate(self._history)
+        ]
+        self.history.options = [("history", _NO_PICK), *labels]
+        self.history.value = _NO_PICK
+
+    def _note(self, message: str) -> None:
+        self.compose_note.value = error_html(message)
+
+
+def _url_html(url: str) -> str:
+    quoted = html.escape(json.dumps(url), quote=True)
+    return (
+        f'<code class="lihil-url">{html.escape(url)}</code> '
+        f'<button class="lihil-copy" title="copy the URL" onclick="navigator.clipboard.writeText({quoted})">'
+        "copy</button>"
+    )
+
+
+def _set(widget: widgets.Widget, name: str, value: object) -> None:
+    # Skip unchanged values: no trait event, no comm message.
+    if getattr(widget, name) != value:
+        setattr(widget, name, value)
+
+
+def _safe_filename(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:40] or "session"

@@ -1,0 +1,54 @@
+"""Fixtures for console tests without a browser: a real playground server, and a record of widget comm traffic.
+
+The widgets run in the test process with no front end; every comm message they would send is recorded by
+``CommTraffic`` (installed for every test), so tests can assert what would travel to the page and how much.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import comm
+import pytest
+from comm_traffic import CommTraffic, RecordingComm, Waiter
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "notebook"))  # the playground tests' condition waits
+from playground_support import WAIT, wait_for
+
+if TYPE_CHECKING:
+    from lihil_notebook.playground import Playground
+
+
+@pytest.fixture(autouse=True)
+def comm_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[CommTraffic]:
+    traffic = CommTraffic()
+    RecordingComm.traffic = traffic
+    monkeypatch.setattr(comm, "create_comm", lambda *args, **kwargs: RecordingComm(*args, **kwargs))
+    yield traffic
+    RecordingComm.traffic = None
+
+
+@pytest.fixture
+def pg() -> Iterator[Playground]:
+    """A started playground of its own (not the kernel's), stopped after the test."""
+    from lihil_notebook.playground import Playground
+
+    playground = Playground()
+    playground.start()
+    try:
+        yield playground
+    finally:
+        playground.stop()
+
+
+@pytest.fixture
+def wait_until() -> Waiter:
+    """``wait_until(condition, timeout=WAIT, what=...)``: poll until truthy (returns the value) or fail."""
+
+    def wait(condition: Callable[[], Any], *, timeout: float = WAIT, what: str = "the condition") -> Any:
+        return wait_for(condition, what, timeout)
+
+    return wait

@@ -1,0 +1,86 @@
+"""WebSocket handlers the console tests mount on a real playground: echo, a chat room, a flood, and friends."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from lihil import WebSocket
+from lihil.vendors import WebSocketDisconnect
+
+Handler = Callable[..., Awaitable[None]]
+
+
+async def echo(ws: WebSocket) -> None:
+    """Send every frame back as it came (text as text, binary as binary)."""
+    await ws.accept()
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is not None:
+            await ws.send_text(message["text"])
+        else:
+            await ws.send_bytes(message["bytes"])
+
+
+def make_chat() -> Handler:
+    """A chat room per ``room`` path parameter; every message goes to everyone in the room as "user: text"."""
+    rooms: dict[str, set[WebSocket]] = {}
+
+    async def chat(ws: WebSocket, room: str, user: str = "anon") -> None:
+        await ws.accept()
+        members = rooms.setdefault(room, set())
+        members.add(ws)
+        try:
+            while True:
+                text = await ws.receive_text()
+                for member in list(members):
+                    await member.send_text(f"{user}: {text}")
+        except WebSocketDisconnect:
+            pass
+        finally:
+            members.discard(ws)
+
+    return chat
+
+
+def make_flood(count: int) -> Handler:
+    """On the first message, send ``count`` text messages as fast as possible; then wait for the client."""
+
+    async def flood(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()
+        for number in range(count):
+            await ws.send_text(f"message {number}")
+        try:
+            await ws.receive_text()
+        except WebSocketDisconnect:
+            pass
+
+    return flood
+
+
+async def handshake_info(ws: WebSocket) -> None:
+    """Accept the first offered subprotocol and report the x-token header back."""
+    offered = ws.scope.get("subprotocols") or []
+    await ws.accept(subprotocol=offered[0] if offered else None)
+    await ws.send_text(f"token={ws.headers.get('x-token', '')}")
+    try:
+        await ws.receive_text()
+    except WebSocketDisconnect:
+        pass
+
+
+async def noisy(ws: WebSocket) -> None:
+    """Print on the server, then fail on the first message (the console shows both)."""
+    await ws.accept()
+    print("handler says hello")
+    text = await ws.receive_text()
+    raise RuntimeError(f"boom on {text!r}")
+
+
+async def typed(ws: WebSocket, count: int) -> None:
+    """Needs an integer query parameter ``count``: a bad value is refused at the handshake."""
+    await ws.accept()
+    await ws.send_text(str(count))
+    await ws.close()
