@@ -20,6 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Eager on purpose: the function `console` shares its name with the submodule `console`, and importing the
+# submodule (lazily, from a module __getattr__ or %ws_console) would set the package attribute to the module,
+# so `from lihil_notebook import console` would return a module. Imported here once, the name is the function.
+from .console import console
 from .errors import (
     PlaygroundError,
     RouteDefinitionError,
@@ -74,11 +78,3 @@ def unload_ipython_extension(shell: Any) -> None:
     playground().stop()
     capture.uninstall()
 
-
-def __getattr__(name: str) -> Any:
-    # The console needs ipywidgets; importing it only when asked keeps `import lihil_notebook` light.
-    if name == "console":
-        from .console import console
-
-        return console
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
