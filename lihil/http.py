@@ -30,7 +30,7 @@ from .problems import (
     problem_response,
 )
 from .routing import MiddlewareFactory, RouteBase, build_middleware_chain
-from .signature import EndpointSignature, RequestParam, parse_signature
+from .signature import EndpointSignature, RequestParam, close_resources, parse_signature
 
 T = TypeVar("T")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT")
@@ -82,14 +82,18 @@ class Endpoint:
             if problems:
                 raise InvalidRequestErrors(problems)
             scope_cm: Any = self.graph.ascope() if self.scoped else nullcontext(self.graph)
+            resources: list[Any] = []
             async with scope_cm as resolver:
-                kwargs = await self.sig.arguments(resolver, values, request)
-                if self.is_async:
-                    result = await self.func(**kwargs)
-                else:
-                    result = await run_in_threadpool(self.func, **kwargs)
-                response = self.encode(result)
-                await response(scope, receive, send)
+                try:
+                    kwargs = await self.sig.arguments(resolver, values, request, resources)
+                    if self.is_async:
+                        result = await self.func(**kwargs)
+                    else:
+                        result = await run_in_threadpool(self.func, **kwargs)
+                    response = self.encode(result)
+                    await response(scope, receive, send)
+                finally:
+                    await close_resources(resources)
         except HTTPException as exc:
             await problem_response(request, exc)(scope, receive, send)
 

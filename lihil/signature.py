@@ -81,13 +81,22 @@ class RequestParam:
         return self.decoder(raw, self.location, self.alias)
 
 
+FactoryKind = Literal["asyncgen", "gen", "coroutine", "function"]
+
+
 @dataclass(frozen=True, slots=True)
 class DependencyParam:
-    """A value made by the dependency graph: ``node`` is resolved with ``overrides`` taken by name."""
+    """A value made by the dependency graph: ``node`` is resolved with ``overrides`` taken by name.
+
+    ``direct`` is set for a ``use(factory)`` whose every parameter comes from the request (lihil's WebSocket
+    factory is the typical one): such a factory is simply called, and a generator one is finished by the endpoint
+    after the handler, which costs a fraction of a dependency-graph scope per connection.
+    """
 
     name: str
     node: Any
     overrides: tuple[str, ...]
+    direct: FactoryKind | None = None
 
 
 @dataclass(frozen=True)
@@ -124,14 +133,47 @@ class EndpointSignature:
                 values[param.name] = value
         return values, problems
 
-    async def arguments(self, resolver: Resolver, values: dict[str, Any], conn: Any) -> dict[str, Any]:
-        """The handler's keyword arguments: parsed values, injected objects, then resolved dependencies."""
+    async def arguments(
+        self, resolver: Resolver, values: dict[str, Any], conn: Any, resources: list[Any]
+    ) -> dict[str, Any]:
+        """The handler's keyword arguments: parsed values, injected objects, then resolved dependencies.
+
+        Generators opened by direct factories are appended to ``resources``; finish them with
+        :func:`close_resources` after the handler.
+        """
         for name, kind in self.injected:
             values[name] = resolver if kind == "resolver" else conn
         for dep in self.dependencies:
             overrides = {n: values[n] for n in dep.overrides if n in values}
-            values[dep.name] = await resolver.aresolve(dep.node, **overrides)
+            if dep.direct is None:
+                values[dep.name] = await resolver.aresolve(dep.node, **overrides)
+            elif dep.direct == "asyncgen":
+                agen = dep.node(**overrides)
+                resources.append(agen)
+                values[dep.name] = await agen.__anext__()
+            elif dep.direct == "gen":
+                gen = dep.node(**overrides)
+                resources.append(gen)
+                values[dep.name] = next(gen)
+            elif dep.direct == "coroutine":
+                values[dep.name] = await dep.node(**overrides)
+            else:
+                values[dep.name] = dep.node(**overrides)
         return {name: values[name] for name in self.handler_params}
+
+
+async def close_resources(resources: list[Any]) -> None:
+    """Run the code after ``yield`` of each generator factory, last opened first."""
+    while resources:
+        gen = resources.pop()
+        try:
+            if inspect.isasyncgen(gen):
+                await gen.__anext__()
+            else:
+                next(gen)
+        except (StopAsyncIteration, StopIteration):
+            continue
+        raise RuntimeError(f"resource factory {gen!r} yielded more than once; a factory must yield exactly one value")
 
 
 def parse_signature(
@@ -248,7 +290,7 @@ class _SignatureReader:
         try:
             self.graph.include_node(node, reuse=reuse)
             analyzed = self.graph.analyze(node)
-            self.scoped = self.scoped or self.graph.should_be_scoped(node)
+            scoped = self.graph.should_be_scoped(node)
         except Exception as exc:
             raise InvalidParamError(
                 f"{self.where}, parameter {name!r}: cannot use {_name(node)} as a dependency: {exc}"
@@ -264,7 +306,20 @@ class _SignatureReader:
                 default = dep.default_ if dep.default_ is not _ididi_missing() else MISSING
                 self._classify(dep.name, dep.annotation, default, transitive=True)
                 overrides.append(dep.name)
-        self.dependencies.append(DependencyParam(name=name, node=node, overrides=tuple(overrides)))
+        direct = _factory_kind(node) if reuse is not True and len(overrides) == len(analyzed.dependencies) else None
+        self.scoped = self.scoped or (scoped and direct is None)
+        self.dependencies.append(DependencyParam(name=name, node=node, overrides=tuple(overrides), direct=direct))
+
+
+def _factory_kind(node: Any) -> FactoryKind | None:
+    """How to call ``node`` directly, or None where only the dependency graph knows how to build it."""
+    if not inspect.isfunction(node):
+        return None
+    if inspect.isasyncgenfunction(node):
+        return "asyncgen"
+    if inspect.isgeneratorfunction(node):
+        return "gen"
+    return "coroutine" if inspect.iscoroutinefunction(node) else "function"
 
 
 def _ididi_missing() -> Any:

@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from .errors import NotSupportedError
 from .problems import PROBLEM_CONTENT_TYPE, InvalidRequestErrors, ValidationProblem, problem_body
 from .routing import MiddlewareFactory, RouteBase, build_middleware_chain
-from .signature import EndpointSignature, parse_signature
+from .signature import EndpointSignature, close_resources, parse_signature
 
 WebSocketHandler = Callable[..., Coroutine[Any, Any, Any]]
 
@@ -152,17 +152,20 @@ class WebSocketEndpoint:
             return
 
         failure: BaseException | None = None
+        resources: list[Any] = []
         scope_cm: Any = self.graph.ascope() if self.sig.scoped else nullcontext(self.graph)
         async with scope_cm as resolver:
             try:
-                kwargs = await self.sig.arguments(resolver, values, ws)
+                kwargs = await self.sig.arguments(resolver, values, ws, resources)
                 await self.func(**kwargs)
             except WebSocketDisconnect:
                 pass  # the client left; that is how most conversations end
             except Exception as exc:
                 failure = exc
                 await ws.close(1011, "Internal Server Error")
-            # The scope exits normally even after a failure: resource factories run their code after `yield`.
+            # Resources finish normally even after a failure: factories run their code after `yield`.
+            if resources:
+                await close_resources(resources)
         if failure is not None:
             raise failure
         await ws.close(1000)
