@@ -32,6 +32,7 @@ import ipywidgets as widgets
 
 from .console_session import SessionPanel, Target
 from .console_style import ASSETS_HTML, error_html, html_view, row, text_field
+from .display import RouteCard as StaticRouteCard
 
 if TYPE_CHECKING:
     from .playground import Playground
@@ -408,6 +409,16 @@ class RouteCard(widgets.VBox):
         self.add_class("lihil-route-card")
         self._unobserve: Callable[[], None] | None = pg.observe(self._on_playground_event)
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # Where widgets do not render (nbconvert, GitHub, plain IPython) the card still says what it says.
+        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+        route = _find_route(self.pg, self.path)
+        if route is not None:
+            url = _full_url(self.pg, self.path, http=route.kind == "http")
+            static = StaticRouteCard(route, url or f"{self.path} (server stopped)")
+            bundle["text/plain"], bundle["text/html"] = repr(static), static._repr_html_()
+        return bundle
+
     def _on_open_click(self, _: object) -> None:
         if self.console is None:
             self.console = console(self.path, playground=self.pg)
@@ -426,12 +437,16 @@ class RouteCard(widgets.VBox):
             value = self._info_html()
             if self.info.value != value:
                 self.info.value = value
+            route = _find_route(self.pg, self.path)
+            if (route is None or route.version != self.version) and self._unobserve is not None:
+                self._unobserve()  # replaced or unmounted: this card says so and has nothing more to follow
+                self._unobserve = None
 
     def _info_html(self) -> str:
         route = _find_route(self.pg, self.path)
         if route is None:
             state = '<span class="lihil-status-closed">○ unmounted</span>'
-        elif self.__dict__.get("version") not in (None, route.version):
+        elif self.version not in (None, route.version):
             state = f'<span class="lihil-status-stale">○ replaced by v{route.version}</span>'
         else:
             state = f'<span class="lihil-status-open">● live</span> v{route.version}'
@@ -453,11 +468,17 @@ def _kernel_playground() -> Playground:
 
 def _url_code(pg: Playground, path: str, *, http: bool = False) -> str:
     """The full URL of ``path`` as copyable code, or a note when the server is stopped (no port yet)."""
-    try:
-        url = pg.url + path if http else pg.ws_url(path)
-    except RuntimeError:  # ServerNotRunningError
+    url = _full_url(pg, path, http=http)
+    if url is None:
         return f"<code>{html.escape(path)}</code> <i>(server stopped: Connect or <code>%lihil start</code> starts it)</i>"
     return f"<code class='lihil-url'>{html.escape(url)}</code>"
+
+
+def _full_url(pg: Playground, path: str, *, http: bool) -> str | None:
+    try:
+        return pg.url + path if http else pg.ws_url(path)
+    except RuntimeError:  # ServerNotRunningError: no port while stopped
+        return None
 
 
 def _find_route(pg: Playground, path: str) -> Any:

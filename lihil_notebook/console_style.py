@@ -53,14 +53,14 @@ _STYLESHEET = """
 .lihil-log-time, .lihil-log-size { color: var(--jp-ui-font-color2, #888); white-space: nowrap; }
 .lihil-log-size { min-width: 4.5em; text-align: right; }
 .lihil-log-dir { font-weight: bold; width: 1em; text-align: center; }
-.lihil-log-data { margin: 0; padding: 0; flex: 1; white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere;
-  background: transparent; border: 0; font-family: inherit; font-size: inherit; }
+.lihil-log-row > pre.lihil-log-data { margin: 0; padding: 0; flex: 1; white-space: pre-wrap;
+  word-break: normal; overflow-wrap: anywhere; background: transparent; border: 0; font-family: inherit; font-size: inherit; }
 .lihil-log-sent .lihil-log-dir { color: #1a73e8; }
 .lihil-log-received .lihil-log-dir { color: #188038; }
 .lihil-log-event { color: var(--jp-ui-font-color2, #666); }
 .lihil-log-kind-error, .lihil-log-kind-denied, .lihil-log-kind-server-error { color: #c5221f; }
 .lihil-log-kind-stale { color: #b06000; }
-.lihil-log-kind-server-print .lihil-log-data { font-style: italic; }
+.lihil-log-kind-server-print > pre.lihil-log-data { font-style: italic; }
 .lihil-status-open { color: #188038; font-weight: bold; }
 .lihil-status-connecting { color: #b06000; }
 .lihil-status-closed { color: #c5221f; }
