@@ -13,7 +13,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from .cells import run_route_cell
-from .display import RouteCard, StatusReport
+from .display import StatusReport
 from .errors import PlaygroundError
 from .playground import Playground, check_path, playground
 from .routes import RouteInfo
@@ -23,9 +23,13 @@ MATCHER_ID = "lihil_notebook.route_paths"
 
 
 def build_route_card(pg: Playground, info: RouteInfo) -> Any:
-    """The object displayed under a ``%%ws_route`` / ``%%route`` cell. (The one place to change what it shows.)"""
-    url = pg.ws_url(info.path) if info.kind == "ws" else pg.url + info.path
-    return RouteCard(info, url)
+    """The object displayed under a ``%%ws_route`` / ``%%route`` cell. (The one place to change what it shows.)
+
+    A widget (state, URL, parameters, "Open console"); where widgets do not render it shows the text card.
+    """
+    from .console import route_card
+
+    return route_card(pg, info.path)
 
 
 @magics_class
