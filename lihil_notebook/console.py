@@ -404,7 +404,7 @@ class RouteCard(widgets.VBox):
             self.open_button = widgets.Button(description="Open console", layout=widgets.Layout(width="auto"))
             self.open_button.add_class("lihil-route-open-console")
             self.open_button.on_click(self._on_open_click)
-            children.insert(1, row([self.open_button]))
+            children.insert(2, row([self.open_button]))
         super().__init__(children)
         self.add_class("lihil-route-card")
         self._unobserve: Callable[[], None] | None = pg.observe(self._on_playground_event)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 if TYPE_CHECKING:
     from .session import LogEntry
@@ -115,6 +116,8 @@ class LogView:
         self._chunks: deque[_Chunk] = deque()
         self._spare: list[widgets.HTML] = []
         self._count = 0
+        self._chunk_layout = widgets.Layout(width="100%")
+        self._chunk_style = HTMLStyle()
         self._rows = widgets.VBox(layout=widgets.Layout(width="100%"))
         self._rows.add_class("lihil-log-rows")
         # column-reverse keeps the scroll position anchored at the newest row as rows arrive.
@@ -192,9 +195,9 @@ class LogView:
     def _take_widget(self) -> widgets.HTML:
         if self._spare:
             return self._spare.pop()
-        chunk = widgets.HTML()
-        chunk.add_class("lihil-log-chunk")
-        return chunk
+        # One shared layout and style, and the class given at creation: a new chunk opens one comm, not three,
+        # and sends no extra update for its class.
+        return widgets.HTML(layout=self._chunk_layout, style=self._chunk_style, _dom_classes=("lihil-log-chunk",))
 
     def _publish(self, changed: list[_Chunk], reordered: bool) -> None:
         for chunk in changed:

@@ -132,7 +132,7 @@ class SessionPanel(widgets.VBox):
         self.remove_button = button(
             "×", "lihil-console-remove", lambda _: self._on_remove(self), width="32px"
         )
-        self.url = html_view("<i>not connected — Connect uses the target above</i>", "lihil-console-url")
+        self.url = html_view("<i>Connect uses the target above</i>", "lihil-console-url")
 
         self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="82px"))
         self.mode.add_class("lihil-console-mode")
