@@ -34,6 +34,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.typing import Subprotocol
 
 from .errors import SessionClosedError, SessionConnectError, SessionError
+from .frames import Inbox, InboxClosed, Outbox, OutboxFull
 
 T = TypeVar("T")
 Direction = Literal["sent", "received", "event"]
@@ -46,6 +47,8 @@ LOG_LIMIT = 100_000
 """Default number of log entries a session keeps (the oldest go first)."""
 MAX_UNREAD = 10_000
 """Default number of received messages kept for ``receive()``; beyond it the oldest unread one is dropped."""
+MAX_PENDING_SENDS = 1_000
+"""Default number of frames ``send()`` may queue ahead of the writer before it waits."""
 CLOSE_TIMEOUT = 2.0
 """Seconds ``close()`` waits for the server's close frame before dropping the connection."""
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
@@ -111,6 +114,7 @@ class Session:
         subprotocols: Sequence[str] | None = None,
         log_limit: int = LOG_LIMIT,
         max_unread: int = MAX_UNREAD,
+        max_pending_sends: int = MAX_PENDING_SENDS,
         max_size: int = MAX_MESSAGE_SIZE,
         close_timeout: float = CLOSE_TIMEOUT,
     ) -> None:
@@ -129,8 +133,8 @@ class Session:
         self._log: deque[LogEntry] = deque(maxlen=log_limit)
         self._log_lock = threading.Lock()
         self._subscribers: list[Callable[[LogEntry], None]] = []
-        self._inbox: deque[Message] = deque(maxlen=max_unread)
-        self._arrival = asyncio.Event()  # binds to the server loop on first use there
+        self._inbox: Inbox[Message] = Inbox(max_unread)
+        self._outbox: Outbox[Message] = Outbox(loop, self._write, self._write_failed, max_pending_sends)
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closed_by_us = False
@@ -170,8 +174,22 @@ class Session:
     # --- blocking API -------------------------------------------------------------------------------------------
 
     def send(self, data: str | bytes | dict[str, Any] | list[Any], *, timeout: float = 5.0) -> None:
-        """Send a text frame (str), a binary frame (bytes) or JSON text (dict/list); waits until it is written."""
-        self._block(self._send(_frame(data)), timeout, "send")
+        """Send a text frame (str), a binary frame (bytes) or JSON text (dict/list).
+
+        The frame is queued for the server loop, which writes frames in call order, and ``send`` returns; it waits
+        (up to ``timeout``) only while ``max_pending_sends`` frames are still unwritten. A closed session or a bad
+        payload raises here; a write that fails later is logged, and the next ``receive()`` says why.
+        """
+        frame = _frame(data)
+        self._refuse_on_server_thread("send")
+        self._require_open("send")
+        try:
+            self._outbox.put(frame, timeout)
+        except OutboxFull:
+            raise self._backed_up(timeout) from None
+        except RuntimeError:  # the server loop is closed
+            self._abandon()
+            raise self._closed_error("send") from None
 
     def receive(self, timeout: float = 5.0) -> Message:
         """The next message received (str or bytes), waiting up to ``timeout`` seconds.
@@ -179,7 +197,13 @@ class Session:
         Raises ``TimeoutError`` when nothing arrives in time and :class:`SessionClosedError` (naming the close code
         and reason) when the connection is closed and every message has been read.
         """
-        return self._block(self._receive(timeout), timeout, "receive")
+        self._refuse_on_server_thread("receive")
+        try:
+            return self._inbox.get(timeout)
+        except InboxClosed:
+            raise self._closed_error("receive") from None
+        except TimeoutError:
+            raise self._no_message(timeout) from None
 
     def receive_json(self, timeout: float = 5.0) -> Any:
         """The next message, decoded as JSON."""
@@ -195,11 +219,24 @@ class Session:
 
     # --- awaitable twins ------------------------------------------------------------------------------------------
 
-    async def asend(self, data: str | bytes | dict[str, Any] | list[Any]) -> None:
-        await self._await(self._send(_frame(data)))
+    async def asend(self, data: str | bytes | dict[str, Any] | list[Any], *, timeout: float = 5.0) -> None:
+        frame = _frame(data)
+        self._require_open("send")
+        try:
+            await self._outbox.aput(frame, timeout)
+        except OutboxFull:
+            raise self._backed_up(timeout) from None
+        except RuntimeError:
+            self._abandon()
+            raise self._closed_error("send") from None
 
     async def areceive(self, timeout: float = 5.0) -> Message:
-        return await self._await(self._receive(timeout))
+        try:
+            return await self._inbox.aget(timeout)
+        except InboxClosed:
+            raise self._closed_error("receive") from None
+        except TimeoutError:
+            raise self._no_message(timeout) from None
 
     async def areceive_json(self, timeout: float = 5.0) -> Any:
         return _decode_json(await self.areceive(timeout), self)
@@ -216,10 +253,16 @@ class Session:
         """Schedule a send and return at once; a failure becomes an "error" log entry."""
         try:
             frame = _frame(data)
-        except TypeError as exc:
+            self._require_open("send")
+            self._outbox.put_nowait(frame)
+        except (TypeError, SessionError) as exc:
             self._emit_threadsafe("event", "error", str(exc))
-            return
-        self._schedule(self._send(frame), "send")
+        except OutboxFull:
+            self._emit_threadsafe("event", "error", f"send failed: {self._outbox.limit} frames are still waiting "
+                                                    "to be written; this one was dropped")
+        except RuntimeError:
+            self._abandon()
+            self._emit("event", "error", "send failed: the playground server is stopped")
 
     def ping_nowait(self) -> None:
         self._schedule(self._ping(5.0), "ping")
@@ -237,7 +280,7 @@ class Session:
             self._ws = await connect(
                 self.url, additional_headers=headers, subprotocols=protocols, open_timeout=timeout,
                 proxy=None,  # 127.0.0.1 must never go through an HTTP(S)_PROXY from the environment
-                ping_interval=None, max_size=self._max_size, close_timeout=self._close_timeout,
+                ping_interval=None, max_size=self._max_size, close_timeout=self._close_timeout, compression=None,
             )
         except InvalidStatus as exc:
             status, problem, text = _denial(exc)
@@ -261,9 +304,8 @@ class Session:
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for message in ws:
-                self._inbox.append(message)
                 self._emit("received", *_describe(message))
-                self._arrival.set()
+                self._inbox.put(message)
         except ConnectionClosed:
             pass
         except Exception as exc:  # a bug or a protocol error: it belongs in the log, not in a cell
@@ -279,39 +321,30 @@ class Session:
         self.state = "closed"
         self._emit("sent" if self._closed_by_us else "received", "close",
                    f"{self.close_code} {self.close_reason}".strip())
-        self._arrival.set()
+        self._inbox.close()
 
     def _fail(self, kind: Kind, text: str) -> None:
         self.state = "closed"
         self.close_code, self.close_reason = 1006, text
         self._emit("event", kind, text)
         self._flush_early()
-        self._arrival.set()
+        self._inbox.close()
 
     def _flush_early(self) -> None:
         early, self._early = self._early, []
         for kind, text in early:
             self._emit("event", kind, text)
 
-    async def _send(self, frame: Message) -> None:
-        ws = self._require_open("send")
-        try:
-            await ws.send(frame)
-        except ConnectionClosed:
-            raise self._closed_error("send") from None
+    async def _write(self, frame: Message) -> None:
+        """The outbox's writer (on the server loop): one frame out, then its log entry."""
+        assert self._ws is not None
+        await self._ws.send(frame)
         self._emit("sent", *_describe(frame))
 
-    async def _receive(self, timeout: float) -> Message:
-        try:
-            async with asyncio.timeout(timeout):
-                while not self._inbox:
-                    if self.state == "closed":
-                        raise self._closed_error("receive")
-                    self._arrival.clear()
-                    await self._arrival.wait()
-        except TimeoutError:
-            raise TimeoutError(f"session {self.name} ({self.path}): no message within {timeout} s") from None
-        return self._inbox.popleft()
+    def _write_failed(self, exc: Exception, unsent: int) -> None:
+        reason = self._closed_error("send") if isinstance(exc, ConnectionClosed) else exc
+        more = f" ({unsent} more queued frame(s) dropped)" if unsent else ""
+        self._emit("event", "error", f"send failed: {reason}{more}")
 
     async def _ping(self, timeout: float) -> float:
         ws = self._require_open("ping")
@@ -330,6 +363,8 @@ class Session:
         if self.state in ("closed", "closing") or self._ws is None:
             return
         self._closed_by_us = True
+        with contextlib.suppress(TimeoutError):  # frames queued before close() go out before the close frame
+            await asyncio.wait_for(self._outbox.drained(), self._close_timeout)
         self.state = "closing"
         await self._ws.close(code, reason)
         if self._reader is not None:
@@ -343,6 +378,13 @@ class Session:
         if self.state != "open":
             raise self._closed_error(action)
         return self._ws
+
+    def _backed_up(self, timeout: float) -> TimeoutError:
+        return TimeoutError(f"session {self.name} ({self.path}): {self._outbox.limit} frames were still waiting to "
+                            f"be written after {timeout} s (is the connection stalled?)")
+
+    def _no_message(self, timeout: float) -> TimeoutError:
+        return TimeoutError(f"session {self.name} ({self.path}): no message within {timeout} s")
 
     def _closed_error(self, action: str) -> SessionClosedError:
         code = self.close_code
@@ -402,24 +444,51 @@ class Session:
         except RuntimeError:  # the loop is closed
             fn()
 
-    def _block(self, coro: Coroutine[Any, Any, T], timeout: float, action: str) -> T:
+    def _refuse_on_server_thread(self, action: str) -> None:
         if threading.current_thread() is self._loop_thread:
-            coro.close()
             raise RuntimeError(
                 f"Session.{action}() blocks, and it was called on the playground's server thread (from a handler "
                 f"or a callback), where it would wait for itself; use `await session.a{action}(...)` there"
             )
-        future = self._submit(coro, action)
+
+    def _block(self, coro: Coroutine[Any, Any, T], timeout: float, action: str) -> T:
+        """Run ``coro`` on the server loop and wait for it here (a cell's thread), at most ``timeout`` + 1 s.
+
+        A task plus a ``threading.Event`` rather than ``run_coroutine_threadsafe``: the same guarantees for about
+        half the cost, which is most of a round trip's overhead on a loopback connection.
+        """
         try:
-            return future.result(timeout + 1.0)  # the coroutine times out first; this is the backstop
-        except TimeoutError:  # (concurrent.futures.TimeoutError is TimeoutError)
-            if future.done():
-                raise  # the work's own, clearer TimeoutError
-            future.cancel()
-            raise TimeoutError(f"session {self.name} ({self.path}): {action} did not finish in {timeout} s") from None
-        except KeyboardInterrupt:  # Interrupt kernel: stop the work, then let the interrupt through
-            future.cancel()
+            self._refuse_on_server_thread(action)
+        except RuntimeError:
+            coro.close()
             raise
+        finished = threading.Event()
+        started: list[asyncio.Task[T]] = []
+
+        def start() -> None:
+            task = self._loop.create_task(coro)
+            task.add_done_callback(lambda _: finished.set())
+            started.append(task)
+
+        def cancel() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: so is the task
+                self._loop.call_soon_threadsafe(lambda: [t.cancel() for t in started])
+
+        try:
+            self._loop.call_soon_threadsafe(start)
+        except RuntimeError:  # the server loop is closed
+            coro.close()
+            self._abandon()
+            raise self._closed_error(action) from None
+        try:
+            done = finished.wait(timeout + 1.0)  # the coroutine times out first; this is the backstop
+        except KeyboardInterrupt:  # Interrupt kernel: stop the work, then let the interrupt through
+            cancel()
+            raise
+        if not done:
+            cancel()
+            raise TimeoutError(f"session {self.name} ({self.path}): {action} did not finish in {timeout} s")
+        return started[0].result()
 
     async def _await(self, coro: Coroutine[Any, Any, T]) -> T:
         if asyncio.get_running_loop() is self._loop:

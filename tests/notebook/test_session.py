@@ -8,10 +8,11 @@ import threading
 from typing import Annotated
 
 import pytest
-from playground_support import wait_for
+from playground_support import WAIT, wait_for
 
 from lihil import Param, WebSocket
 from lihil_notebook import LogEntry, Playground, Session, SessionClosedError
+from lihil_notebook.frames import Outbox, OutboxFull
 
 
 async def mirror(ws: WebSocket) -> None:
@@ -160,3 +161,90 @@ def test_sessions_are_listed_and_closed_when_the_server_stops(pg: Playground) ->
         assert session.closed and session.close_code == 1001
     with pytest.raises(SessionClosedError):
         first.send("anyone?")
+
+
+def test_queued_sends_go_out_in_call_order(session: Session) -> None:
+    for number in range(300):
+        if number % 2:
+            session.send(str(number))
+        else:
+            session.send_nowait(str(number))
+    assert [session.receive() for _ in range(300)] == [str(n) for n in range(300)]
+    sent = [e.data for e in session.log if e.kind == "text" and e.direction == "sent"]
+    assert sent == [str(n) for n in range(300)]
+
+
+def test_a_send_that_cannot_be_written_is_logged_and_the_next_receive_says_why(pg: Playground) -> None:
+    async def hang_up(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.close(4003, "go away")
+
+    pg.mount_ws("/hang-up", hang_up)
+    session = pg.connect("/hang-up")
+    wait_for(lambda: session.closed, "the server's close to arrive")
+    with pytest.raises(SessionClosedError, match="code 4003"):
+        session.send("too late")  # known to be closed: refused at once
+    with pytest.raises(SessionClosedError, match=r"the server closed it with code 4003, reason 'go away'"):
+        session.receive()
+
+
+def test_the_outbox_applies_back_pressure_and_keeps_order() -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="outbox-test-loop", daemon=True)
+    thread.start()
+    written: list[int] = []
+    gate = asyncio.Event()
+
+    async def write(item: int) -> None:
+        await gate.wait()
+        written.append(item)
+
+    outbox: Outbox[int] = Outbox(loop, write, lambda exc, unsent: None, limit=2)
+    try:
+        outbox.put(1, timeout=1)
+        outbox.put(2, timeout=1)
+        with pytest.raises(OutboxFull):
+            outbox.put(3, timeout=0.05)  # two frames unwritten: the third waits, then gives up
+        with pytest.raises(OutboxFull):
+            outbox.put_nowait(3)
+        loop.call_soon_threadsafe(gate.set)
+        outbox.put(3, timeout=1)  # a slot frees up once the writer runs
+        wait_for(lambda: written == [1, 2, 3], "the writer to drain the outbox in order")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(WAIT)
+        loop.close()
+
+
+def test_frames_queued_before_close_reach_the_server_first(pg: Playground) -> None:
+    heard: list[str] = []
+
+    async def listener(ws: WebSocket) -> None:
+        await ws.accept()
+        async for text in ws.iter_text():
+            heard.append(text)
+        heard.append("<closed>")
+
+    pg.mount_ws("/listener", listener)
+    session = pg.connect("/listener")
+    session.send("a")
+    session.send_nowait("b")
+    session.close()
+    wait_for(lambda: heard[-1:] == ["<closed>"], "the handler to see the close")
+    assert heard == ["a", "b", "<closed>"]
+
+    async def relay(ws: WebSocket) -> None:  # the awaitable API from a handler, on the server loop itself
+        await ws.accept()
+        inner = pg.open_session("/listener")
+        while inner.state == "connecting":
+            await asyncio.sleep(0.001)
+        await inner.asend("c")
+        await inner.asend("d")
+        await inner.aclose()
+        await ws.send_text("relayed")
+
+    heard.clear()
+    pg.mount_ws("/relay", relay)
+    assert pg.connect("/relay").receive() == "relayed"
+    wait_for(lambda: heard[-1:] == ["<closed>"], "the inner session's close")
+    assert heard == ["c", "d", "<closed>"]

@@ -1,0 +1,255 @@
+"""What a notebook user waits for, measured in real Jupyter kernels on real sockets.
+
+    .venv/bin/python benchmarks/notebook_latency.py            # about a minute
+    .venv/bin/python benchmarks/notebook_latency.py --quick    # seconds; proves the harness, figures mean little
+
+1. ``%load_ext lihil_notebook`` to listening (target <= 1 s): a fresh kernel per sample; timed inside the kernel
+   around the magic (first imports included), then the port is connected to, to prove it listens.
+2. ``%%ws_route`` cell to the first successful handshake (target <= 50 ms median): this process sends the cell to
+   the kernel and, from the moment it sends it, dials the route until a handshake succeeds. Two cases: a new path
+   (404 until mounted) and a redefinition (the handler reports its version; the old one is still served until then).
+3. A ``Session`` round trip against a bare ``websockets`` client on the same route (target <= 1.2x): inside one
+   kernel, batches of send+receive alternate between the two, each batch timed; each round gives a ratio and the
+   table shows the median ratio. Blocking API against ``websockets.sync.client``; the awaitable API (top-level
+   ``await`` in a cell) against ``websockets.asyncio.client`` running on the kernel's own loop.
+
+Everything is bounded: fixed counts, a timeout on every wait, every kernel shut down at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import start_new_kernel
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+#: Seconds any single kernel request may take.
+REQUEST_TIMEOUT = 120.0
+#: Seconds to keep dialling a route before calling the sample a failure.
+HANDSHAKE_DEADLINE = 5.0
+
+
+@dataclass(frozen=True)
+class Workload:
+    load_samples: int = 5  # fresh kernels for %load_ext
+    route_samples: int = 30  # %%ws_route cells per case
+    rounds: int = 15  # alternating batches for the round-trip comparison
+    batch: int = 300  # round trips per batch
+
+
+QUICK = Workload(load_samples=1, route_samples=3, rounds=3, batch=50)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny workload: checks the harness only")
+    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
+    args = parser.parse_args()
+    work = QUICK if args.quick else Workload()
+
+    results: dict[str, Any] = {"load_ext": measure_load_ext(work)}
+    with kernel() as client:
+        run(client, "%load_ext lihil_notebook\nfrom lihil_notebook import playground\npg = playground()")
+        port = int(run(client, "print(pg.port)"))
+        results["route_new"] = measure_new_routes(client, port, work)
+        results["route_redefined"] = measure_redefinitions(client, port, work)
+        results["round_trip"] = json.loads(run(client, round_trip_cell(work)))
+    report(results, work)
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+# --- 1. %load_ext to listening -----------------------------------------------------------------------------------
+
+LOAD_CELL = """
+import time as _t, socket as _s
+_start = _t.perf_counter()
+%load_ext lihil_notebook
+_elapsed = _t.perf_counter() - _start
+from lihil_notebook import playground as _pg
+with _s.create_connection(("127.0.0.1", _pg().port), timeout=5):
+    pass  # it listens
+print(_elapsed)
+"""
+
+
+def measure_load_ext(work: Workload) -> dict[str, Any]:
+    inside, wall = [], []
+    for _ in range(work.load_samples):
+        with kernel() as client:
+            started = time.perf_counter()
+            inside.append(float(run(client, LOAD_CELL)))
+            wall.append(time.perf_counter() - started)
+    return {"in_kernel_s": inside, "request_to_reply_s": wall}
+
+
+# --- 2. %%ws_route to the first handshake ------------------------------------------------------------------------
+
+ROUTE_CELL = """%%ws_route {path}
+from lihil import WebSocket
+
+async def versioned(ws: WebSocket, room: str):
+    await ws.accept()
+    await ws.send_text("{version}")
+"""
+
+
+def measure_new_routes(client: BlockingKernelClient, port: int, work: Workload) -> list[float]:
+    samples = []
+    for i in range(work.route_samples):
+        path = f"/new{i}/{{room}}"
+        started = time.perf_counter()
+        msg_id = client.execute(ROUTE_CELL.format(path=path, version=i))
+        first_handshake(f"ws://127.0.0.1:{port}/new{i}/x", expect=str(i))
+        samples.append(time.perf_counter() - started)
+        wait_reply(client, msg_id)
+    return samples
+
+
+def measure_redefinitions(client: BlockingKernelClient, port: int, work: Workload) -> list[float]:
+    run(client, ROUTE_CELL.format(path="/again/{room}", version="v0"))
+    samples = []
+    for i in range(work.route_samples):
+        started = time.perf_counter()
+        msg_id = client.execute(ROUTE_CELL.format(path="/again/{room}", version=f"v{i + 1}"))
+        first_handshake(f"ws://127.0.0.1:{port}/again/x", expect=f"v{i + 1}")
+        samples.append(time.perf_counter() - started)
+        wait_reply(client, msg_id)
+    return samples
+
+
+def first_handshake(url: str, expect: str) -> None:
+    """Dial ``url`` until a connection's first message is ``expect`` (the new handler answered)."""
+    deadline = time.perf_counter() + HANDSHAKE_DEADLINE
+    while time.perf_counter() < deadline:
+        try:
+            with connect(url, proxy=None, open_timeout=HANDSHAKE_DEADLINE, compression=None) as ws:
+                if ws.recv(timeout=HANDSHAKE_DEADLINE) == expect:
+                    return
+        except InvalidStatus:  # 404: not mounted yet
+            pass
+        time.sleep(0.0005)  # pacing, so the dialling does not starve the kernel it measures
+    raise TimeoutError(f"no handshake with {url} answering {expect!r} within {HANDSHAKE_DEADLINE} s")
+
+
+# --- 3. Session round trip vs a bare websockets client -------------------------------------------------------------
+
+
+def round_trip_cell(work: Workload) -> str:
+    return f"""
+import json, time, statistics
+import websockets.asyncio.client
+from websockets.sync.client import connect
+from lihil import WebSocket
+
+async def echo(ws: WebSocket):
+    await ws.accept()
+    async for text in ws.iter_text():
+        await ws.send_text(text)
+
+pg.mount_ws("/bench-echo", echo)
+url = pg.ws_url("/bench-echo")
+session = pg.connect("/bench-echo")
+bare_async = await websockets.asyncio.client.connect(url, proxy=None)
+
+def timed_sync(send, receive):
+    started = time.perf_counter()
+    for _ in range({work.batch}):
+        send("x"); receive()
+    return (time.perf_counter() - started) / {work.batch}
+
+async def timed_async(send, receive):
+    started = time.perf_counter()
+    for _ in range({work.batch}):
+        await send("x"); await receive()
+    return (time.perf_counter() - started) / {work.batch}
+
+sync = {{"session": [], "bare": []}}
+aio = {{"session": [], "bare": []}}
+with connect(url, proxy=None) as bare:
+    for round_ in range({work.rounds}):
+        pairs = [("session", session.send, session.receive), ("bare", bare.send, bare.recv)]
+        for name, send, receive in (pairs if round_ % 2 else pairs[::-1]):
+            sync[name].append(timed_sync(send, receive))
+        pairs = [("session", session.asend, session.areceive), ("bare", bare_async.send, bare_async.recv)]
+        for name, send, receive in (pairs if round_ % 2 else pairs[::-1]):
+            aio[name].append(await timed_async(send, receive))
+await bare_async.close()
+session.close()
+print(json.dumps({{"sync": sync, "async": aio}}))
+"""
+
+
+# --- kernels and reporting -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def kernel() -> Iterator[BlockingKernelClient]:
+    manager, client = start_new_kernel(kernel_name="python3", startup_timeout=REQUEST_TIMEOUT)
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def run(client: BlockingKernelClient, code: str) -> str:
+    """Execute ``code``; return what it printed; raise with the kernel's error if it failed."""
+    printed: list[str] = []
+
+    def keep(message: dict[str, Any]) -> None:
+        if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
+            printed.append(message["content"]["text"])
+
+    reply = client.execute_interactive(code, timeout=REQUEST_TIMEOUT, output_hook=keep)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"kernel error: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+    return "".join(printed).strip()
+
+
+def wait_reply(client: BlockingKernelClient, msg_id: str) -> None:
+    deadline = time.perf_counter() + REQUEST_TIMEOUT
+    while time.perf_counter() < deadline:
+        reply = client.get_shell_msg(timeout=REQUEST_TIMEOUT)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"kernel error: {reply['content'].get('evalue')}")
+            return
+    raise TimeoutError("no execute_reply")
+
+
+def report(results: dict[str, Any], work: Workload) -> None:
+    ms = 1000.0
+    load = results["load_ext"]
+    rows = [
+        ("%load_ext -> listening (in kernel)", statistics.median(load["in_kernel_s"]) * ms, "ms", "<= 1000 ms"),
+        ("%load_ext request -> reply (client)", statistics.median(load["request_to_reply_s"]) * ms, "ms", ""),
+        ("%%ws_route new path -> 1st handshake", statistics.median(results["route_new"]) * ms, "ms", "<= 50 ms"),
+        ("%%ws_route redefined -> 1st handshake", statistics.median(results["route_redefined"]) * ms, "ms",
+         "<= 50 ms"),
+    ]
+    for api in ("sync", "async"):
+        figures = results["round_trip"][api]
+        ratios = [s / b for s, b in zip(figures["session"], figures["bare"], strict=True)]
+        rows.append((f"round trip, {api}: Session", statistics.median(figures["session"]) * 1e6, "µs", ""))
+        rows.append((f"round trip, {api}: bare websockets", statistics.median(figures["bare"]) * 1e6, "µs", ""))
+        rows.append((f"round trip, {api}: Session / bare (median of rounds)", statistics.median(ratios), "x",
+                     f"<= 1.2x  (rounds {min(ratios):.2f}-{max(ratios):.2f})"))
+    print(f"notebook latency, {work}\nPython {sys.version.split()[0]}\n")
+    width = max(len(r[0]) for r in rows)
+    for label, value, unit, target in rows:
+        print(f"{label:<{width}}  {value:9.2f} {unit:<3} {target}")
+
+
+if __name__ == "__main__":
+    main()

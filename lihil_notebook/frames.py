@@ -1,0 +1,226 @@
+"""Frames between a notebook cell and a session's connection on the server loop: ``Inbox`` and ``Outbox``.
+
+Both exist to keep thread switches off the path of a message. Every hop between a cell's thread and the server
+loop costs about as much as a whole WebSocket round trip on loopback, so:
+
+* ``Inbox``: a blocking ``receive()`` parks on its own primitive and the server loop wakes it when a message arrives
+  (one switch, as with a plain ``websockets`` client) instead of sending a coroutine over and waiting for it (two);
+* ``Outbox``: ``send()`` queues the frame for one writer task on the server loop and returns; it waits only when
+  ``limit`` frames are still unwritten (back pressure, so memory stays bounded). Frames go out in call order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class InboxClosed(Exception):
+    """Nothing more will arrive, and everything that did has been taken."""
+
+
+class Inbox(Generic[T]):
+    """A bounded FIFO (the oldest unread item is dropped beyond ``limit``), closable, awaitable from any loop."""
+
+    def __init__(self, limit: int) -> None:
+        self._items: deque[T] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+        self._wakers: list[Callable[[], None]] = []
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: T) -> None:
+        with self._lock:
+            self._items.append(item)
+            wakers, self._wakers = self._wakers, []
+        for wake in wakers:
+            wake()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            wakers, self._wakers = self._wakers, []
+        for wake in wakers:
+            wake()
+
+    def get(self, timeout: float) -> T:
+        """The next item, waiting up to ``timeout`` seconds (``TimeoutError``); ``InboxClosed`` when there is none."""
+        deadline = time.monotonic() + timeout
+        while True:
+            arrived = threading.Event()
+            found = self._take_or_wait(arrived.set)
+            if found:
+                return found[0]
+            try:
+                if not arrived.wait(max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError
+            finally:
+                self._forget(arrived.set)
+
+    async def aget(self, timeout: float) -> T:
+        """Like :meth:`get`, awaited on whichever event loop is running."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            while True:
+                arrived = loop.create_future()
+
+                def wake(future: asyncio.Future[None] = arrived) -> None:
+                    with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+                        loop.call_soon_threadsafe(_resolve, future)
+
+                found = self._take_or_wait(wake)
+                if found:
+                    return found[0]
+                try:
+                    await arrived
+                finally:
+                    self._forget(wake)
+
+    def _take_or_wait(self, wake: Callable[[], None]) -> tuple[T] | None:
+        with self._lock:
+            if self._items:
+                return (self._items.popleft(),)
+            if self._closed:
+                raise InboxClosed
+            self._wakers.append(wake)
+            return None
+
+    def _forget(self, wake: Callable[[], None]) -> None:
+        with self._lock:
+            if wake in self._wakers:
+                self._wakers.remove(wake)
+
+
+class OutboxFull(Exception):
+    """``limit`` frames are still waiting to be written."""
+
+
+class Outbox(Generic[T]):
+    """Items queued from any thread, handed in order to ``write`` by one task on ``loop``.
+
+    ``write`` failing calls ``on_error(exc, unsent)`` with the number of items dropped after it (the queue is
+    cleared: after a failed write the connection is usually gone).
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        write: Callable[[T], Awaitable[None]],
+        on_error: Callable[[Exception, int], None],
+        limit: int,
+    ) -> None:
+        self._loop, self._write, self._on_error, self.limit = loop, write, on_error, limit
+        self._items: deque[T] = deque()
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(limit)
+        self._writer: asyncio.Task[None] | None = None
+        self._scheduled = False
+
+    def put(self, item: T, timeout: float) -> None:
+        """Queue ``item``, waiting up to ``timeout`` s for a free slot (``OutboxFull``). Not on the loop's thread."""
+        if not self._slots.acquire(timeout=timeout):
+            raise OutboxFull
+        self._enqueue(item)
+
+    def put_nowait(self, item: T) -> None:
+        if not self._slots.acquire(blocking=False):
+            raise OutboxFull
+        self._enqueue(item)
+
+    async def aput(self, item: T, timeout: float) -> None:
+        """Queue ``item`` from any event loop, awaiting a free slot if needed."""
+        if not self._slots.acquire(blocking=False):
+            if asyncio.get_running_loop() is self._loop:
+                raise OutboxFull  # the writer needs this very loop to free a slot: waiting here would never end
+            if not await asyncio.to_thread(self._slots.acquire, True, timeout):
+                raise OutboxFull
+        self._enqueue(item)
+
+    async def drained(self) -> None:
+        """On the loop: wait until everything queued so far has been written (or failed)."""
+        while self._scheduled:
+            if self._writer is not None and not self._writer.done():
+                await asyncio.wait({self._writer})
+            else:
+                await asyncio.sleep(0)  # the writer's start is queued on this loop: let it run first
+
+    def _enqueue(self, item: T) -> None:
+        with self._lock:
+            self._items.append(item)
+            start, self._scheduled = not self._scheduled, True
+        if start:
+            try:
+                self._loop.call_soon_threadsafe(self._start_writer)
+            except RuntimeError:  # the loop is closed: nothing will be written
+                self._drop_all()
+                raise
+
+    def _start_writer(self) -> None:
+        self._writer = start_eagerly(self._loop, self._drain())
+
+    async def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._items:
+                    self._scheduled = False
+                    return
+                item = self._items.popleft()
+            try:
+                await self._write(item)
+            except Exception as exc:
+                self._on_error(exc, self._drop_all())
+            finally:
+                self._slots.release()
+
+    def _drop_all(self) -> int:
+        with self._lock:
+            dropped = len(self._items)
+            self._items.clear()
+        for _ in range(dropped):
+            self._slots.release()
+        return dropped
+
+
+def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run ``coro`` now, up to its first real suspension; only then hand the rest to a task (None if it finished).
+
+    A task would take its first step on the next loop iteration; writing a small frame never suspends, so most
+    sends finish right here, one loop iteration sooner (what Python 3.12's eager tasks do, on 3.11).
+    """
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration:
+        return None
+    return loop.create_task(_continue(coro, waiting_on))
+
+
+async def _continue(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    """Drive a coroutine suspended by :func:`start_eagerly` as a task would: resume it when what it awaits is done."""
+    while True:
+        try:
+            if waiting_on is None:
+                await asyncio.sleep(0)  # a bare `yield`: give the loop one turn
+            else:
+                waiting_on._asyncio_future_blocking = False  # we, not the coroutine, wait on it now
+                await asyncio.wait({waiting_on})  # until done; the coroutine reads the result when resumed
+        except asyncio.CancelledError:
+            waiting_on = coro.throw(asyncio.CancelledError())
+            continue
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            return
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
