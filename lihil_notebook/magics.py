@@ -15,8 +15,8 @@ from IPython.display import display
 from .cells import run_route_cell
 from .display import StatusReport
 from .errors import PlaygroundError
-from .playground import Playground, check_path, playground
-from .routes import RouteInfo
+from .playground import Playground, playground
+from .routes import RouteInfo, check_path
 
 LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host")
 MATCHER_ID = "lihil_notebook.route_paths"

@@ -15,28 +15,22 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
-import inspect
-import re
 import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from starlette.routing import compile_path
-
-from lihil import Lihil, Route, WebSocketRoute
-from lihil.errors import LihilError
-from lihil.http import HTTP_METHODS
+from lihil import Lihil
 
 from . import capture
+from .connections import ConnectionTracker
 from .errors import (
     PlaygroundError,
-    RouteDefinitionError,
     ServerNotRunningError,
     ServerStartError,
 )
-from .routes import ConnectionTracker, RouteEntry, RouteInfo, RouteKind, describe_params, serving_as
+from .routes import RouteInfo, RouteTable
 from .server import DEFAULT_HOST, ServerSettings, ServerThread, bind_socket, is_loopback
 from .session import LOG_LIMIT, LogEntry, Session
 
@@ -72,7 +66,7 @@ class Playground:
         self._host, self._port = _check_host(host), _check_port(port)
         self._last_port = 0  # the port last served on: reused by the next start when the setting is 0
         self._max_sessions, self._session_log_limit = max_sessions, session_log_limit
-        self._entries: dict[str, RouteEntry] = {}
+        self._routes = RouteTable(self.app, lambda: self._notify("routes"))
         self._sessions: list[Session] = []
         self._sessions_by_id: dict[str, Session] = {}
         self._observers: list[Callable[[str], None]] = []
@@ -80,12 +74,12 @@ class Playground:
         self._lock = threading.RLock()
         self._at_exit_registered = False
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
-        self.asgi_app = ConnectionTracker(lambda: self.app, self._sessions_by_id.get, self._find_entry,
+        self.asgi_app = ConnectionTracker(lambda: self.app, self._sessions_by_id.get, self._routes.find,
                                           self.server_log.append)
 
     def __repr__(self) -> str:
         where = self.url if self.is_running else "stopped"
-        return f"<Playground {where}, {len(self._entries)} route(s)>"
+        return f"<Playground {where}, {len(self.routes)} route(s)>"
 
     # --- where it serves ----------------------------------------------------------------------------------------
 
@@ -133,6 +127,10 @@ class Playground:
 
     def stop(self) -> None:
         """Close client sessions (1001), stop the server (open connections get 1012), free the port. Idempotent."""
+        server = self._server
+        if server is not None and threading.current_thread() is server.thread:
+            raise RuntimeError("the playground server cannot be stopped or moved from its own thread (a handler or "
+                               "a callback): it would wait for itself; do it from a cell")
         with self._lock:
             server, self._server = self._server, None
             if server is None:
@@ -201,6 +199,9 @@ class Playground:
             self._at_exit_registered = True
 
     def _replace(self, sock: Any) -> None:
+        if self._server is not None and threading.current_thread() is self._server.thread:
+            sock.close()
+            self.stop()  # raises the clear error
         old, self._server = self._server, None
         if old is not None:
             self._close_sessions(old, 1001, "the playground server is moving to another port")
@@ -217,8 +218,7 @@ class Playground:
 
     @property
     def routes(self) -> list[RouteInfo]:
-        with self._lock:
-            return [entry.info() for entry in self._entries.values()]
+        return self._routes.infos()
 
     def mount_ws(self, path: str, handler: Callable[..., Any]) -> RouteInfo:
         """Serve ``handler`` (an ``async def``) as the WebSocket route ``path``; replaces an earlier handler there.
@@ -226,119 +226,15 @@ class Playground:
         The next connection uses the new handler; open connections finish on the old one and their sessions are
         told they are stale. A bad handler raises :class:`RouteDefinitionError` and changes nothing.
         """
-        path = check_path(path)
-        name = _handler_name(handler)
-        if not inspect.iscoroutinefunction(handler):
-            what = "a sync function (def)" if inspect.isfunction(handler) else f"not an async function: {handler!r}"
-            raise RouteDefinitionError(f"cannot mount {name} at {path}: it is {what}; a WebSocket handler must be "
-                                       f"`async def {name}(ws: WebSocket, ...)`")
-        probe = WebSocketRoute(path, graph=self.app.graph)
-        params = self._probe(path, name, lambda: (probe.endpoint(handler), probe.sig)[1], probe.path_keys,
-                             websocket=True)
-        with self._lock:
-            entry = self._entry_for(path, "ws")
-            new_route = entry.route is None
-            version = entry.version + 1
-            route = WebSocketRoute(path) if new_route else entry.route
-            self._apply(path, name, lambda: route.endpoint(serving_as(handler, entry, version)))
-            if new_route:
-                self._apply(path, name, lambda: self.app.include(route))
-                entry.route, self._entries[path] = route, entry
-            entry.version, entry.handler_names, entry.params_by_method = version, {"WS": name}, {"WS": params}
-            self._mark_stale(entry, version)
-            info = entry.info()
-        self._notify("routes")
-        return info
+        return self._routes.mount_ws(path, handler)
 
     def mount_http(self, path: str, handler: Callable[..., Any], method: str = "GET") -> RouteInfo:
         """Serve ``handler`` (sync or async) for ``method`` requests to ``path``; other methods there are kept."""
-        path = check_path(path)
-        name = _handler_name(handler)
-        method = method.upper() if isinstance(method, str) else method
-        if method not in HTTP_METHODS:
-            raise RouteDefinitionError(f"cannot mount {name} at {path}: method must be one of "
-                                       f"{', '.join(HTTP_METHODS)}, got {method!r}")
-        if not callable(handler):
-            raise RouteDefinitionError(f"cannot mount {handler!r} at {path}: it is not a function")
-        probe = Route(path, graph=self.app.graph)
-        params = self._probe(path, name, lambda: (probe.add_endpoint(method, func=handler),
-                                                  probe.get_endpoint(method).sig)[1], probe.path_keys)
-        with self._lock:
-            entry = self._entry_for(path, "http")
-            new_route = entry.route is None
-            version = entry.version + 1
-            route = Route(path) if new_route else entry.route
-            self._apply(path, name, lambda: route.add_endpoint(method, func=serving_as(handler, entry, version)))
-            if new_route:
-                self._apply(path, name, lambda: self.app.include(route))
-                entry.route, self._entries[path] = route, entry
-            entry.version = version
-            entry.handler_names = {**entry.handler_names, method: name}
-            entry.params_by_method = {**entry.params_by_method, method: params}
-            info = entry.info()
-        self._notify("routes")
-        return info
+        return self._routes.mount_http(path, handler, method)
 
     def unmount(self, path: str) -> None:
         """Remove the route at ``path``: the next connection gets 404; open connections finish."""
-        with self._lock:
-            entry = self._entries.get(path)
-            if entry is None:
-                mounted = ", ".join(self._entries) or "none"
-                raise RouteDefinitionError(f"no route is mounted at {path!r} (mounted: {mounted})")
-            self.app.remove_route(path)
-            del self._entries[path]
-        self._notify("routes")
-
-    def _entry_for(self, path: str, kind: RouteKind) -> RouteEntry:
-        entry = self._entries.get(path)
-        if entry is None:
-            return RouteEntry(path, kind, None)
-        if entry.kind != kind:
-            other = "a WebSocket" if entry.kind == "ws" else "an HTTP"
-            raise RouteDefinitionError(f"{path} is already {other} route; `%lihil unmount {path}` first")
-        return entry
-
-    def _probe(
-        self, path: str, name: str, read_signature: Callable[[], Any], path_keys: Sequence[str],
-        websocket: bool = False,
-    ) -> list[str]:
-        """Read the handler's signature on a throwaway route (nothing changes on failure); its params as text."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lihil warns about unused path params; we raise a clearer error below
-            sig = self._apply(path, name, read_signature)
-        declared = {p.alias for p in sig.params if p.location == "path"}
-        missing = [key for key in path_keys if key not in declared]
-        if missing:
-            listed = ", ".join(f"{{{key}}}" for key in missing)
-            example = ", ".join(f"{key}: str" for key in missing)
-            raise RouteDefinitionError(f"cannot mount {name} at {path}: the path has {listed} but {name}() has no "
-                                       f"such parameter; add `{example}` to its signature")
-        if websocket and not any(kind == "websocket" for _, kind in sig.injected):
-            # An unannotated `ws` is a query parameter in lihil: the handler would never see the connection.
-            raise RouteDefinitionError(f"cannot mount {name} at {path}: {name}() never receives the connection; "
-                                       f"annotate it: `async def {name}(ws: WebSocket, ...)` (`from lihil import "
-                                       "WebSocket`; a parameter without annotation is read from the query string)")
-        return describe_params(sig.params)
-
-    @staticmethod
-    def _apply(path: str, name: str, step: Callable[[], T]) -> T:
-        try:
-            return step()
-        except LihilError as exc:
-            raise RouteDefinitionError(f"cannot mount {name} at {path}: {exc}") from exc
-
-    def _mark_stale(self, entry: RouteEntry, version: int) -> None:
-        for ctx in entry.open_connections():
-            if ctx.session is not None and ctx.version < version:
-                ctx.session._mark_stale(f"{entry.path} was redefined (now version {version}); this connection "
-                                        f"still runs version {ctx.version}")
-
-    def _find_entry(self, concrete_path: str, kind: RouteKind) -> RouteEntry | None:
-        for entry in list(self._entries.values()):
-            if entry.kind == kind and entry.route is not None and entry.route.path_regex.match(concrete_path):
-                return entry
-        return None
+        self._routes.unmount(path)
 
     # --- client sessions ----------------------------------------------------------------------------------------
 
@@ -500,42 +396,6 @@ def _ipython_shell() -> Any:
     return get_ipython()
 
 
-# --- checking what users give us ----------------------------------------------------------------------------------
-
-_SEGMENT_PARAM = re.compile(r"\{([A-Za-z_]\w*)(?::(str|int|float|path|uuid))?\}")
-
-
-def check_path(path: Any) -> str:
-    """``path`` if it is a valid route path like ``/echo/{room}``, else :class:`RouteDefinitionError` saying why."""
-    example = "expected a path like /echo or /chat/{room}"
-    if not isinstance(path, str):
-        raise RouteDefinitionError(f"invalid path {path!r}: {example}, got a {type(path).__name__}")
-    problem = None
-    if not path.startswith("/"):
-        problem = "it must start with '/'"
-    elif path == "/":
-        problem = "the root path is not available for playground routes; use a path below it, like /index"
-    elif path.endswith("/"):
-        problem = "a trailing '/' is not allowed"
-    elif any(c.isspace() for c in path) or "?" in path or "#" in path:
-        problem = "it must not contain spaces, '?' or '#'"
-    elif "//" in path:
-        problem = "it must not contain an empty segment ('//')"
-    else:
-        leftover = _SEGMENT_PARAM.sub("", path)
-        if "{" in leftover or "}" in leftover:
-            problem = ("path parameters must look like {name} or {name:int} (converters: str, int, float, path, "
-                       "uuid), with matching braces")
-    if problem is None:
-        try:
-            compile_path(path)
-        except (ValueError, AssertionError) as exc:
-            problem = str(exc)
-    if problem:
-        raise RouteDefinitionError(f"invalid path {path!r}: {problem}; {example}")
-    return path
-
-
 def _check_port(port: Any) -> int:
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ServerStartError(f"port must be an int between 0 and 65535 (0 = any free port), got {port!r}")
@@ -548,5 +408,3 @@ def _check_host(host: Any) -> str:
     return host.strip()
 
 
-def _handler_name(handler: Any) -> str:
-    return getattr(handler, "__name__", None) or repr(handler)

@@ -1,49 +1,39 @@
-"""Live routes: what the playground knows about each mounted path, and what happens around each connection.
+"""Live routes: the playground's table of mounted paths on the lihil app, and what it knows about each.
 
-Two small wrappers do the work, neither of them inside lihil:
-
-* :class:`ConnectionTracker` wraps the whole ASGI app. For each connection it creates a :class:`ConnectionContext`
-  (which :class:`~lihil_notebook.session.Session` is on the other end, from the ``x-lihil-session`` header), makes it
-  the target of ``print`` (see :mod:`lihil_notebook.capture`), and takes the exception lihil re-raises after closing
-  with 1011, so it lands in the route's errors and the session's log rather than on the kernel's stderr.
-* :func:`serving_as` wraps each handler (``functools.wraps``, so lihil reads the user's signature) to tie the
-  connection to the route *and the handler version* that serves it: that is how a redefinition knows which open
-  sessions run old code (stale), and how ``open_connections`` is counted.
+Mounting goes through lihil's own API (``app.include``, ``route.endpoint`` replacing a handler, ``app.remove_route``);
+the table adds what a notebook needs on top: a version per path, the handler's parameters as text, open connections,
+recent errors and prints, and checks that turn a bad handler into one clear error before anything changes.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
+import re
 import threading
-import traceback
+import warnings
 from collections import deque
-from collections.abc import Callable, Iterable
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect
+from starlette.routing import compile_path
 
-from . import capture
-from .session import SESSION_HEADER
+from lihil import Lihil, Route, WebSocketRoute
+from lihil.errors import LihilError
+from lihil.http import HTTP_METHODS
+
+from .connections import RouteKind, serving_as
+from .errors import RouteDefinitionError
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .connections import ConnectionContext
 
-RouteKind = Literal["ws", "http"]
+T = TypeVar("T")
 
 MAX_ROUTE_ERRORS = 20
 """Tracebacks kept per route (the newest)."""
 MAX_ROUTE_OUTPUT = 200
 """Printed lines kept per route (the newest), from every connection."""
-MAX_LINE_BUFFER = 64 * 1024
-"""A handler printing this much without a newline gets it flushed as one entry anyway."""
-
-# Frames of these packages are plumbing between the server and the user's code; tracebacks start after them.
-_PLUMBING = ("lihil_notebook", "lihil", "starlette", "uvicorn", "asyncio", "anyio", "ididi", "contextlib",
-             "concurrent", "threading")
 
 
 @dataclass(frozen=True)
@@ -111,181 +101,178 @@ class RouteEntry:
             self.output.append(line)
 
 
-class ConnectionContext:
-    """One server-side connection: the route and handler version serving it, the Session on the other end (if any).
+class RouteTable:
+    """The mounted routes of one lihil app. Thread-safe; ``on_change`` is called after each change."""
 
-    It is also the connection's print sink: text is cut into lines, each line a "server-print" log entry.
-    """
+    def __init__(self, app: Lihil, on_change: Callable[[], None]) -> None:
+        self._app, self._changed = app, on_change
+        self._entries: dict[str, RouteEntry] = {}
+        self._lock = threading.RLock()
 
-    def __init__(self, path: str, session: Session | None, on_unrouted_error: Callable[[str], None]) -> None:
-        self.path, self.session = path, session
-        self.entry: RouteEntry | None = None
-        self.version = 0
-        self.error_recorded = False
-        self._on_unrouted_error = on_unrouted_error
-        self._partial = ""
+    def infos(self) -> list[RouteInfo]:
+        with self._lock:
+            return [entry.info() for entry in self._entries.values()]
 
-    def serve(self, entry: RouteEntry, version: int) -> None:
-        self.entry, self.version = entry, version
-        entry.attach(self)
+    def mount_ws(self, path: str, handler: Callable[..., Any]) -> RouteInfo:
+        """Serve ``handler`` (an ``async def``) as the WebSocket route ``path``; replaces an earlier handler there.
 
-    def done(self) -> None:
-        self._flush_partial()
-        if self.entry is not None:
-            self.entry.detach(self)
+        The next connection uses the new handler; open connections finish on the old one and their sessions are
+        told they are stale. A bad handler raises :class:`RouteDefinitionError` and changes nothing.
+        """
+        path = check_path(path)
+        name = _handler_name(handler)
+        if not inspect.iscoroutinefunction(handler):
+            what = "a sync function (def)" if inspect.isfunction(handler) else f"not an async function: {handler!r}"
+            raise RouteDefinitionError(f"cannot mount {name} at {path}: it is {what}; a WebSocket handler must be "
+                                       f"`async def {name}(ws: WebSocket, ...)`")
+        probe = WebSocketRoute(path, graph=self._app.graph)
+        params = self._probe(path, name, lambda: (probe.endpoint(handler), probe.sig)[1], probe.path_keys,
+                             websocket=True)
+        with self._lock:
+            entry = self._entry_for(path, "ws")
+            new_route = entry.route is None
+            version = entry.version + 1
+            route = WebSocketRoute(path) if new_route else entry.route
+            self._apply(path, name, lambda: route.endpoint(serving_as(handler, entry, version)))
+            if new_route:
+                self._apply(path, name, lambda: self._app.include(route))
+                entry.route, self._entries[path] = route, entry
+            entry.version, entry.handler_names, entry.params_by_method = version, {"WS": name}, {"WS": params}
+            self._mark_stale(entry, version)
+            info = entry.info()
+        self._changed()
+        return info
 
-    def write_output(self, text: str) -> None:
-        text = self._partial + text
-        *lines, self._partial = text.split("\n")
-        for line in lines:
-            self._emit_line(line)
-        if len(self._partial) > MAX_LINE_BUFFER:
-            self._flush_partial()
+    def mount_http(self, path: str, handler: Callable[..., Any], method: str = "GET") -> RouteInfo:
+        """Serve ``handler`` (sync or async) for ``method`` requests to ``path``; other methods there are kept."""
+        path = check_path(path)
+        name = _handler_name(handler)
+        method = method.upper() if isinstance(method, str) else method
+        if method not in HTTP_METHODS:
+            raise RouteDefinitionError(f"cannot mount {name} at {path}: method must be one of "
+                                       f"{', '.join(HTTP_METHODS)}, got {method!r}")
+        if not callable(handler):
+            raise RouteDefinitionError(f"cannot mount {handler!r} at {path}: it is not a function")
+        probe = Route(path, graph=self._app.graph)
+        params = self._probe(path, name, lambda: (probe.add_endpoint(method, func=handler),
+                                                  probe.get_endpoint(method).sig)[1], probe.path_keys)
+        with self._lock:
+            entry = self._entry_for(path, "http")
+            new_route = entry.route is None
+            version = entry.version + 1
+            route = Route(path) if new_route else entry.route
+            self._apply(path, name, lambda: route.add_endpoint(method, func=serving_as(handler, entry, version)))
+            if new_route:
+                self._apply(path, name, lambda: self._app.include(route))
+                entry.route, self._entries[path] = route, entry
+            entry.version = version
+            entry.handler_names = {**entry.handler_names, method: name}
+            entry.params_by_method = {**entry.params_by_method, method: params}
+            info = entry.info()
+        self._changed()
+        return info
 
-    def record_error(self, exc: BaseException, entry: RouteEntry | None = None) -> None:
-        """File the traceback of ``exc`` under the route and in the session's log (once per connection)."""
-        if self.error_recorded:
-            return
-        self.error_recorded = True
-        self._flush_partial()
-        text = format_error(exc)
-        target = entry or self.entry
-        if target is not None:
-            target.add_error(text)
-        else:
-            self._on_unrouted_error(f"{self.path}: {text}")
-        if self.session is not None:
-            self.session._server_event("server-error", text)
+    def unmount(self, path: str) -> None:
+        """Remove the route at ``path``: the next connection gets 404; open connections finish."""
+        with self._lock:
+            entry = self._entries.get(path)
+            if entry is None:
+                mounted = ", ".join(self._entries) or "none"
+                raise RouteDefinitionError(f"no route is mounted at {path!r} (mounted: {mounted})")
+            self._app.remove_route(path)
+            del self._entries[path]
+        self._changed()
 
-    def _flush_partial(self) -> None:
-        if self._partial:
-            line, self._partial = self._partial, ""
-            self._emit_line(line)
+    def _entry_for(self, path: str, kind: RouteKind) -> RouteEntry:
+        entry = self._entries.get(path)
+        if entry is None:
+            return RouteEntry(path, kind, None)
+        if entry.kind != kind:
+            other = "a WebSocket" if entry.kind == "ws" else "an HTTP"
+            raise RouteDefinitionError(f"{path} is already {other} route; `%lihil unmount {path}` first")
+        return entry
 
-    def _emit_line(self, line: str) -> None:
-        if self.entry is not None:
-            self.entry.add_output(line)
-        if self.session is not None:
-            self.session._server_event("server-print", line)
+    def _probe(
+        self, path: str, name: str, read_signature: Callable[[], Any], path_keys: Sequence[str],
+        websocket: bool = False,
+    ) -> list[str]:
+        """Read the handler's signature on a throwaway route (nothing changes on failure); its params as text."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # lihil warns about unused path params; we raise a clearer error below
+            sig = self._apply(path, name, read_signature)
+        declared = {p.alias for p in sig.params if p.location == "path"}
+        missing = [key for key in path_keys if key not in declared]
+        if missing:
+            listed = ", ".join(f"{{{key}}}" for key in missing)
+            example = ", ".join(f"{key}: str" for key in missing)
+            raise RouteDefinitionError(f"cannot mount {name} at {path}: the path has {listed} but {name}() has no "
+                                       f"such parameter; add `{example}` to its signature")
+        if websocket and not any(kind == "websocket" for _, kind in sig.injected):
+            # An unannotated `ws` is a query parameter in lihil: the handler would never see the connection.
+            raise RouteDefinitionError(f"cannot mount {name} at {path}: {name}() never receives the connection; "
+                                       f"annotate it: `async def {name}(ws: WebSocket, ...)` (`from lihil import "
+                                       "WebSocket`; a parameter without annotation is read from the query string)")
+        return describe_params(sig.params)
 
-
-current_connection: ContextVar[ConnectionContext | None] = ContextVar("lihil_notebook_connection", default=None)
-
-
-def serving_as(handler: Callable[..., Any], entry: RouteEntry, version: int) -> Callable[..., Any]:
-    """``handler``, wrapped to tie each call to ``entry``/``version``; lihil sees the same signature."""
-    if inspect.iscoroutinefunction(handler):
-
-        @functools.wraps(handler)
-        async def serve_async(*args: Any, **kwargs: Any) -> Any:
-            with _Serving(entry, version):
-                return await handler(*args, **kwargs)
-
-        return serve_async
-
-    @functools.wraps(handler)
-    def serve_sync(*args: Any, **kwargs: Any) -> Any:  # sync HTTP handlers run in a worker thread
-        with _Serving(entry, version):
-            return handler(*args, **kwargs)
-
-    return serve_sync
-
-
-class _Serving:
-    """The connection in this context is served by ``entry`` at ``version``; a handler error is filed there."""
-
-    __slots__ = ("ctx", "entry", "version")
-
-    def __init__(self, entry: RouteEntry, version: int) -> None:
-        self.entry, self.version = entry, version
-        self.ctx = current_connection.get()
-
-    def __enter__(self) -> None:
-        if self.ctx is not None:
-            self.ctx.serve(self.entry, self.version)
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        # WebSocketDisconnect is how most conversations end (the client left), not an error.
-        if isinstance(exc, Exception) and not isinstance(exc, WebSocketDisconnect):
-            if self.ctx is not None:
-                self.ctx.record_error(exc, self.entry)
-            else:
-                self.entry.add_error(format_error(exc))
-        if self.ctx is not None:
-            self.ctx.done()
-
-
-class ConnectionTracker:
-    """ASGI middleware around the playground's app (see the module docstring)."""
-
-    def __init__(
-        self,
-        app_getter: Callable[[], ASGIApp],
-        find_session: Callable[[str], Session | None],
-        find_entry: Callable[[str, RouteKind], RouteEntry | None],
-        on_unrouted_error: Callable[[str], None],
-    ) -> None:
-        self._app_getter, self._find_session, self._find_entry = app_getter, find_session, find_entry
-        self._on_unrouted_error = on_unrouted_error
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = self._app_getter()
-        kind = scope["type"]
-        if kind not in ("websocket", "http"):
-            await app(scope, receive, send)
-            return
-        session_id = _header(scope, SESSION_HEADER.encode()) if kind == "websocket" else None
-        session = self._find_session(session_id) if session_id else None
-        ctx = ConnectionContext(scope["path"], session, self._on_unrouted_error)
-        capture.install()
-        connection_token = current_connection.set(ctx)
-        sink_token = capture.output_sink.set(ctx)
+    @staticmethod
+    def _apply(path: str, name: str, step: Callable[[], T]) -> T:
         try:
-            await app(scope, receive, send)
-        except Exception as exc:
-            # lihil has already answered (close 1011 / HTTP 500) and re-raised so a middleware can see the error:
-            # we are that middleware. Recorded here, it stays out of uvicorn's log and the kernel's stderr.
-            route_kind: RouteKind = "ws" if kind == "websocket" else "http"
-            ctx.record_error(exc, ctx.entry or self._find_entry(scope["path"], route_kind))
-        finally:
-            ctx.done()
-            capture.output_sink.reset(sink_token)
-            current_connection.reset(connection_token)
+            return step()
+        except LihilError as exc:
+            raise RouteDefinitionError(f"cannot mount {name} at {path}: {exc}") from exc
 
+    def _mark_stale(self, entry: RouteEntry, version: int) -> None:
+        for ctx in entry.open_connections():
+            if ctx.session is not None and ctx.version < version:
+                ctx.session._mark_stale(f"{entry.path} was redefined (now version {version}); this connection "
+                                        f"still runs version {ctx.version}")
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-def format_error(exc: BaseException) -> str:
-    """The traceback of ``exc``, starting at the user's code, with cell frames labelled like IPython's ("Cell In[5]")."""
-    tb = traceback.TracebackException(type(exc), exc, exc.__traceback__)
-    frames = list(tb.stack)
-    first_user = next((i for i, f in enumerate(frames) if not _is_plumbing(f.filename)), 0)
-    tb.stack = traceback.StackSummary.from_list(
-        [traceback.FrameSummary(_label(f.filename), f.lineno, f.name, line=f.line) for f in frames[first_user:]]
-    )
-    return "".join(tb.format()).rstrip("\n")
-
-
-def _is_plumbing(filename: str) -> bool:
-    parts = filename.replace("\\", "/").split("/")
-    return any(p in _PLUMBING for p in parts[-3:-1]) or parts[-1].removesuffix(".py") in _PLUMBING
-
-
-def _label(filename: str) -> str:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return filename
-    shell = get_ipython()
-    named = shell.compile.format_code_name(filename) if shell is not None else None
-    return " ".join(named) if named else filename
+    def find(self, concrete_path: str, kind: RouteKind) -> RouteEntry | None:
+        """The entry whose path pattern matches ``concrete_path`` (e.g. ``/echo/lobby``), if any."""
+        for entry in list(self._entries.values()):
+            if entry.kind == kind and entry.route is not None and entry.route.path_regex.match(concrete_path):
+                return entry
+        return None
 
 
 def describe_params(params: Iterable[Any]) -> list[str]:
     """``["room: str (path)", "upper: bool = False (query)"]`` from lihil's request params."""
     return [f"{p} ({p.location})" for p in params if not getattr(p, "transitive", False)]
+
+
+_SEGMENT_PARAM = re.compile(r"\{([A-Za-z_]\w*)(?::(str|int|float|path|uuid))?\}")
+
+
+def check_path(path: Any) -> str:
+    """``path`` if it is a valid route path like ``/echo/{room}``, else :class:`RouteDefinitionError` saying why."""
+    example = "expected a path like /echo or /chat/{room}"
+    if not isinstance(path, str):
+        raise RouteDefinitionError(f"invalid path {path!r}: {example}, got a {type(path).__name__}")
+    problem = None
+    if not path.startswith("/"):
+        problem = "it must start with '/'"
+    elif path == "/":
+        problem = "the root path is not available for playground routes; use a path below it, like /index"
+    elif path.endswith("/"):
+        problem = "a trailing '/' is not allowed"
+    elif any(c.isspace() for c in path) or "?" in path or "#" in path:
+        problem = "it must not contain spaces, '?' or '#'"
+    elif "//" in path:
+        problem = "it must not contain an empty segment ('//')"
+    else:
+        leftover = _SEGMENT_PARAM.sub("", path)
+        if "{" in leftover or "}" in leftover:
+            problem = ("path parameters must look like {name} or {name:int} (converters: str, int, float, path, "
+                       "uuid), with matching braces")
+    if problem is None:
+        try:
+            compile_path(path)
+        except (ValueError, AssertionError) as exc:
+            problem = str(exc)
+    if problem:
+        raise RouteDefinitionError(f"invalid path {path!r}: {problem}; {example}")
+    return path
+
+
+def _handler_name(handler: Any) -> str:
+    return getattr(handler, "__name__", None) or repr(handler)

@@ -17,16 +17,13 @@ handler being redefined — is a :class:`LogEntry` in ``s.log``.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import itertools
-import json
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -35,13 +32,21 @@ from websockets.typing import Subprotocol
 
 from .errors import SessionClosedError, SessionConnectError, SessionError
 from .frames import Inbox, InboxClosed, Outbox, OutboxFull
+from .loop_calls import LoopCaller, LoopClosed
+from .session_log import (
+    CLOSE_CODE_NAMES,
+    Direction,
+    Kind,
+    LogEntry,
+    Message,
+    as_frame,
+    decode_json,
+    describe_denial,
+    describe_message,
+)
 
 T = TypeVar("T")
-Direction = Literal["sent", "received", "event"]
-Kind = Literal["text", "binary", "open", "close", "error", "ping", "pong", "stale", "denied", "server-error",
-               "server-print"]
 State = Literal["connecting", "open", "closing", "closed"]
-Message = str | bytes
 
 LOG_LIMIT = 100_000
 """Default number of log entries a session keeps (the oldest go first)."""
@@ -55,38 +60,6 @@ MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """Largest message a session accepts, in bytes (the server's default limit too)."""
 SESSION_HEADER = "x-lihil-session"
 """Handshake header carrying the session id, so the server can route the handler's prints and errors back here."""
-
-CLOSE_CODE_NAMES = {
-    1000: "normal closure", 1001: "going away", 1002: "protocol error", 1003: "unsupported data",
-    1006: "abnormal closure, no close frame", 1007: "invalid payload", 1008: "policy violation",
-    1009: "message too big", 1011: "internal error", 1012: "service restart", 1013: "try again later",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One thing that happened on a session.
-
-    ``data`` is the payload for messages (``kind`` "text"/"binary") and a human-readable text for events
-    (close "1000 bye", pong "0.4 ms", a server traceback, a printed line); ``size`` is the payload's byte size for
-    messages and 0 for events.
-    """
-
-    time: float
-    direction: Literal["sent", "received", "event"]
-    kind: Kind
-    data: str | bytes | None
-    size: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict (binary data as hex, with ``"encoding": "hex"``), e.g. for a JSON-lines export."""
-        out: dict[str, Any] = {"time": self.time, "direction": self.direction, "kind": self.kind, "size": self.size}
-        if isinstance(self.data, bytes):
-            out["data"], out["encoding"] = self.data.hex(), "hex"
-        else:
-            out["data"] = self.data
-        return out
-
 
 class Session:
     """A WebSocket connection from the notebook to a playground route. Made by ``pg.connect`` / ``pg.open_session``.
@@ -129,6 +102,7 @@ class Session:
         self.close_reason = ""
         self.accepted_subprotocol: str | None = None
         self._loop, self._loop_thread = loop, loop_thread
+        self._calls = LoopCaller(loop, loop_thread, "Session")
         self._max_size, self._close_timeout = max_size, close_timeout
         self._log: deque[LogEntry] = deque(maxlen=log_limit)
         self._log_lock = threading.Lock()
@@ -147,6 +121,10 @@ class Session:
         return f"<Session {self.name} {self.path} {self.state}{stale}>"
 
     # --- state and log --------------------------------------------------------------------------------------------
+
+    @property
+    def _who(self) -> str:
+        return f"session {self.name} ({self.path})"
 
     @property
     def closed(self) -> bool:
@@ -180,8 +158,8 @@ class Session:
         (up to ``timeout``) only while ``max_pending_sends`` frames are still unwritten. A closed session or a bad
         payload raises here; a write that fails later is logged, and the next ``receive()`` says why.
         """
-        frame = _frame(data)
-        self._refuse_on_server_thread("send")
+        frame = as_frame(data)
+        self._calls.refuse_here("send")
         self._require_open("send")
         try:
             self._outbox.put(frame, timeout)
@@ -197,7 +175,7 @@ class Session:
         Raises ``TimeoutError`` when nothing arrives in time and :class:`SessionClosedError` (naming the close code
         and reason) when the connection is closed and every message has been read.
         """
-        self._refuse_on_server_thread("receive")
+        self._calls.refuse_here("receive")
         try:
             return self._inbox.get(timeout)
         except InboxClosed:
@@ -207,7 +185,7 @@ class Session:
 
     def receive_json(self, timeout: float = 5.0) -> Any:
         """The next message, decoded as JSON."""
-        return _decode_json(self.receive(timeout), self)
+        return decode_json(self.receive(timeout), self._who)
 
     def ping(self, timeout: float = 5.0) -> float:
         """Send a ping; return the round-trip time in seconds once the pong arrives."""
@@ -220,7 +198,7 @@ class Session:
     # --- awaitable twins ------------------------------------------------------------------------------------------
 
     async def asend(self, data: str | bytes | dict[str, Any] | list[Any], *, timeout: float = 5.0) -> None:
-        frame = _frame(data)
+        frame = as_frame(data)
         self._require_open("send")
         try:
             await self._outbox.aput(frame, timeout)
@@ -239,20 +217,20 @@ class Session:
             raise self._no_message(timeout) from None
 
     async def areceive_json(self, timeout: float = 5.0) -> Any:
-        return _decode_json(await self.areceive(timeout), self)
+        return decode_json(await self.areceive(timeout), self._who)
 
     async def aping(self, timeout: float = 5.0) -> float:
-        return await self._await(self._ping(timeout))
+        return await self._await(self._ping(timeout), "ping")
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
-        await self._await(self._close(code, reason))
+        await self._await(self._close(code, reason), "close")
 
     # --- fire and forget (widget callbacks) ------------------------------------------------------------------------
 
     def send_nowait(self, data: str | bytes | dict[str, Any] | list[Any]) -> None:
         """Schedule a send and return at once; a failure becomes an "error" log entry."""
         try:
-            frame = _frame(data)
+            frame = as_frame(data)
             self._require_open("send")
             self._outbox.put_nowait(frame)
         except (TypeError, SessionError) as exc:
@@ -283,7 +261,7 @@ class Session:
                 ping_interval=None, max_size=self._max_size, close_timeout=self._close_timeout, compression=None,
             )
         except InvalidStatus as exc:
-            status, problem, text = _denial(exc)
+            status, problem, text = describe_denial(exc)
             self._fail("denied", text)
             raise SessionConnectError(f"{self.url}: the server refused the handshake: {text}", url=self.url,
                                       status=status, problem=problem) from None
@@ -304,7 +282,7 @@ class Session:
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for message in ws:
-                self._emit("received", *_describe(message))
+                self._emit("received", *describe_message(message))
                 self._inbox.put(message)
         except ConnectionClosed:
             pass
@@ -339,7 +317,7 @@ class Session:
         """The outbox's writer (on the server loop): one frame out, then its log entry."""
         assert self._ws is not None
         await self._ws.send(frame)
-        self._emit("sent", *_describe(frame))
+        self._emit("sent", *describe_message(frame))
 
     def _write_failed(self, exc: Exception, unsent: int) -> None:
         reason = self._closed_error("send") if isinstance(exc, ConnectionClosed) else exc
@@ -436,131 +414,25 @@ class Session:
 
     def _on_loop(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the server loop thread (log entries are written there only), or now if the loop is gone."""
-        if threading.current_thread() is self._loop_thread:
-            fn()
-            return
-        try:
-            self._loop.call_soon_threadsafe(fn)
-        except RuntimeError:  # the loop is closed
-            fn()
-
-    def _refuse_on_server_thread(self, action: str) -> None:
-        if threading.current_thread() is self._loop_thread:
-            raise RuntimeError(
-                f"Session.{action}() blocks, and it was called on the playground's server thread (from a handler "
-                f"or a callback), where it would wait for itself; use `await session.a{action}(...)` there"
-            )
+        self._calls.run_soon(fn)
 
     def _block(self, coro: Coroutine[Any, Any, T], timeout: float, action: str) -> T:
-        """Run ``coro`` on the server loop and wait for it here (a cell's thread), at most ``timeout`` + 1 s.
-
-        A task plus a ``threading.Event`` rather than ``run_coroutine_threadsafe``: the same guarantees for about
-        half the cost, which is most of a round trip's overhead on a loopback connection.
-        """
         try:
-            self._refuse_on_server_thread(action)
-        except RuntimeError:
-            coro.close()
-            raise
-        finished = threading.Event()
-        started: list[asyncio.Task[T]] = []
-
-        def start() -> None:
-            task = self._loop.create_task(coro)
-            task.add_done_callback(lambda _: finished.set())
-            started.append(task)
-
-        def cancel() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop is gone: so is the task
-                self._loop.call_soon_threadsafe(lambda: [t.cancel() for t in started])
-
-        try:
-            self._loop.call_soon_threadsafe(start)
-        except RuntimeError:  # the server loop is closed
-            coro.close()
+            return self._calls.block(coro, timeout, action)
+        except LoopClosed:
             self._abandon()
             raise self._closed_error(action) from None
-        try:
-            done = finished.wait(timeout + 1.0)  # the coroutine times out first; this is the backstop
-        except KeyboardInterrupt:  # Interrupt kernel: stop the work, then let the interrupt through
-            cancel()
-            raise
-        if not done:
-            cancel()
-            raise TimeoutError(f"session {self.name} ({self.path}): {action} did not finish in {timeout} s")
-        return started[0].result()
 
-    async def _await(self, coro: Coroutine[Any, Any, T]) -> T:
-        if asyncio.get_running_loop() is self._loop:
-            return await coro
-        return await asyncio.wrap_future(self._submit(coro, "await"))
-
-    def _submit(self, coro: Coroutine[Any, Any, T], action: str) -> concurrent.futures.Future[T]:
+    async def _await(self, coro: Coroutine[Any, Any, T], action: str) -> T:
         try:
-            return asyncio.run_coroutine_threadsafe(coro, self._loop)
-        except RuntimeError:  # the server loop is closed
-            coro.close()
+            return await self._calls.await_(coro)
+        except LoopClosed:
             self._abandon()
             raise self._closed_error(action) from None
 
     def _schedule(self, coro: Coroutine[Any, Any, Any], action: str) -> None:
-        async def logged() -> None:
-            try:
-                await coro
-            except Exception as exc:
-                self._emit("event", "error", f"{action} failed: {exc}")
-
         try:
-            asyncio.run_coroutine_threadsafe(logged(), self._loop)
-        except RuntimeError:
-            coro.close()
+            self._calls.fire(coro, lambda exc: self._emit("event", "error", f"{action} failed: {exc}"))
+        except LoopClosed:
             self._abandon()
             self._emit("event", "error", f"{action} failed: the playground server is stopped")
-
-
-def _describe(message: Message) -> tuple[Kind, Message, int]:
-    if isinstance(message, str):
-        return "text", message, len(message.encode())
-    return "binary", message, len(message)
-
-
-def _frame(data: Any) -> Message:
-    if isinstance(data, str):
-        return data
-    if isinstance(data, bytes | bytearray | memoryview):
-        return bytes(data)
-    if isinstance(data, dict | list):
-        return json.dumps(data)
-    raise TypeError(f"Session.send(data): expected str (a text frame), bytes (a binary frame) or a dict/list "
-                    f"(sent as JSON text), got {type(data).__name__}")
-
-
-def _decode_json(message: Message, session: Session) -> Any:
-    try:
-        return json.loads(message)
-    except ValueError as exc:
-        shown = message[:80] if isinstance(message, str) else message[:80].hex()
-        raise ValueError(f"session {session.name} ({session.path}) received a message that is not JSON "
-                         f"({exc}): {shown!r}") from None
-
-
-def _denial(exc: InvalidStatus) -> tuple[int, Any, str]:
-    """(status, problem JSON or None, a one-line text) for a refused handshake."""
-    response = exc.response
-    status = response.status_code
-    body = bytes(response.body or b"")
-    problem: Any = None
-    with contextlib.suppress(ValueError):
-        problem = json.loads(body) if body else None
-    text = f"HTTP {status} {response.reason_phrase}".rstrip()
-    if isinstance(problem, dict):
-        details = problem.get("detail")
-        if isinstance(details, list):
-            lines = [f"{d.get('location')} {d.get('param')!r}: {d.get('message')}" for d in details
-                     if isinstance(d, dict)]
-            text += " — " + "; ".join(lines)
-        elif details:
-            text += f" — {details}"
-    elif body:
-        text += " — " + body[:300].decode(errors="replace")
-    return status, problem, text

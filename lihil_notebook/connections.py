@@ -1,0 +1,215 @@
+"""What happens around each connection: which route and handler version serves it, where its prints and errors go.
+
+Two small wrappers do the work, neither of them inside lihil:
+
+* :class:`ConnectionTracker` wraps the whole ASGI app. For each connection it creates a :class:`ConnectionContext`
+  (which :class:`~lihil_notebook.session.Session` is on the other end, from the ``x-lihil-session`` header), makes it
+  the target of ``print`` (see :mod:`lihil_notebook.capture`), and takes the exception lihil re-raises after closing
+  with 1011, so it lands in the route's errors and the session's log rather than on the kernel's stderr.
+* :func:`serving_as` wraps each handler (``functools.wraps``, so lihil reads the user's signature) to tie the
+  connection to the route *and the handler version* that serves it: that is how a redefinition knows which open
+  sessions run old code (stale), and how ``open_connections`` is counted.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import traceback
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Literal
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
+
+from . import capture
+from .session import SESSION_HEADER
+
+if TYPE_CHECKING:
+    from .routes import RouteEntry
+    from .session import Session
+
+RouteKind = Literal["ws", "http"]
+
+MAX_LINE_BUFFER = 64 * 1024
+"""A handler printing this much without a newline gets it flushed as one entry anyway."""
+
+# Frames of these packages are plumbing between the server and the user's code; tracebacks start after them.
+_PLUMBING = ("lihil_notebook", "lihil", "starlette", "uvicorn", "asyncio", "anyio", "ididi", "contextlib",
+             "concurrent", "threading")
+
+
+class ConnectionContext:
+    """One server-side connection: the route and handler version serving it, the Session on the other end (if any).
+
+    It is also the connection's print sink: text is cut into lines, each line a "server-print" log entry.
+    """
+
+    def __init__(self, path: str, session: Session | None, on_unrouted_error: Callable[[str], None]) -> None:
+        self.path, self.session = path, session
+        self.entry: RouteEntry | None = None
+        self.version = 0
+        self.error_recorded = False
+        self._on_unrouted_error = on_unrouted_error
+        self._partial = ""
+
+    def serve(self, entry: RouteEntry, version: int) -> None:
+        self.entry, self.version = entry, version
+        entry.attach(self)
+
+    def done(self) -> None:
+        self._flush_partial()
+        if self.entry is not None:
+            self.entry.detach(self)
+
+    def write_output(self, text: str) -> None:
+        text = self._partial + text
+        *lines, self._partial = text.split("\n")
+        for line in lines:
+            self._emit_line(line)
+        if len(self._partial) > MAX_LINE_BUFFER:
+            self._flush_partial()
+
+    def record_error(self, exc: BaseException, entry: RouteEntry | None = None) -> None:
+        """File the traceback of ``exc`` under the route and in the session's log (once per connection)."""
+        if self.error_recorded:
+            return
+        self.error_recorded = True
+        self._flush_partial()
+        text = format_error(exc)
+        target = entry or self.entry
+        if target is not None:
+            target.add_error(text)
+        else:
+            self._on_unrouted_error(f"{self.path}: {text}")
+        if self.session is not None:
+            self.session._server_event("server-error", text)
+
+    def _flush_partial(self) -> None:
+        if self._partial:
+            line, self._partial = self._partial, ""
+            self._emit_line(line)
+
+    def _emit_line(self, line: str) -> None:
+        if self.entry is not None:
+            self.entry.add_output(line)
+        if self.session is not None:
+            self.session._server_event("server-print", line)
+
+
+current_connection: ContextVar[ConnectionContext | None] = ContextVar("lihil_notebook_connection", default=None)
+
+
+def serving_as(handler: Callable[..., Any], entry: RouteEntry, version: int) -> Callable[..., Any]:
+    """``handler``, wrapped to tie each call to ``entry``/``version``; lihil sees the same signature."""
+    if inspect.iscoroutinefunction(handler):
+
+        @functools.wraps(handler)
+        async def serve_async(*args: Any, **kwargs: Any) -> Any:
+            with _Serving(entry, version):
+                return await handler(*args, **kwargs)
+
+        return serve_async
+
+    @functools.wraps(handler)
+    def serve_sync(*args: Any, **kwargs: Any) -> Any:  # sync HTTP handlers run in a worker thread
+        with _Serving(entry, version):
+            return handler(*args, **kwargs)
+
+    return serve_sync
+
+
+class _Serving:
+    """The connection in this context is served by ``entry`` at ``version``; a handler error is filed there."""
+
+    __slots__ = ("ctx", "entry", "version")
+
+    def __init__(self, entry: RouteEntry, version: int) -> None:
+        self.entry, self.version = entry, version
+        self.ctx = current_connection.get()
+
+    def __enter__(self) -> None:
+        if self.ctx is not None:
+            self.ctx.serve(self.entry, self.version)
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        # WebSocketDisconnect is how most conversations end (the client left), not an error.
+        if isinstance(exc, Exception) and not isinstance(exc, WebSocketDisconnect):
+            if self.ctx is not None:
+                self.ctx.record_error(exc, self.entry)
+            else:
+                self.entry.add_error(format_error(exc))
+        if self.ctx is not None:
+            self.ctx.done()
+
+
+class ConnectionTracker:
+    """ASGI middleware around the playground's app (see the module docstring)."""
+
+    def __init__(
+        self,
+        app_getter: Callable[[], ASGIApp],
+        find_session: Callable[[str], Session | None],
+        find_entry: Callable[[str, RouteKind], RouteEntry | None],
+        on_unrouted_error: Callable[[str], None],
+    ) -> None:
+        self._app_getter, self._find_session, self._find_entry = app_getter, find_session, find_entry
+        self._on_unrouted_error = on_unrouted_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self._app_getter()
+        kind = scope["type"]
+        if kind not in ("websocket", "http"):
+            await app(scope, receive, send)
+            return
+        session_id = _header(scope, SESSION_HEADER.encode()) if kind == "websocket" else None
+        session = self._find_session(session_id) if session_id else None
+        ctx = ConnectionContext(scope["path"], session, self._on_unrouted_error)
+        capture.install()
+        connection_token = current_connection.set(ctx)
+        sink_token = capture.output_sink.set(ctx)
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:
+            # lihil has already answered (close 1011 / HTTP 500) and re-raised so a middleware can see the error:
+            # we are that middleware. Recorded here, it stays out of uvicorn's log and the kernel's stderr.
+            route_kind: RouteKind = "ws" if kind == "websocket" else "http"
+            ctx.record_error(exc, ctx.entry or self._find_entry(scope["path"], route_kind))
+        finally:
+            ctx.done()
+            capture.output_sink.reset(sink_token)
+            current_connection.reset(connection_token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def format_error(exc: BaseException) -> str:
+    """The traceback of ``exc``, starting at the user's code, with cell frames labelled like IPython's ("Cell In[5]")."""
+    tb = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    frames = list(tb.stack)
+    first_user = next((i for i, f in enumerate(frames) if not _is_plumbing(f.filename)), 0)
+    tb.stack = traceback.StackSummary.from_list(
+        [traceback.FrameSummary(_label(f.filename), f.lineno, f.name, line=f.line) for f in frames[first_user:]]
+    )
+    return "".join(tb.format()).rstrip("\n")
+
+
+def _is_plumbing(filename: str) -> bool:
+    parts = filename.replace("\\", "/").split("/")
+    return any(p in _PLUMBING for p in parts[-3:-1]) or parts[-1].removesuffix(".py") in _PLUMBING
+
+
+def _label(filename: str) -> str:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return filename
+    shell = get_ipython()
+    named = shell.compile.format_code_name(filename) if shell is not None else None
+    return " ".join(named) if named else filename

@@ -1,0 +1,111 @@
+"""``LoopCaller``: calling into the server loop from a cell's thread — blocking, awaited, or fire-and-forget.
+
+No nest_asyncio: nothing here ever re-enters a running loop. A blocking call hands a coroutine to the server loop
+and waits for it on a ``threading.Event`` (a task plus an event costs about half of ``run_coroutine_threadsafe``,
+which matters when the work is one loopback frame); an awaited call wraps that in the caller's own loop, or just
+awaits when the caller already is on the server loop. A blocking call *on* the server thread would wait for itself
+forever, so it raises instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class LoopClosed(RuntimeError):
+    """The server loop is gone (the server stopped)."""
+
+
+class LoopCaller:
+    """Runs work on ``loop`` (driven by ``thread``) for callers on other threads; ``what`` names the caller in errors."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread, what: str) -> None:
+        self.loop, self.thread, self.what = loop, thread, what
+
+    def refuse_here(self, action: str) -> None:
+        """Raise if called on the server thread, where blocking for ``action`` would wait for itself."""
+        if threading.current_thread() is self.thread:
+            raise RuntimeError(
+                f"{self.what}.{action}() blocks, and it was called on the playground's server thread (from a "
+                f"handler or a callback), where it would wait for itself; use `await ....a{action}(...)` there"
+            )
+
+    def run_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the loop thread (now, if this is it; now anyway if the loop is gone)."""
+        if threading.current_thread() is self.thread:
+            fn()
+            return
+        try:
+            self.loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # the loop is closed
+            fn()
+
+    def block(self, coro: Coroutine[Any, Any, T], timeout: float, action: str) -> T:
+        """Run ``coro`` on the loop and wait here for its result, at most ``timeout`` + 1 s (the coroutine's own
+        timeout should fire first). Raises :class:`LoopClosed` when the loop is gone."""
+        try:
+            self.refuse_here(action)
+        except RuntimeError:
+            coro.close()
+            raise
+        finished = threading.Event()
+        started: list[asyncio.Task[T]] = []
+
+        def start() -> None:
+            task = self.loop.create_task(coro)
+            task.add_done_callback(lambda _: finished.set())
+            started.append(task)
+
+        def cancel() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: so is the task
+                self.loop.call_soon_threadsafe(lambda: [t.cancel() for t in started])
+
+        try:
+            self.loop.call_soon_threadsafe(start)
+        except RuntimeError:
+            coro.close()
+            raise LoopClosed from None
+        try:
+            done = finished.wait(timeout + 1.0)
+        except KeyboardInterrupt:  # Interrupt kernel: stop the work, then let the interrupt through
+            cancel()
+            raise
+        if not done:
+            cancel()
+            raise TimeoutError(f"{self.what}: {action} did not finish in {timeout} s")
+        return started[0].result()
+
+    async def await_(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the server loop from whichever loop is running here."""
+        if asyncio.get_running_loop() is self.loop:
+            return await coro
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self.loop)
+        except RuntimeError:
+            coro.close()
+            raise LoopClosed from None
+
+    def fire(self, coro: Coroutine[Any, Any, Any], on_error: Callable[[Exception], None]) -> None:
+        """Start ``coro`` on the loop and return; its exception, if any, goes to ``on_error`` (on the loop)."""
+
+        async def reported() -> None:
+            try:
+                await coro
+            except Exception as exc:
+                on_error(exc)
+
+        try:
+            asyncio.run_coroutine_threadsafe(reported(), self.loop)
+        except RuntimeError:
+            coro.close()
+            raise LoopClosed from None
