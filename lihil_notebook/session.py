@@ -4,8 +4,9 @@ The connection itself (a ``websockets`` client) lives on the playground server's
 a cell that blocks cannot starve it, and the kernel's loop is never re-entered (no nest_asyncio). Every method comes
 in three flavours:
 
-* blocking, for plain cells: ``s.send("hi")``, ``s.receive()`` — they hand the work to the server loop and wait for
-  it with a timeout. Called *on* the server thread (from a handler or a callback) they raise instead of deadlocking;
+* blocking, for plain cells: ``s.receive()``, ``s.ping()``, ``s.close()`` wait for the server loop with a timeout;
+  ``s.send("hi")`` queues the frame (frames go out in call order) and waits only when too many are still unwritten.
+  Called *on* the server thread (from a handler or a callback) they raise instead of deadlocking;
 * awaitable, for top-level ``await`` in a cell or for code already on the server loop: ``await s.areceive()``;
 * fire-and-forget, for widget callbacks that must return at once: ``s.send_nowait("hi")`` — the outcome, or the
   error, lands in :attr:`Session.log`.
