@@ -366,8 +366,10 @@ class SessionPanel(widgets.VBox):
             return
         *submitted, draft = value.split(SUBMIT_MARK)
         self.input.value = draft
-        for text in submitted:
-            self.send(text)
+        for index, text in enumerate(submitted):
+            if not self.send(text):  # keep what was not sent in the box, for the user to fix or resend
+                self.input.value = "\n".join([*submitted[index:], draft]).strip("\n")
+                return
 
     def _on_history_pick(self, change: dict[str, object]) -> None:
         index = change["new"]

@@ -1,11 +1,17 @@
 """How the console looks and the little front-end behaviour it needs, plus builders for its styled widgets.
 
 ``ASSETS_HTML`` goes into one HTML widget per console. It carries the stylesheet (scoped to ``lihil-*``
-classes, using JupyterLab's theme variables where they exist) and installs, once per page, a key handler:
-Enter in a ``.lihil-console-input`` box appends :data:`SUBMIT_MARK` to the box's value and announces the
-change like a keystroke, so the kernel sees "submit" in the same ordered stream as the text; Shift+Enter
-keeps inserting a newline. ipywidgets' HTML widget sets ``innerHTML``, where ``<script>`` does not run but an
-``onerror`` handler does; where a front end strips it, Enter simply adds a newline and the Send button works.
+classes, using JupyterLab's theme variables where they exist) and installs, once per page, a key handler on
+``window`` in the capture phase, so it runs before the notebook's own shortcuts:
+
+* keys typed in the console's text boxes go no further: Notebook 7 would otherwise run the cell on
+  Shift+Enter (re-creating the console) and take single keys as commands;
+* Enter in a ``.lihil-console-input`` box appends :data:`SUBMIT_MARK` to the box's value and announces the
+  change like a keystroke, so the kernel sees "submit" in the same ordered stream as the text; Shift+Enter
+  keeps inserting a newline.
+
+ipywidgets' HTML widget sets ``innerHTML``, where ``<script>`` does not run but an ``onerror`` handler does;
+where a front end strips it, Enter simply adds a newline and the Send button works.
 """
 
 from __future__ import annotations
@@ -19,14 +25,16 @@ import ipywidgets as widgets
 SUBMIT_MARK = "\u2063"
 
 _KEY_HANDLER = """(function () {
-  if (window.__lihilConsoleKeys) return;
-  window.__lihilConsoleKeys = true;
-  document.addEventListener('keydown', function (event) {
-    if (event.key !== 'Enter' || event.shiftKey || event.altKey || event.isComposing) return;
+  if (window.__lihilConsoleKeys === 2) return;
+  window.__lihilConsoleKeys = 2;
+  window.addEventListener('keydown', function (event) {
     var box = event.target;
-    if (!box || box.tagName !== 'TEXTAREA' || !box.closest('.lihil-console-input')) return;
-    event.preventDefault();
+    if (!box || !box.closest || !box.closest('.lihil-console')) return;
+    if (box.tagName !== 'TEXTAREA' && box.tagName !== 'INPUT') return;
     event.stopPropagation();
+    if (event.key !== 'Enter' || event.shiftKey || event.altKey || event.isComposing) return;
+    if (box.tagName !== 'TEXTAREA' || !box.closest('.lihil-console-input')) return;
+    event.preventDefault();
     box.value = box.value + '\\u2063';
     box.dispatchEvent(new Event('input', {bubbles: true}));
   }, true);

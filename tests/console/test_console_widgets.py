@@ -78,6 +78,14 @@ def test_enter_in_the_compose_box_sends_and_shift_enter_keeps_a_newline(
     wait_until(lambda: [e.data for e in panel.entries() if e.direction == "sent"][-2:] == ["one", "two"])
 
 
+def test_a_submission_that_cannot_be_sent_stays_in_the_compose_box(pg: Playground) -> None:
+    pg.mount_ws("/echo", echo)
+    panel = console("/echo", playground=pg).panels[0]
+    panel.input.value = "not yet" + SUBMIT_MARK
+    assert panel.input.value == "not yet"
+    assert "cannot send: the session is not connected" in panel.compose_note.value
+
+
 def test_json_is_validated_before_sending_and_pretty_printed(pg: Playground, wait_until: Waiter) -> None:
     pg.mount_ws("/echo", echo)
     _view, panel = connected(pg, "/echo", wait_until)

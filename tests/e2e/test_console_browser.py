@@ -82,7 +82,8 @@ def test_console_echo_enter_and_two_chat_sessions(
     expect(received.last).to_contain_text("hello from the browser", timeout=SHOWS_UP_MS)
     expect(compose).to_have_value("", timeout=SHOWS_UP_MS)
 
-    # Enter sends; Shift+Enter is a newline inside the message.
+    # Enter sends; Shift+Enter is a newline inside the message (and not the notebook's "run cell").
+    prompts = notebook_page.locator(".jp-InputArea-prompt").all_inner_texts()
     compose.click()
     compose.press_sequentially("line one")
     compose.press("Shift+Enter")
@@ -90,6 +91,7 @@ def test_console_echo_enter_and_two_chat_sessions(
     compose.press("Enter")
     expect(received.last.locator(".lihil-log-data")).to_have_text("line one\nline two", timeout=SHOWS_UP_MS)
     expect(compose).to_have_value("", timeout=SHOWS_UP_MS)
+    assert notebook_page.locator(".jp-InputArea-prompt").all_inner_texts() == prompts, "a cell was run"
     notebook_page.screenshot("console-echo", echo)
 
     # Chat: ann is the first session; bob joins as a second one and receives what ann says.
