@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from inspect import isasyncgenfunction
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ididi import Graph, Resolver
 from starlette.requests import Request
@@ -26,19 +26,21 @@ from .http import Route
 from .routing import MiddlewareFactory, RouteBase, build_middleware_chain
 from .websocket import WebSocketRoute
 
-LifeSpan = Callable[["Lihil"], AbstractAsyncContextManager[Any]]
+LifeSpan = Callable[["Lihil[Any]"], AbstractAsyncContextManager[Any]]
 
 
-class Lihil:
+TState = TypeVar("TState")
+
+
+class Lihil(Generic[TState]):
     """An ASGI app made of routes.
 
     >>> lhl = Lihil()              # Lihil[None]() and Lihil(route1, route2) work too
     >>> lhl.include(ws_route)      # include_routes(...) is the older name
-    """
 
-    def __class_getitem__(cls, _state: Any) -> type[Lihil]:
-        # Lihil was generic over an app-state type in early versions; `Lihil[None]()` still means `Lihil()`.
-        return cls
+    The type parameter is what early lihil versions used for app state; lihil's docs still write `Lihil[None]()`,
+    so it is accepted (by Python and by type checkers) and means nothing more than `Lihil()`.
+    """
 
     def __init__(
         self,
@@ -47,7 +49,7 @@ class Lihil:
         app_config: Any = None,
         max_thread_workers: int | None = None,
         graph: Graph | None = None,
-        lifespan: Callable[[Lihil], Any] | None = None,
+        lifespan: Callable[[Lihil[Any]], Any] | None = None,
     ) -> None:
         self.graph = graph or Graph(self_inject=True, ignore=(Request, WebSocket, Resolver))
         self.app_config = app_config
