@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,3 +109,14 @@ def test_testclient_import_and_use_emit_no_warning() -> None:
     result = run_python(code, "-W", "error")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_seed_type_checks(tmp_path: Path) -> None:
+    """lihil's docs write `Lihil[None]()`: a type checker must accept the seed as it stands, not only Python."""
+    seed_file = tmp_path / "seed.py"
+    seed_file.write_text(SEED)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--config-file=/dev/null", str(seed_file)],
+        capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
