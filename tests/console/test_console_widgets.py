@@ -210,6 +210,31 @@ def test_disconnect_with_code_and_reason_then_reconnect(pg: Playground, wait_unt
     assert panel.session is not first and panel.session.path == "/echo"
 
 
+def test_removing_a_panel_closes_its_session(pg: Playground, wait_until: Waiter) -> None:
+    pg.mount_ws("/echo", echo)
+    view, panel = connected(pg, "/echo", wait_until)
+    session = panel.session
+    panel.remove_button.click()
+    assert view.panels == [] and view.sessions_box.children == ()
+    wait_until(
+        lambda: session is not None and session.state == "closed", what="the removed panel's session to close"
+    )
+
+
+def test_stopping_the_server_shows_closed_sessions_without_a_server_loop(
+    pg: Playground, wait_until: Waiter
+) -> None:
+    pg.mount_ws("/echo", echo)
+    view, panel = connected(pg, "/echo", wait_until)
+    pg.stop()  # the pump's loop is gone: the flush runs in the thread that asked for it
+    wait_until(
+        lambda: "✕ closed 1001" in panel.status.value, what="the closed status after the server stopped"
+    )
+    assert "server stopped" in view.target_url.value
+    panel.connect_button.click()  # Reconnect starts the server again
+    wait_until(lambda: "● open" in panel.status.value, what="the reconnect on the restarted server")
+
+
 def test_ping_shows_the_round_trip_time(pg: Playground, wait_until: Waiter) -> None:
     pg.mount_ws("/echo", echo)
     _view, panel = connected(pg, "/echo", wait_until)
