@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket
 from .errors import DuplicatedRouteError, InvalidLifeSpanError, LihilError, RouteSetupError
 from .http import Route
 from .routing import MiddlewareFactory, RouteBase, build_middleware_chain
-from .websocket import WebSocketRoute
+from .websocket import WebSocketRoute, send_denial
 
 LifeSpan = Callable[["Lihil[Any]"], AbstractAsyncContextManager[Any]]
 
@@ -250,11 +250,7 @@ async def _not_found(scope: Scope, receive: Receive, send: Send, other_kind: boo
             await PlainTextResponse("Not Found", 404)(scope, receive, send)
         return
     if "websocket.http.response" in scope.get("extensions", {}):
-        body = b"Not Found"
-        await send({"type": "websocket.http.response.start", "status": 404,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "websocket.http.response.body", "body": body})
+        await send_denial(send, 404, b"Not Found", b"text/plain; charset=utf-8")
     else:
         await send({"type": "websocket.close", "code": 1008, "reason": "Not Found"})
 

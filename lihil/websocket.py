@@ -162,7 +162,7 @@ class WebSocketEndpoint:
                 pass  # the client left; that is how most conversations end
             except Exception as exc:
                 failure = exc
-                await ws.close(1011, "Internal Server Error")
+                await fail(ws)
             # Resources finish normally even after a failure: factories run their code after `yield`.
             if resources:
                 await close_resources(resources)
@@ -171,15 +171,29 @@ class WebSocketEndpoint:
         await ws.close(1000)
 
 
+async def fail(ws: WebSocket) -> None:
+    """Tell the client the server failed: close 1011 once accepted, a 500 refusal before (a close before accept
+    would read as 403 Forbidden)."""
+    if ws.application_state == WebSocketState.CONNECTING and "websocket.http.response" in ws.scope.get("extensions", {}):
+        await send_denial(ws.send, 500, b"Internal Server Error", b"text/plain; charset=utf-8")
+    else:
+        await ws.close(1011, "Internal Server Error")
+
+
+async def send_denial(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    """Refuse a handshake with an HTTP response (the ASGI ``websocket.http.response`` extension)."""
+    await send({
+        "type": "websocket.http.response.start", "status": status,
+        "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
 async def deny(ws: WebSocket, problems: list[ValidationProblem]) -> None:
     """Refuse the handshake, naming every bad parameter."""
     if "websocket.http.response" in ws.scope.get("extensions", {}):
         body = problem_body(problems, ws.url.path, DENIAL_STATUS)
-        await ws.send({
-            "type": "websocket.http.response.start", "status": DENIAL_STATUS,
-            "headers": [(b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())],
-        })
-        await ws.send({"type": "websocket.http.response.body", "body": body})
+        await send_denial(ws.send, DENIAL_STATUS, body, PROBLEM_CONTENT_TYPE.encode())
     else:
         reason = InvalidRequestErrors(problems).summary()
         await ws.close(POLICY_VIOLATION, _fit_close_reason(reason))

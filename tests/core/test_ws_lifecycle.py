@@ -328,3 +328,37 @@ def test_seed_teardown_close_is_harmless(
         conn.assert_nothing_after_close()
     assert app.teardowns == ["seed"] * SEED_CONNECTIONS
     assert logs.records == [], logs.describe()
+
+
+# --- a failure before accept is a server error, not "forbidden" ---------------------------------------------
+
+
+def _app_failing_before_accept() -> Lihil:
+    route = WebSocketRoute("/early")
+
+    async def broken_factory(ws: Ignore[WebSocket]) -> Ignore[AsyncResource[WebSocket]]:
+        raise LookupError("database is down")
+        yield ws  # pragma: no cover - makes this an async generator
+
+    @route.endpoint
+    async def early(ws: Annotated[WebSocket, use(broken_factory)]) -> None:
+        await ws.accept()  # pragma: no cover
+
+    return Lihil(route)
+
+
+@pytest.mark.anyio
+async def test_failure_before_accept_is_a_500_refusal() -> None:
+    conn = await drive_websocket(_app_failing_before_accept(), "/early")
+    assert isinstance(conn.exception, LookupError)
+    assert conn.types == ["websocket.http.response.start", "websocket.http.response.body"]
+    assert conn.sent[0]["status"] == 500
+
+
+@pytest.mark.parametrize("impl", WS_IMPLS)
+def test_failure_before_accept_over_uvicorn(impl: str, serve: Callable[..., ServerThread]) -> None:
+    server = serve(_app_failing_before_accept(), ws=impl)
+    with pytest.raises(InvalidStatus) as refused:
+        ws_connect(server.ws_url("/early"))
+    assert refused.value.response.status_code == 500
+    server.stop()
