@@ -284,8 +284,9 @@ class _DivertServerLogs(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         with _servers_lock:
             server = _servers_by_thread.get(record.thread or 0)
-        if server is None:
-            return True  # someone else's uvicorn: leave it alone
+        if server is None or not server.thread.is_alive():
+            # Someone else's uvicorn — possibly on a new thread that reuses a finished server thread's ident.
+            return True
         server.log(record.getMessage())
         return False
 
