@@ -73,9 +73,13 @@ def jupyter_lab(browser_stack: None, tmp_path_factory: pytest.TempPathFactory) -
         lab.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(browser_stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A headless Chromium browser context with a throwaway profile."""
+    """A headless Chromium browser context with a throwaway profile.
+
+    Module-scoped: while Playwright's sync API is active the main thread has a running event loop, and tests
+    elsewhere that call ``asyncio.run`` would fail.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
