@@ -26,23 +26,20 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import ipywidgets as widgets
 
-from .console_session import SessionPanel, Target
+from .console_card import RouteCard
+from .console_session import SessionPanel
 from .console_style import ASSETS_HTML, error_html, html_view, row, text_field
-from .display import RouteCard as StaticRouteCard
+from .console_target import PATH_PARAM, Target, fill_path, match_route, parse_headers, route_params, url_code
 
 if TYPE_CHECKING:
     from .playground import Playground
     from .session import Session
 
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console", "route_card"]
-
-_PATH_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
-_ROUTE_PARAM = re.compile(r"^(?P<name>\w+): (?P<hint>.*) \((?P<location>\w+)\)$")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 def console(
@@ -223,14 +220,14 @@ class Console(widgets.VBox):
             raise ValueError(
                 f"path: expected a path starting with '/', e.g. /chat/{{room}}, got {template!r}"
             )
-        path = _fill_path(template, {name: field.value for name, field in self._param_fields.items()})
+        path = fill_path(template, {name: field.value for name, field in self._param_fields.items()})
         pairs = [(name, field.value) for name, field in self._query_fields.items() if field.value != ""]
         for text in (inline_query, self.query.value.strip().lstrip("?")):
             pairs += parse_qsl(text, keep_blank_values=True)
         query = urlencode(pairs)
         return Target(
             path + (f"?{query}" if query else ""),
-            _parse_headers(self.headers.value),
+            parse_headers(self.headers.value),
             [p for p in re.split(r"[,\s]+", self.subprotocols.value) if p],
         )
 
@@ -323,7 +320,7 @@ class Console(widgets.VBox):
         route = next((r for r in self.pg.routes if r.kind == "ws" and r.path == change["new"]), None)
         if route is None:
             return
-        query_params = [(name, hint) for name, hint, location in _route_params(route) if location == "query"]
+        query_params = [(name, hint) for name, hint, location in route_params(route) if location == "query"]
         self._query_fields = {
             name: self._query_fields.get(name) or _field(name, hint) for name, hint in query_params
         }
@@ -333,7 +330,7 @@ class Console(widgets.VBox):
         self.path.value = route.path
 
     def _on_path_change(self) -> None:
-        names = [match.group(1) for match in _PATH_PARAM.finditer(self.path.value)]
+        names = [match.group(1) for match in PATH_PARAM.finditer(self.path.value)]
         if list(self._param_fields) != names:
             fields = {name: self._param_fields.get(name) or _field(name, "path parameter") for name in names}
             for name, field in fields.items():
@@ -355,11 +352,11 @@ class Console(widgets.VBox):
         if target.subprotocols:
             extras.append("subprotocols " + ", ".join(target.subprotocols))
         suffix = html.escape(" · " + " · ".join(extras)) if extras else ""
-        self.target_url.value = f"target {_url_code(self.pg, target.path)}{suffix}"
+        self.target_url.value = f"target {url_code(self.pg, target.path)}{suffix}"
 
     def _load_path(self, path: str) -> None:
         template, _, query = path.partition("?")
-        route, values = _match_route(template, [r for r in self.pg.routes if r.kind == "ws"])
+        route, values = match_route(template, [r for r in self.pg.routes if r.kind == "ws"])
         if route is None:
             self.path.value = template
             self.query.value = query
@@ -386,154 +383,10 @@ class Console(widgets.VBox):
         self.session_name.value = ""
 
 
-class RouteCard(widgets.VBox):
-    """What a route cell shows: live state, URL, parameters; for WebSocket routes an "Open console" button."""
-
-    def __init__(self, pg: Playground, path: str) -> None:
-        self.pg = pg
-        self.path = path
-        route = _find_route(pg, path)
-        self.version = getattr(route, "version", None)
-        self.kind = getattr(route, "kind", "ws")
-        self.info = html_view(self._info_html(), "lihil-route-card-info")
-        self.console: Console | None = None
-        self._lock = threading.Lock()
-        self.console_slot = widgets.VBox()
-        children: list[widgets.Widget] = [widgets.HTML(ASSETS_HTML), self.info, self.console_slot]
-        if self.kind == "ws":
-            self.open_button = widgets.Button(description="Open console", layout=widgets.Layout(width="auto"))
-            self.open_button.add_class("lihil-route-open-console")
-            self.open_button.on_click(self._on_open_click)
-            children.insert(2, row([self.open_button]))
-        super().__init__(children)
-        self.add_class("lihil-route-card")
-        self._unobserve: Callable[[], None] | None = pg.observe(self._on_playground_event)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        # Where widgets do not render (nbconvert, GitHub, plain IPython) the card still says what it says.
-        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
-        route = _find_route(self.pg, self.path)
-        if route is not None:
-            url = _full_url(self.pg, self.path, http=route.kind == "http")
-            static = StaticRouteCard(route, url or f"{self.path} (server stopped)")
-            bundle["text/plain"], bundle["text/html"] = repr(static), static._repr_html_()
-        return bundle
-
-    def _on_open_click(self, _: object) -> None:
-        if self.console is None:
-            self.console = console(self.path, playground=self.pg)
-            self.console_slot.children = (self.console,)
-            self.open_button.description = "Close console"
-        else:
-            self.console.close()
-            self.console_slot.children = ()
-            self.console = None
-            self.open_button.description = "Open console"
-
-    def _on_playground_event(self, event: str) -> None:
-        if event not in ("routes", "server"):
-            return
-        with self._lock:  # callbacks may come from several threads
-            value = self._info_html()
-            if self.info.value != value:
-                self.info.value = value
-            route = _find_route(self.pg, self.path)
-            if (route is None or route.version != self.version) and self._unobserve is not None:
-                self._unobserve()  # replaced or unmounted: this card says so and has nothing more to follow
-                self._unobserve = None
-
-    def _info_html(self) -> str:
-        route = _find_route(self.pg, self.path)
-        if route is None:
-            state = '<span class="lihil-status-closed">○ unmounted</span>'
-        elif self.version not in (None, route.version):
-            state = f'<span class="lihil-status-stale">○ replaced by v{route.version}</span>'
-        else:
-            state = f'<span class="lihil-status-open">● live</span> v{route.version}'
-        parts = [state, _url_code(self.pg, self.path, http=getattr(route, "kind", "ws") == "http")]
-        if route is not None:
-            parts.append(f"handler <code>{html.escape(route.handler_name)}</code>")
-            if route.params:
-                parts.append("params " + ", ".join(f"<code>{html.escape(p)}</code>" for p in route.params))
-            if route.open_connections:
-                parts.append(f"{route.open_connections} open connection(s)")
-        return " · ".join(parts)
-
-
 def _kernel_playground() -> Playground:
     from .playground import playground as kernel_playground
 
     return kernel_playground()
-
-
-def _url_code(pg: Playground, path: str, *, http: bool = False) -> str:
-    """The full URL of ``path`` as copyable code, or a note when the server is stopped (no port yet)."""
-    url = _full_url(pg, path, http=http)
-    if url is None:
-        return f"<code>{html.escape(path)}</code> <i>(server stopped: Connect or <code>%lihil start</code> starts it)</i>"
-    return f"<code class='lihil-url'>{html.escape(url)}</code>"
-
-
-def _full_url(pg: Playground, path: str, *, http: bool) -> str | None:
-    try:
-        return pg.url + path if http else pg.ws_url(path)
-    except RuntimeError:  # ServerNotRunningError: no port while stopped
-        return None
-
-
-def _find_route(pg: Playground, path: str) -> Any:
-    return next((route for route in pg.routes if route.path == path), None)
-
-
-def _route_params(route: Any) -> list[tuple[str, str, str]]:
-    """(name, hint, location) for each of a RouteInfo's parameter strings like "upper: bool = False (query)"."""
-    parsed = []
-    for text in getattr(route, "params", []):
-        match = _ROUTE_PARAM.match(str(text))
-        if match:
-            parsed.append((match["name"], match["hint"], match["location"]))
-    return parsed
-
-
-def _match_route(path: str, routes: Sequence[Any]) -> tuple[Any, dict[str, str]]:
-    """The route whose pattern is ``path`` or matches it, with the path parameters' values."""
-    for route in routes:
-        if route.path == path:
-            return route, {}
-    for route in routes:
-        pattern = re.escape(route.path)
-        pattern = re.sub(
-            r"\\\{(\w+)(?::(\w+))?\\\}",
-            lambda m: f"(?P<{m[1]}>.+)" if m[2] == "path" else f"(?P<{m[1]}>[^/]+)",
-            pattern,
-        )
-        match = re.fullmatch(pattern, path)
-        if match:
-            return route, match.groupdict()
-    return None, {}
-
-
-def _fill_path(template: str, values: dict[str, str]) -> str:
-    def substitute(match: re.Match[str]) -> str:
-        name, converter = match.group(1), match.group(2)
-        value = values.get(name, "").strip()
-        if not value:
-            raise ValueError(f"path parameter {name!r}: empty — fill in a value for {{{name}}}")
-        return quote(value, safe="/" if converter == "path" else "")
-
-    return _PATH_PARAM.sub(substitute, template)
-
-
-def _parse_headers(text: str) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not _HEADER_NAME.match(name.strip()):
-            raise ValueError(f"headers, line {number}: expected 'Name: value', got {line.strip()!r}")
-        headers[name.strip()] = value.strip()
-    return headers
 
 
 def _label(text: str) -> widgets.HTML:

@@ -197,7 +197,9 @@ class LogView:
             return self._spare.pop()
         # One shared layout and style, and the class given at creation: a new chunk opens one comm, not three,
         # and sends no extra update for its class.
-        return widgets.HTML(layout=self._chunk_layout, style=self._chunk_style, _dom_classes=("lihil-log-chunk",))
+        return widgets.HTML(
+            layout=self._chunk_layout, style=self._chunk_style, _dom_classes=("lihil-log-chunk",)
+        )
 
     def _publish(self, changed: list[_Chunk], reordered: bool) -> None:
         for chunk in changed:

@@ -18,7 +18,6 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ import ipywidgets as widgets
 
 from .console_log import DIRECTIONS, LogFilter, LogView, render_entry
 from .console_style import SUBMIT_MARK, button, error_html, html_view, row, text_field
+from .console_target import Target
 
 if TYPE_CHECKING:
     from .playground import Playground
@@ -36,15 +36,6 @@ COMPOSE_MODES = ("text", "json", "hex", "base64")
 
 _DIRECTION_LABELS = {"sent": "→ sent", "received": "← recv", "event": "• events"}
 _NO_PICK = -1  # the history menu's resting value: its "history" title
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where and how a session connects: the path with its query string, handshake headers, subprotocols."""
-
-    path: str
-    headers: dict[str, str]
-    subprotocols: list[str]
 
 
 def encode_message(text: str, mode: str) -> str | bytes:
