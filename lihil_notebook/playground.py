@@ -61,7 +61,7 @@ class Playground:
         max_sessions: int = MAX_SESSIONS,
         session_log_limit: int = LOG_LIMIT,
     ) -> None:
-        self.app = Lihil()
+        self.app: Lihil[None] = Lihil()
         self.settings = settings or ServerSettings()
         self._host, self._port = _check_host(host), _check_port(port)
         self._last_port = 0  # the port last served on: reused by the next start when the setting is 0
@@ -135,10 +135,13 @@ class Playground:
             server, self._server = self._server, None
             if server is None:
                 return
-            self._close_sessions(server, 1001, "the playground server is stopping")
-            server.stop()
-            for session in list(self._sessions):
-                session._abandon()
+            sessions = list(self._sessions)
+        # Outside the lock: stopping waits for the server thread, which may itself need the lock meanwhile
+        # (a console callback reading pg.routes, say); holding it would stall that code until the join times out.
+        self._close_sessions(sessions, server, 1001, "the playground server is stopping")
+        server.stop()
+        for session in sessions:
+            session._abandon()
         self._notify("server")
         self._notify("sessions")
 
@@ -204,7 +207,7 @@ class Playground:
             self.stop()  # raises the clear error
         old, self._server = self._server, None
         if old is not None:
-            self._close_sessions(old, 1001, "the playground server is moving to another port")
+            self._close_sessions(list(self._sessions), old, 1001, "the playground server is moving to another port")
             old.stop()
             for session in list(self._sessions):
                 session._abandon()
@@ -312,8 +315,8 @@ class Playground:
             self._sessions.remove(old)
             self._sessions_by_id.pop(old.id, None)
 
-    def _close_sessions(self, server: ServerThread, code: int, reason: str) -> None:
-        open_ones = [s for s in self._sessions if not s.closed]
+    def _close_sessions(self, sessions: list[Session], server: ServerThread, code: int, reason: str) -> None:
+        open_ones = [s for s in sessions if not s.closed]
         if not open_ones:
             return
 

@@ -194,6 +194,8 @@ class Session:
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection with ``code`` and ``reason`` and wait until it is closed. Idempotent."""
+        if self.closed:
+            return  # also after the server it ran on was stopped and another started
         self._block(self._close(code, reason), self._close_timeout + 1.0, "close")
 
     # --- awaitable twins ------------------------------------------------------------------------------------------
@@ -224,6 +226,8 @@ class Session:
         return await self._await(self._ping(timeout), "ping")
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed:
+            return
         await self._await(self._close(code, reason), "close")
 
     # --- fire and forget (widget callbacks) ------------------------------------------------------------------------

@@ -163,6 +163,16 @@ def test_sessions_are_listed_and_closed_when_the_server_stops(pg: Playground) ->
         first.send("anyone?")
 
 
+def test_close_stays_idempotent_after_the_server_restarts(pg: Playground) -> None:
+    pg.mount_ws("/mirror", mirror)
+    session = pg.connect("/mirror")
+    pg.stop()
+    pg.start()  # the session's old loop is gone; closing it again must still be a quiet no-op
+    session.close()
+    asyncio.run(session.aclose())
+    assert session.close_code == 1001
+
+
 def test_queued_sends_go_out_in_call_order(session: Session) -> None:
     for number in range(300):
         if number % 2:
