@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
+from urllib.parse import unquote_plus
 
 import msgspec
 from ididi import Graph, NodeMeta, Resolver
@@ -59,16 +60,20 @@ class RequestParam:
         text = f"{self.name}: {type_repr(self.annotation)}"
         return text if self.required else f"{text} = {self.default!r}"
 
-    def read(self, conn: HTTPConnection) -> Any:
+    def read(self, conn: HTTPConnection, query: dict[str, list[str]]) -> Any:
         """The raw text value(s) for this parameter, or MISSING."""
+        if self.location == "query":
+            values = query.get(self.alias)
+            if not values:
+                return MISSING
+            return values if self.multi else values[-1]  # like Starlette: the last of repeated keys
         if self.location == "path":
             return conn.path_params.get(self.alias, MISSING)
         if self.location == "cookie":
             return conn.cookies.get(self.alias, MISSING)
-        source = conn.query_params if self.location == "query" else conn.headers
         if self.multi:
-            return source.getlist(self.alias) or MISSING
-        value = source.get(self.alias)
+            return conn.headers.getlist(self.alias) or MISSING
+        value = conn.headers.get(self.alias)
         return MISSING if value is None else value
 
     def convert(self, raw: Any) -> Any:
@@ -115,6 +120,10 @@ class EndpointSignature:
         """Headers and cookies, then the path, then the query: the order problems are reported in."""
         return tuple(sorted(self.params, key=lambda p: _LOCATION_ORDER[p.location]))
 
+    @cached_property
+    def reads_query(self) -> bool:
+        return any(p.location == "query" for p in self.params)
+
     @property
     def body(self) -> RequestParam | None:
         return next((p for p in self.params if p.location == "body"), None)
@@ -123,10 +132,11 @@ class EndpointSignature:
         """Read every non-body parameter; collect every problem rather than stopping at the first."""
         values: dict[str, Any] = {}
         problems: list[ValidationProblem] = []
+        query = parse_query(conn.scope.get("query_string", b"")) if self.reads_query else {}
         for param in self.read_order:
             if param.location == "body":
                 continue
-            value = param.convert(param.read(conn))
+            value = param.convert(param.read(conn, query))
             if isinstance(value, ValidationProblem):
                 problems.append(value)
             else:
@@ -160,6 +170,24 @@ class EndpointSignature:
             else:
                 values[dep.name] = dep.node(**overrides)
         return {name: values[name] for name in self.handler_params}
+
+
+def parse_query(query_string: bytes) -> dict[str, list[str]]:
+    """``b"a=1&a=2&b=%C3%A9"`` -> ``{"a": ["1", "2"], "b": ["é"]}``, decoded as Starlette's ``QueryParams`` does.
+
+    Every connection with a query parameter pays for this, so it is kept lean: most pieces need no unquoting.
+    """
+    parsed: dict[str, list[str]] = {}
+    if not query_string:
+        return parsed
+    for piece in query_string.decode("latin-1").split("&"):
+        if not piece:
+            continue
+        key, _, value = piece.partition("=")
+        if "%" in piece or "+" in piece:
+            key, value = unquote_plus(key), unquote_plus(value)
+        parsed.setdefault(key, []).append(value)
+    return parsed
 
 
 async def close_resources(resources: list[Any]) -> None:
