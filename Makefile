@@ -33,3 +33,5 @@ test: setup browser check
 
 bench: setup
 	$(PY) benchmarks/ws_echo.py
+	$(PY) benchmarks/notebook_latency.py
+	$(PY) benchmarks/console_flood.py
