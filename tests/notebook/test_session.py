@@ -246,8 +246,9 @@ def test_frames_queued_before_close_reach_the_server_first(pg: Playground) -> No
     async def relay(ws: WebSocket) -> None:  # the awaitable API from a handler, on the server loop itself
         await ws.accept()
         inner = pg.open_session("/listener")
-        while inner.state == "connecting":
-            await asyncio.sleep(0.001)
+        async with asyncio.timeout(WAIT):  # a wait on a condition, bounded
+            while inner.state == "connecting":
+                await asyncio.sleep(0.001)
         await inner.asend("c")
         await inner.asend("d")
         await inner.aclose()
