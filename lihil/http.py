@@ -93,7 +93,8 @@ class Endpoint:
                     response = self.encode(result)
                     await response(scope, receive, send)
                 finally:
-                    await close_resources(resources)
+                    if resources:
+                        await close_resources(resources)
         except HTTPException as exc:
             await problem_response(request, exc)(scope, receive, send)
 

@@ -136,7 +136,12 @@ class EndpointSignature:
         for param in self.read_order:
             if param.location == "body":
                 continue
-            value = param.convert(param.read(conn, query))
+            raw = param.read(conn, query)
+            if raw is MISSING:
+                value = (MissingRequestParam(location=param.location, param=param.alias) if param.default is MISSING
+                         else default_value(param.default))
+            else:
+                value = param.decoder(raw, param.location, param.alias)  # type: ignore[misc]
             if isinstance(value, ValidationProblem):
                 problems.append(value)
             else:
@@ -169,7 +174,16 @@ class EndpointSignature:
                 values[dep.name] = await dep.node(**overrides)
             else:
                 values[dep.name] = dep.node(**overrides)
+        if self.values_are_arguments:
+            return values
         return {name: values[name] for name in self.handler_params}
+
+    @cached_property
+    def values_are_arguments(self) -> bool:
+        """True when every value read or made is one of the handler's parameters (no transitive ones)."""
+        made = {p.name for p in self.params if p.location != "body"} | {n for n, _ in self.injected}
+        made |= {d.name for d in self.dependencies}
+        return made == self.handler_params and self.body is None
 
 
 def parse_query(query_string: bytes) -> dict[str, list[str]]:

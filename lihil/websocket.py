@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine
-from contextlib import nullcontext
 from typing import Any
 
 from ididi import Graph
@@ -151,24 +150,34 @@ class WebSocketEndpoint:
             await deny(ws, problems)
             return
 
-        failure: BaseException | None = None
-        resources: list[Any] = []
-        scope_cm: Any = self.graph.ascope() if self.sig.scoped else nullcontext(self.graph)
-        async with scope_cm as resolver:
-            try:
-                kwargs = await self.sig.arguments(resolver, values, ws, resources)
-                await self.func(**kwargs)
-            except WebSocketDisconnect:
-                pass  # the client left; that is how most conversations end
-            except Exception as exc:
-                failure = exc
-                await fail(ws)
-            # Resources finish normally even after a failure: factories run their code after `yield`.
-            if resources:
-                await close_resources(resources)
+        if self.sig.scoped:
+            async with self.graph.ascope() as resolver:
+                failure = await self._run(ws, values, resolver)
+        else:
+            failure = await self._run(ws, values, self.graph)
         if failure is not None:
             raise failure
-        await ws.close(1000)
+        if ws.application_state is not WebSocketState.DISCONNECTED:
+            await ws.close(1000)
+
+    async def _run(self, ws: Connection, values: dict[str, Any], resolver: Any) -> Exception | None:
+        """Run the handler; return (not raise) its exception, after closing 1011 and finishing resources.
+
+        Resources finish normally even after a failure: factories run their code after `yield`.
+        """
+        failure: Exception | None = None
+        resources: list[Any] = []
+        try:
+            kwargs = await self.sig.arguments(resolver, values, ws, resources)
+            await self.func(**kwargs)
+        except WebSocketDisconnect:
+            pass  # the client left; that is how most conversations end
+        except Exception as exc:
+            failure = exc
+            await fail(ws)
+        if resources:
+            await close_resources(resources)
+        return failure
 
 
 async def fail(ws: WebSocket) -> None:
