@@ -203,16 +203,19 @@ class Lihil(Generic[TState]):
             raise
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Runs once per request or handshake, so it stays lean: one regex per route until one matches.
         is_ws = scope["type"] == "websocket"
+        path = scope["path"]
         other_kind = False
         for route in self._routes:  # a snapshot: include/remove replace the tuple
-            params = route.match(scope)
-            if params is None or (isinstance(route, Route) and not route.has_endpoints):
+            found = route.path_regex.match(path)
+            if found is None or (isinstance(route, Route) and not route.has_endpoints):
                 continue
             if is_ws != isinstance(route, WebSocketRoute):
                 other_kind = True
                 continue
-            scope["path_params"] = {**scope.get("path_params", {}), **params}
+            if params := found.groupdict():
+                scope["path_params"] = {**scope.get("path_params", {}), **params}
             await route(scope, receive, send)
             return
         await _not_found(scope, receive, send, other_kind)

@@ -51,6 +51,7 @@ class RequestParam:
     multi: bool = False
     transitive: bool = False  # read for a dependency only; not passed to the handler
     form: FormMeta | None = None
+    passthrough: bool = False  # a plain `str`: the raw text is the value, no decoding
 
     @property
     def required(self) -> bool:
@@ -140,6 +141,8 @@ class EndpointSignature:
             if raw is MISSING:
                 value = (MissingRequestParam(location=param.location, param=param.alias) if param.default is MISSING
                          else default_value(param.default))
+            elif param.passthrough:
+                value = raw
             else:
                 value = param.decoder(raw, param.location, param.alias)  # type: ignore[misc]
             if isinstance(value, ValidationProblem):
@@ -326,6 +329,7 @@ class _SignatureReader:
             name=name, location=source, alias=alias, annotation=base, default=default,  # type: ignore[arg-type]
             decoder=Decoder(decode_type, meta.decoder if meta else None), multi=is_sequence_type(base),
             transitive=transitive, form=form,
+            passthrough=base is str and not (meta and (meta.constraint or meta.decoder)),
         )
 
     def _add_dependency(self, name: str, node: Any, reuse: Any) -> None:
