@@ -49,7 +49,7 @@ KERNEL_SETUP = textwrap.dedent(
     from lihil import WebSocket
     from lihil.vendors import WebSocketDisconnect
     from lihil_notebook import console, playground
-    from lihil_notebook.console_log import render_entry
+    from lihil_notebook.ui.log_view import render_entry
 
     async def flood(ws: WebSocket, count: int) -> None:
         await ws.accept()
@@ -77,12 +77,12 @@ KERNEL_SETUP = textwrap.dedent(
                 self.shown = lambda: bool(panel.log_view.rows) and last in panel.log_view.rows[-1]
             elif view == "bare":  # no view at all: what the flood itself costs the kernel
                 self.widget = None
-                self.session = playground().open_session(f"/flood?count={count}")
+                self.session = playground().connect_nowait(f"/flood?count={count}")
                 self.shown = lambda: self.t_log is not None
             else:
                 self.widget = ipywidgets.HTML()
                 rows = collections.deque(maxlen=500)
-                self.session = playground().open_session(f"/flood?count={count}")
+                self.session = playground().connect_nowait(f"/flood?count={count}")
                 def rerender(entry):  # the whole visible log, on every message
                     rows.append(render_entry(entry))
                     self.widget.value = "".join(rows)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
+from urllib.parse import quote
 
 from ididi import Graph
 from starlette.routing import compile_path
@@ -14,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .errors import MiddlewareBuildError
 
 MiddlewareFactory = Callable[[ASGIApp], ASGIApp]
-_PATH_KEY = re.compile(r"\{([a-zA-Z_]\w*)")
+_PATH_PARAM = re.compile(r"\{([a-zA-Z_]\w*)(?::([a-zA-Z_]\w*))?\}")
 
 
 def normalize_path(path: str) -> str:
@@ -25,6 +27,44 @@ def normalize_path(path: str) -> str:
     if len(path) > 1 and path.endswith("/"):
         raise ValueError(f"Trailing slash is not allowed: route path {path!r}; write {path.rstrip('/')!r}")
     return path
+
+
+@dataclass(frozen=True)
+class PathPattern:
+    """A route path compiled once: its regex, its parameters (name -> converter) and how to fill it in.
+
+    ``PathPattern.compile("/files/{name:path}")``: ``regex`` matches ``/files/a/b`` (``name="a/b"``), ``params`` is
+    ``{"name": "path"}``, and ``fill({"name": "a b"})`` gives ``/files/a%20b``.
+    """
+
+    path: str
+    regex: re.Pattern[str]
+    params: Mapping[str, str]  # name -> converter ("str", "int", "float", "path", "uuid")
+
+    @classmethod
+    def compile(cls, path: str) -> PathPattern:
+        """Raise ``ValueError`` naming the problem for unbalanced braces, a bad name or an unknown converter."""
+        leftover = _PATH_PARAM.sub("", path)
+        if "{" in leftover or "}" in leftover:
+            raise ValueError(f"route path {path!r}: path parameters must look like {{name}} or {{name:int}} "
+                             "(converters: str, int, float, path, uuid), with matching braces")
+        params = {m[1]: m[2] or "str" for m in _PATH_PARAM.finditer(path)}
+        try:
+            regex, _, _ = compile_path(path)
+        except (ValueError, AssertionError) as exc:  # Starlette: unknown converter, a name used twice
+            raise ValueError(f"route path {path!r}: {exc}") from exc
+        return cls(path, regex, params)
+
+    def match(self, concrete: str) -> dict[str, str] | None:
+        """The raw (text) values of the path parameters when ``concrete`` is a path of this pattern, else None."""
+        found = self.regex.match(concrete)
+        return None if found is None else found.groupdict()
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        """The concrete path with ``values`` quoted in (``/`` kept for ``path`` parameters); ``KeyError`` if one
+        is missing."""
+        return _PATH_PARAM.sub(
+            lambda m: quote(str(values[m[1]]), safe="/" if m[2] == "path" else ""), self.path)
 
 
 def join_paths(parent: str, child: str) -> str:
@@ -54,8 +94,9 @@ class RouteBase:
         self, path: str = "", *, graph: Graph | None = None, middlewares: Sequence[MiddlewareFactory] | None = None
     ) -> None:
         self.path = normalize_path(path)
-        self.path_regex, _, _ = compile_path(self.path)
-        self.path_keys: tuple[str, ...] = tuple(_PATH_KEY.findall(self.path))
+        compiled = PathPattern.compile(self.path)
+        self.path_regex = compiled.regex
+        self.path_keys: tuple[str, ...] = tuple(compiled.params)
         self.graph = graph or Graph(self_inject=False)
         self.middle_factories: list[MiddlewareFactory] = list(middlewares or [])
         self.subroutes: list[Self] = []

@@ -20,10 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Eager on purpose: the function `console` shares its name with the submodule `console`, and importing the
-# submodule (lazily, from a module __getattr__ or %ws_console) would set the package attribute to the module,
-# so `from lihil_notebook import console` would return a module. Imported here once, the name is the function.
-from .console import console
+from .client.session import LogEntry, Session
 from .errors import (
     PlaygroundError,
     RouteDefinitionError,
@@ -33,10 +30,11 @@ from .errors import (
     SessionConnectError,
     SessionError,
 )
-from .playground import ExposedServerWarning, Playground, playground
-from .routes import RouteInfo
-from .server import ServerSettings
-from .session import LogEntry, Session
+from .ipython import magics
+from .playground import ExposedServerWarning, Playground, RouteInfo, RouteKind, playground
+from .server import capture
+from .server.thread import ServerSettings
+from .ui import console
 
 __all__ = [
     "ExposedServerWarning",
@@ -45,6 +43,7 @@ __all__ = [
     "PlaygroundError",
     "RouteDefinitionError",
     "RouteInfo",
+    "RouteKind",
     "ServerNotRunningError",
     "ServerSettings",
     "ServerStartError",
@@ -61,8 +60,6 @@ __all__ = [
 
 def load_ipython_extension(shell: Any) -> None:
     """``%load_ext lihil_notebook``: register the magics and start the server."""
-    from . import magics
-
     magics.register(shell)
     playground().start()
 
@@ -72,9 +69,6 @@ def unload_ipython_extension(shell: Any) -> None:
 
     Routes stay in the Playground, so ``%reload_ext`` brings them back on the new server.
     """
-    from . import capture, magics
-
     magics.unregister(shell)
     playground().stop()
     capture.uninstall()
-

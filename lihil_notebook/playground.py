@@ -21,18 +21,22 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
+from starlette.types import Scope
+
 from lihil import Lihil
 
-from . import capture
-from .connections import ConnectionTracker
+from .client.session import LOG_LIMIT, SESSION_HEADER, LogEntry, Session
 from .errors import (
     PlaygroundError,
     ServerNotRunningError,
     ServerStartError,
 )
-from .routes import RouteInfo, RouteTable
-from .server import DEFAULT_HOST, ServerSettings, ServerThread, bind_socket, is_loopback
-from .session import LOG_LIMIT, LogEntry, Session
+from .server import capture
+from .server.connections import ConnectionTracker, header_value
+from .server.routes import RouteInfo, RouteKind, RouteTable, check_path
+from .server.thread import DEFAULT_HOST, ServerSettings, ServerThread, bind_socket, is_loopback
+
+__all__ = ["ExposedServerWarning", "LogEntry", "Playground", "RouteInfo", "RouteKind", "Session", "check_path", "playground"]
 
 T = TypeVar("T")
 
@@ -74,7 +78,7 @@ class Playground:
         self._lock = threading.RLock()
         self._at_exit_registered = False
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
-        self.asgi_app = ConnectionTracker(lambda: self.app, self._sessions_by_id.get, self._routes.find,
+        self.asgi_app = ConnectionTracker(lambda: self.app, self._session_for, self._routes.find_for_scope,
                                           self.server_log.append)
 
     def __repr__(self) -> str:
@@ -141,7 +145,7 @@ class Playground:
         self._close_sessions(sessions, server, 1001, "the playground server is stopping")
         server.stop()
         for session in sessions:
-            session._abandon()
+            session.abandon()
         self._notify("server")
         self._notify("sessions")
 
@@ -210,7 +214,7 @@ class Playground:
             self._close_sessions(list(self._sessions), old, 1001, "the playground server is moving to another port")
             old.stop()
             for session in list(self._sessions):
-                session._abandon()
+                session.abandon()
         self._launch(sock)
 
     def _stop_at_exit(self) -> None:
@@ -223,17 +227,22 @@ class Playground:
     def routes(self) -> list[RouteInfo]:
         return self._routes.infos()
 
+    def mount(self, kind: RouteKind | str, path: str, handler: Callable[..., Any], method: str = "GET") -> RouteInfo:
+        """Serve ``handler`` at ``path`` as a WebSocket route (``kind="ws"``) or an HTTP endpoint for ``method``
+        (``kind="http"``); what ``%%ws_route`` and ``%%route`` do. See :meth:`mount_ws` and :meth:`mount_http`."""
+        return self._routes.mount(RouteKind(kind), path, handler, method)
+
     def mount_ws(self, path: str, handler: Callable[..., Any]) -> RouteInfo:
         """Serve ``handler`` (an ``async def``) as the WebSocket route ``path``; replaces an earlier handler there.
 
         The next connection uses the new handler; open connections finish on the old one and their sessions are
         told they are stale. A bad handler raises :class:`RouteDefinitionError` and changes nothing.
         """
-        return self._routes.mount_ws(path, handler)
+        return self.mount(RouteKind.WS, path, handler)
 
     def mount_http(self, path: str, handler: Callable[..., Any], method: str = "GET") -> RouteInfo:
         """Serve ``handler`` (sync or async) for ``method`` requests to ``path``; other methods there are kept."""
-        return self._routes.mount_http(path, handler, method)
+        return self.mount(RouteKind.HTTP, path, handler, method)
 
     def unmount(self, path: str) -> None:
         """Remove the route at ``path``: the next connection gets 404; open connections finish."""
@@ -261,9 +270,9 @@ class Playground:
         status and the problem JSON naming each bad parameter), refused, or does not finish within ``timeout``.
         """
         session, future = self._open(path, name, headers, subprotocols, timeout)
-        if threading.current_thread() is session._loop_thread:
-            raise RuntimeError("pg.connect() blocks, and it was called on the server thread; use "
-                               "pg.open_session() there")
+        if threading.current_thread() is session.loop_thread:
+            raise RuntimeError("pg.connect() blocks, and it was called on the server thread (a handler); use "
+                               "`await pg.aconnect(...)` or pg.connect_nowait() there")
         try:
             future.result(timeout + CONNECT_GRACE)
         except TimeoutError:
@@ -276,7 +285,21 @@ class Playground:
             raise
         return session
 
-    def open_session(
+    async def aconnect(
+        self,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        timeout: float = 5.0,
+        name: str | None = None,
+    ) -> Session:
+        """:meth:`connect` for ``await``: from a cell (any loop) or from a handler on the server loop."""
+        session, future = self._open(path, name, headers, subprotocols, timeout)
+        await asyncio.wait_for(asyncio.wrap_future(future), timeout + CONNECT_GRACE)
+        return session
+
+    def connect_nowait(
         self,
         path: str,
         *,
@@ -288,6 +311,18 @@ class Playground:
         """Like :meth:`connect` but returns at once, in state "connecting"; the outcome lands in the session's log."""
         session, _ = self._open(path, name, headers, subprotocols, timeout)
         return session
+
+    def open_session(self, path: str, **kwargs: Any) -> Session:
+        """The earlier name of :meth:`connect_nowait` (deprecated)."""
+        warnings.warn("pg.open_session() is now pg.connect_nowait()", DeprecationWarning, stacklevel=2)
+        return self.connect_nowait(path, **kwargs)
+
+    def _session_for(self, scope: Scope) -> Session | None:
+        """The notebook session on the other end of a WebSocket connection (its id is in a handshake header)."""
+        if scope["type"] != "websocket":
+            return None
+        session_id = header_value(scope, SESSION_HEADER.encode())
+        return self._sessions_by_id.get(session_id) if session_id else None
 
     def _open(
         self, path: str, name: str | None, headers: Mapping[str, str] | None, subprotocols: Sequence[str] | None,
@@ -303,7 +338,7 @@ class Playground:
             self._sessions_by_id[session.id] = session
             self._prune_sessions()
         self._notify("sessions")
-        return session, server.submit(session._open(timeout))
+        return session, server.submit(session.open_connection(timeout))
 
     def _on_session_entry(self, entry: LogEntry) -> None:
         if entry.kind in ("open", "close", "denied", "stale") or (entry.kind == "error" and entry.direction == "event"):
@@ -321,7 +356,7 @@ class Playground:
             return
 
         async def close_all() -> None:
-            await asyncio.gather(*(s._close(code, reason) for s in open_ones), return_exceptions=True)
+            await asyncio.gather(*(s.close_connection(code, reason) for s in open_ones), return_exceptions=True)
 
         with contextlib.suppress(Exception):
             server.submit(close_all()).result(self.settings.stop_timeout)

@@ -6,17 +6,14 @@ The widgets run in the test process with no front end; every comm message they w
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import comm
 import pytest
-from comm_traffic import CommTraffic, RecordingComm, Waiter
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "notebook"))  # the playground tests' condition waits
-from playground_support import WAIT, wait_for
+from tests.console.comm_traffic import CommTraffic, RecordingComm, Waiter
+from tests.notebook.playground_support import WAIT, wait_for
 
 if TYPE_CHECKING:
     from lihil_notebook.playground import Playground

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from comm_traffic import CommTraffic
 
-from lihil_notebook.console_log import LogFilter, LogView, render_entry
-from lihil_notebook.console_session import encode_message
-from lihil_notebook.session import LogEntry
+from lihil_notebook.client.session import LogEntry
+from lihil_notebook.ui.log_view import LogFilter, LogView, render_entry
+from lihil_notebook.ui.session_panel import encode_message
+from tests.console.comm_traffic import CommTraffic
 
 
 def entry(direction: str, kind: str, data: str | bytes | None, size: int = 0) -> LogEntry:

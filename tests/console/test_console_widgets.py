@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from comm_traffic import CommTraffic, Waiter
-from console_routes import echo, handshake_info, make_chat, make_flood, noisy, typed
 
-from lihil_notebook import capture
-from lihil_notebook.console import Console, console, route_card
-from lihil_notebook.console_session import SessionPanel
-from lihil_notebook.console_style import SUBMIT_MARK
 from lihil_notebook.playground import Playground
+from lihil_notebook.server import capture
+from lihil_notebook.ui.console import Console, console, route_card
+from lihil_notebook.ui.session_panel import SessionPanel
+from lihil_notebook.ui.style import SUBMIT_MARK
+from tests.console.comm_traffic import CommTraffic, Waiter
+from tests.console.console_routes import echo, handshake_info, make_chat, make_flood, noisy, typed
 
 
 def connected(

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from core_support import LogRecorder, ServerThread, recording_logs
+
+from tests.core.core_support import LogRecorder, ServerThread, recording_logs
 
 
 @pytest.fixture

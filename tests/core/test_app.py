@@ -4,10 +4,10 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
-from core_support import hello_route
 
 from lihil import Lihil, Route
 from lihil.vendors import TestClient
+from tests.core.core_support import hello_route
 
 
 def test_user_async_generator_lifespan_wraps_serving() -> None:

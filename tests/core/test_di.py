@@ -5,10 +5,10 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 import pytest
-from core_support import denied
 
 from lihil import Annotated, AsyncResource, Ignore, Lihil, Param, Route, WebSocket, WebSocketRoute, use
 from lihil.vendors import TestClient
+from tests.core.core_support import denied
 
 
 class Counter:

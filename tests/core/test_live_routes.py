@@ -5,11 +5,11 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
-from core_support import ServerThread, denied, ws_connect
 from websockets.exceptions import InvalidStatus
 
 from lihil import Lihil, WebSocket, WebSocketRoute
 from lihil.vendors import TestClient, WebSocketDisconnect
+from tests.core.core_support import ServerThread, denied, ws_connect
 
 RECV_TIMEOUT = 5.0
 

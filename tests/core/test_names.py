@@ -8,11 +8,11 @@ import starlette.requests
 import starlette.responses
 import starlette.testclient
 import starlette.websockets
-from core_support import hello_route
 
 import lihil
 from lihil import Lihil, WebSocket, WebSocketRoute
 from lihil.vendors import TestClient, WebSocketDisconnect
+from tests.core.core_support import hello_route
 
 
 def test_contract_names_are_exported() -> None:

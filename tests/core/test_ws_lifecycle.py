@@ -12,7 +12,11 @@ import socket
 from collections.abc import Callable
 
 import pytest
-from core_support import (
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
+
+from lihil import Annotated, AsyncResource, Ignore, Lihil, Param, WebSocket, WebSocketRoute, use
+from lihil.vendors import TestClient, WebSocketDisconnect
+from tests.core.core_support import (
     WS_IMPLS,
     LogRecorder,
     RecordingApp,
@@ -21,10 +25,6 @@ from core_support import (
     drive_websocket,
     ws_connect,
 )
-from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
-
-from lihil import Annotated, AsyncResource, Ignore, Lihil, Param, WebSocket, WebSocketRoute, use
-from lihil.vendors import TestClient, WebSocketDisconnect
 
 # uvicorn's legacy `websockets` implementation warns from its server thread on every connection.
 pytestmark = pytest.mark.filterwarnings("ignore:remove second argument of ws_handler:DeprecationWarning")

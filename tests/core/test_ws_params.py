@@ -4,10 +4,10 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
-from core_support import denied
 
 from lihil import Annotated, Graph, Lihil, Param, Resolver, WebSocket, WebSocketRoute
 from lihil.vendors import TestClient
+from tests.core.core_support import denied
 
 
 async def reply(ws: WebSocket, values: dict[str, Any]) -> None:

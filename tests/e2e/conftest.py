@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # the helper modules next to this file
-
-from lab_process import JupyterLab
-from notebook_page import NotebookPage
+from tests.e2e.lab_process import JupyterLab
+from tests.e2e.notebook_page import NotebookPage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"

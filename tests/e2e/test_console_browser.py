@@ -12,8 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lab_process import JupyterLab
-from notebook_page import NotebookPage, expect, write_notebook
+
+from tests.e2e.lab_process import JupyterLab
+from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
 
 pytestmark = pytest.mark.e2e
 

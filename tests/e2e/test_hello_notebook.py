@@ -11,8 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lab_process import JupyterLab
-from notebook_page import NotebookPage, expect
+
+from tests.e2e.lab_process import JupyterLab
+from tests.e2e.notebook_page import NotebookPage, expect
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,9 @@ on: a click reaches the kernel, and widget updates made from a background thread
 from __future__ import annotations
 
 import pytest
-from lab_process import JupyterLab
-from notebook_page import NotebookPage, expect, write_notebook
+
+from tests.e2e.lab_process import JupyterLab
+from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
 
 pytestmark = pytest.mark.e2e
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playground_support import server_threads
 
 from lihil_notebook import Playground, playground
+from tests.notebook.playground_support import server_threads
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lihil_notebook.server import THREAD_NAME
+from lihil_notebook.server.thread import THREAD_NAME
 
 #: Seconds any wait in these tests gives its condition.
 WAIT = 5.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import socket
-import sys
 import urllib.request
 import warnings
 from typing import Any
@@ -13,10 +12,10 @@ import pytest
 from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
 from IPython.utils.capture import CapturedIO, capture_output
-from playground_support import WAIT, port_is_free, server_threads
 from websockets.sync.client import connect
 
 from lihil_notebook import ExposedServerWarning, playground
+from tests.notebook.playground_support import WAIT, port_is_free, server_threads
 
 ECHO_CELL = """\
 %%ws_route /echo/{room}
@@ -204,13 +203,6 @@ def test_lihil_host_warns_for_a_non_loopback_address(ip: Any) -> None:
     assert [w.category for w in caught] == [ExposedServerWarning]
     run(ip, "%lihil host 127.0.0.1")
     assert playground().host == "127.0.0.1"
-
-
-def test_ws_console_without_the_console_module_is_a_clear_error(ip: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "lihil_notebook.console", None)  # as if console.py were not installed
-    result, _ = run(ip, "%ws_console /echo/x")
-    assert isinstance(result.error_in_exec, UsageError)
-    assert "console.py is missing" in str(result.error_in_exec)
 
 
 def test_reload_keeps_one_server_and_the_routes(ip: Any) -> None:

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playground_support import WAIT, wait_for
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from lihil import Struct, WebSocket
+from lihil import MISSING, Struct, WebSocket
 from lihil_notebook import Playground, RouteDefinitionError, SessionClosedError, SessionConnectError
+from tests.notebook.playground_support import WAIT, wait_for
 
 
 class Body(Struct):
@@ -34,7 +34,9 @@ async def echo(ws: WebSocket, room: str, upper: bool = False) -> None:
 def test_a_mounted_route_serves_any_client_and_describes_itself(pg: Playground) -> None:
     info = pg.mount_ws("/echo/{room}", echo)
     assert (info.path, info.kind, info.handler_name, info.version) == ("/echo/{room}", "ws", "echo", 1)
-    assert info.params == ["room: str (path)", "upper: bool = False (query)"]
+    assert info.param_lines == ["room: str (path)", "upper: bool = False (query)"]
+    assert [(p.name, p.location, p.annotation, p.default) for p in info.params] == [
+        ("room", "path", str, MISSING), ("upper", "query", bool, False)]
     assert pg.ws_url("/echo/{room}") == f"ws://127.0.0.1:{pg.port}/echo/{{room}}"
 
     with connect(pg.ws_url("/echo/lobby?upper=true"), proxy=None) as client:  # a plain websockets client
@@ -164,7 +166,7 @@ def test_errors_before_the_handler_runs_are_filed_too(pg: Playground) -> None:
 
     pg.app.graph.node(Broken)
     pg.mount_ws("/pool", needs_pool)
-    session = pg.open_session("/pool")
+    session = pg.connect_nowait("/pool")
     wait_for(lambda: session.closed, "the session to be closed")
     # the dependency fails before accept, so the handshake itself is refused
     assert [e.kind for e in session.log] == ["denied", "server-error"]
@@ -214,7 +216,7 @@ def test_denied_handshake_is_a_clear_error_naming_the_parameter(pg: Playground) 
     assert denied.value.status == 400
     assert denied.value.problem["detail"][0]["param"] == "upper"
 
-    session = pg.open_session("/echo/x?upper=maybe")  # the non-blocking twin: the outcome lands in the log
+    session = pg.connect_nowait("/echo/x?upper=maybe")  # the non-blocking twin: the outcome lands in the log
     wait_for(lambda: session.closed, "the denied session to close")
     assert [e.kind for e in session.log] == ["denied"]
 
@@ -224,7 +226,7 @@ def test_a_session_opened_from_a_handler_is_not_a_deadlock(pg: Playground) -> No
 
     async def relay(ws: WebSocket) -> None:
         await ws.accept()
-        inner = pg.open_session("/echo/inner")  # non-blocking: fine on the server thread
+        inner = pg.connect_nowait("/echo/inner")  # non-blocking: fine on the server thread
         try:
             inner.receive(timeout=0.1)
         except RuntimeError as exc:  # the blocking API refuses instead of deadlocking

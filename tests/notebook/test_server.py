@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from playground_support import WAIT, port_is_free, server_threads, wait_for
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from lihil import Lihil, Route, WebSocket
 from lihil_notebook import ExposedServerWarning, Playground, ServerNotRunningError, ServerStartError
-from lihil_notebook.server import ServerThread, bind_socket
+from lihil_notebook.server.thread import ServerThread, bind_socket
+from tests.notebook.playground_support import WAIT, port_is_free, server_threads, wait_for
 
 
 def http_get(url: str) -> tuple[int, str]:

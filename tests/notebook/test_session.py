@@ -8,11 +8,11 @@ import threading
 from typing import Annotated
 
 import pytest
-from playground_support import WAIT, wait_for
 
 from lihil import Param, WebSocket
 from lihil_notebook import LogEntry, Playground, Session, SessionClosedError
-from lihil_notebook.frames import Outbox, OutboxFull
+from lihil_notebook.client.frames import Outbox, OutboxFull
+from tests.notebook.playground_support import WAIT, wait_for
 
 
 async def mirror(ws: WebSocket) -> None:
@@ -245,7 +245,7 @@ def test_frames_queued_before_close_reach_the_server_first(pg: Playground) -> No
 
     async def relay(ws: WebSocket) -> None:  # the awaitable API from a handler, on the server loop itself
         await ws.accept()
-        inner = pg.open_session("/listener")
+        inner = pg.connect_nowait("/listener")
         async with asyncio.timeout(WAIT):  # a wait on a condition, bounded
             while inner.state == "connecting":
                 await asyncio.sleep(0.001)

@@ -1,4 +1,4 @@
-"""What the magics show: the card under a ``%%ws_route`` cell and the ``%lihil`` status. Plain text and HTML."""
+"""What ``%lihil`` shows: where the server listens, the routes, the sessions and recent errors. Text and HTML."""
 
 from __future__ import annotations
 
@@ -6,41 +6,13 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .routes import RouteInfo
+from ..playground import RouteInfo
 
 if TYPE_CHECKING:
-    from .playground import Playground
-    from .session import Session
+    from ..playground import Playground, Session
 
 ERRORS_SHOWN = 3
 """How many of a route's latest tracebacks ``%lihil`` shows."""
-
-
-class RouteCard:
-    """"/echo/{room} is live at ws://127.0.0.1:PORT/echo/{room}", with the route's parameters."""
-
-    def __init__(self, info: RouteInfo, url: str) -> None:
-        self.info, self.url = info, url
-
-    def _headline(self) -> str:
-        what = "WebSocket route" if self.info.kind == "ws" else f"HTTP route ({', '.join(self.info.methods)})"
-        again = f", version {self.info.version}" if self.info.version > 1 else ""
-        return f"{what} {self.info.path} is live{again}: {self.info.handler_name}"
-
-    def __repr__(self) -> str:
-        lines = [self._headline(), f"  {self.url}"]
-        lines += [f"  {p}" for p in self.info.params] or ["  (no parameters)"]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        params = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in self.info.params)
-        return (
-            '<div class="lihil-route-card">'
-            f"<div><b>✓ {html.escape(self._headline())}</b></div>"
-            f"<div><code>{html.escape(self.url)}</code></div>"
-            + (f"<ul>{params}</ul>" if params else "<div><i>no parameters</i></div>")
-            + "</div>"
-        )
 
 
 class StatusReport:
@@ -61,7 +33,7 @@ class StatusReport:
         for r in self.routes:
             lines.append(f"  {r.path}  [{_kind(r)}]  {r.handler_name}  v{r.version}  "
                          f"{r.open_connections} open")
-            lines += [f"      {p}" for p in r.params]
+            lines += [f"      {p}" for p in r.param_lines]
             for err in r.errors[-ERRORS_SHOWN:]:
                 lines.append("      last error:")
                 lines += [f"        {line}" for line in err.splitlines()]
@@ -78,7 +50,7 @@ class StatusReport:
         if self.routes:
             rows = "".join(
                 f"<tr><td><code>{esc(r.path)}</code></td><td>{_kind(r)}</td><td>{esc(r.handler_name)}</td>"
-                f"<td>{'<br>'.join(esc(p) for p in r.params)}</td><td>{r.version}</td>"
+                f"<td>{'<br>'.join(esc(p) for p in r.param_lines)}</td><td>{r.version}</td>"
                 f"<td>{r.open_connections}</td></tr>"
                 + "".join(f'<tr><td colspan="6"><pre>{esc(e)}</pre></td></tr>' for e in r.errors[-ERRORS_SHOWN:])
                 for r in self.routes

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 import time
 from collections import deque
@@ -190,35 +191,15 @@ class Outbox(Generic[T]):
         return dropped
 
 
-def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
-    """Run ``coro`` now, up to its first real suspension; only then hand the rest to a task (None if it finished).
+def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task for ``coro`` that takes its first step now, not on the next loop iteration (Python 3.12+).
 
-    A task would take its first step on the next loop iteration; writing a small frame never suspends, so most
-    sends finish right here, one loop iteration sooner (what Python 3.12's eager tasks do, on 3.11).
+    Writing a small frame never suspends, so on 3.12+ most sends finish right here, one loop iteration sooner.
+    Python 3.11 has no eager start: there it is an ordinary task.
     """
-    try:
-        waiting_on = coro.send(None)
-    except StopIteration:
-        return None
-    return loop.create_task(_continue(coro, waiting_on))
-
-
-async def _continue(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
-    """Drive a coroutine suspended by :func:`start_eagerly` as a task would: resume it when what it awaits is done."""
-    while True:
-        try:
-            if waiting_on is None:
-                await asyncio.sleep(0)  # a bare `yield`: give the loop one turn
-            else:
-                waiting_on._asyncio_future_blocking = False  # we, not the coroutine, wait on it now
-                await asyncio.wait({waiting_on})  # until done; the coroutine reads the result when resumed
-        except asyncio.CancelledError:
-            waiting_on = coro.throw(asyncio.CancelledError())
-            continue
-        try:
-            waiting_on = coro.send(None)
-        except StopIteration:
-            return
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+    return loop.create_task(coro)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

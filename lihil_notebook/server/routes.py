@@ -1,34 +1,41 @@
 """Live routes: the playground's table of mounted paths on the lihil app, and what it knows about each.
 
 Mounting goes through lihil's own API (``app.include``, ``route.endpoint`` replacing a handler, ``app.remove_route``);
-the table adds what a notebook needs on top: a version per path, the handler's parameters as text, open connections,
-recent errors and prints, and checks that turn a bad handler into one clear error before anything changes.
+the table adds what a notebook needs on top: a version per path, the handler's parameters (lihil's own
+:class:`~lihil.signature.RequestParam` records, read once by lihil), open connections, recent errors and prints, and
+checks that turn a bad handler into one clear error before anything changes.
 """
 
 from __future__ import annotations
 
+import enum
 import inspect
-import re
 import threading
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from starlette.routing import compile_path
+from starlette.types import Scope
 
 from lihil import Lihil, Route, WebSocketRoute
 from lihil.errors import LihilError
 from lihil.http import HTTP_METHODS
+from lihil.routing import PathPattern
+from lihil.signature import EndpointSignature, RequestParam
 
-from .connections import RouteKind, serving_as
-from .errors import RouteDefinitionError
-
-if TYPE_CHECKING:
-    from .connections import ConnectionContext
+from ..errors import RouteDefinitionError
+from .connections import ConnectionContext, serving_as
 
 T = TypeVar("T")
+
+
+class RouteKind(enum.StrEnum):
+    """What a mounted path serves (a ``str``: ``RouteKind.WS == "ws"``)."""
+
+    WS = "ws"
+    HTTP = "http"
 
 MAX_ROUTE_ERRORS = 20
 """Tracebacks kept per route (the newest)."""
@@ -44,8 +51,9 @@ class RouteInfo:
     kind: RouteKind
     methods: tuple[str, ...]
     handler_name: str
-    #: e.g. ``["room: str (path)", "upper: bool = False (query)"]``
-    params: list[str]
+    #: the handler's request parameters as lihil reads them (``p.name``, ``p.location``, ``p.annotation``,
+    #: ``p.default``, ``p.required``); ``str(p)`` is ``"upper: bool = False"``. See :attr:`param_lines`.
+    params: tuple[RequestParam, ...]
     #: 1 when first mounted, +1 per redefinition
     version: int
     open_connections: int
@@ -53,6 +61,13 @@ class RouteInfo:
     errors: list[str]
     #: recent lines printed by handlers on this route, oldest first
     output: list[str]
+    #: the compiled path (lihil's): ``pattern.match("/echo/lobby")`` -> ``{"room": "lobby"}``
+    pattern: PathPattern
+
+    @property
+    def param_lines(self) -> list[str]:
+        """``["room: str (path)", "upper: bool = False (query)"]``: the parameters as the cards and ``%lihil`` show them."""
+        return [f"{p} ({p.location})" for p in self.params]
 
 
 class RouteEntry:
@@ -60,9 +75,10 @@ class RouteEntry:
 
     def __init__(self, path: str, kind: RouteKind, route: Any) -> None:
         self.path, self.kind, self.route = path, kind, route
+        self.pattern = PathPattern.compile(path)
         self.version = 0
         self.handler_names: dict[str, str] = {}  # method ("WS" for a WebSocket) -> handler name
-        self.params_by_method: dict[str, list[str]] = {}
+        self.params_by_method: dict[str, tuple[RequestParam, ...]] = {}
         self.errors: deque[str] = deque(maxlen=MAX_ROUTE_ERRORS)
         self.output: deque[str] = deque(maxlen=MAX_ROUTE_OUTPUT)
         self._open: set[ConnectionContext] = set()
@@ -73,11 +89,11 @@ class RouteEntry:
             return RouteInfo(
                 path=self.path, kind=self.kind,
                 methods=tuple(m for m in self.handler_names if m != "WS"),
-                handler_name=", ".join(self.handler_names.values()) if self.kind == "ws" else ", ".join(
+                handler_name=", ".join(self.handler_names.values()) if self.kind == RouteKind.WS else ", ".join(
                     f"{name} ({method})" for method, name in self.handler_names.items()),
-                params=list(dict.fromkeys(p for ps in self.params_by_method.values() for p in ps)),
+                params=tuple(dict.fromkeys(p for ps in self.params_by_method.values() for p in ps)),
                 version=self.version, open_connections=len(self._open),
-                errors=list(self.errors), output=list(self.output),
+                errors=list(self.errors), output=list(self.output), pattern=self.pattern,
             )
 
     def open_connections(self) -> list[ConnectionContext]:
@@ -113,64 +129,62 @@ class RouteTable:
         with self._lock:
             return [entry.info() for entry in self._entries.values()]
 
-    def mount_ws(self, path: str, handler: Callable[..., Any]) -> RouteInfo:
-        """Serve ``handler`` (an ``async def``) as the WebSocket route ``path``; replaces an earlier handler there.
+    def mount(self, kind: RouteKind, path: str, handler: Callable[..., Any], method: str = "GET") -> RouteInfo:
+        """Serve ``handler`` at ``path``: an ``async def`` WebSocket handler (``kind`` "ws"), or a sync or async
+        function for ``method`` requests (``kind`` "http"; other methods there are kept).
 
-        The next connection uses the new handler; open connections finish on the old one and their sessions are
-        told they are stale. A bad handler raises :class:`RouteDefinitionError` and changes nothing.
+        A redefinition takes effect for the next connection; open connections finish on the old handler and their
+        sessions are told they are stale. A bad handler raises :class:`RouteDefinitionError` and changes nothing.
         """
+        kind = RouteKind(kind)
         path = check_path(path)
         name = _handler_name(handler)
-        if not inspect.iscoroutinefunction(handler):
-            what = "a sync function (def)" if inspect.isfunction(handler) else f"not an async function: {handler!r}"
-            raise RouteDefinitionError(f"cannot mount {name} at {path}: it is {what}; a WebSocket handler must be "
-                                       f"`async def {name}(ws: WebSocket, ...)`")
-        probe = WebSocketRoute(path, graph=self._app.graph)
-        params = self._probe(path, name, lambda: (probe.endpoint(handler), probe.sig)[1], probe.path_keys,
-                             websocket=True)
+        key, probe = self._check_handler(kind, path, name, handler, method)
+        params = self._probe(path, name, probe, websocket=kind == RouteKind.WS)
         with self._lock:
-            entry = self._entry_for(path, "ws")
+            entry = self._entry_for(path, kind)
             new_route = entry.route is None
             version = entry.version + 1
-            route = WebSocketRoute(path) if new_route else entry.route
-            self._apply(path, name, lambda: route.endpoint(serving_as(handler, entry, version)))
+            route: Any = (WebSocketRoute(path) if kind == RouteKind.WS else Route(path)) if new_route else entry.route
+            served = serving_as(handler, entry, version)
+            if kind == RouteKind.WS:
+                self._apply(path, name, lambda: route.endpoint(served))
+            else:
+                self._apply(path, name, lambda: route.add_endpoint(key, func=served))
             if new_route:
                 self._apply(path, name, lambda: self._app.include(route))
                 entry.route, self._entries[path] = route, entry
-            entry.version, entry.handler_names, entry.params_by_method = version, {"WS": name}, {"WS": params}
-            self._mark_stale(entry, version)
+            entry.version = version
+            # A WebSocket route has one handler; an HTTP route one per method.
+            keep = kind == RouteKind.HTTP
+            entry.handler_names = {**(entry.handler_names if keep else {}), key: name}
+            entry.params_by_method = {**(entry.params_by_method if keep else {}), key: params}
+            if kind == RouteKind.WS:
+                self._mark_stale(entry, version)
             info = entry.info()
         self._changed()
         return info
 
-    def mount_http(self, path: str, handler: Callable[..., Any], method: str = "GET") -> RouteInfo:
-        """Serve ``handler`` (sync or async) for ``method`` requests to ``path``; other methods there are kept."""
-        path = check_path(path)
-        name = _handler_name(handler)
+    def _check_handler(
+        self, kind: RouteKind, path: str, name: str, handler: Any, method: str
+    ) -> tuple[str, Callable[[], EndpointSignature]]:
+        """The key the handler is filed under ("WS" or the method) and how to read its signature on a throwaway
+        route; or the error that says why it cannot be served."""
+        if kind == RouteKind.WS:
+            if not inspect.iscoroutinefunction(handler):
+                what = "a sync function (def)" if inspect.isfunction(handler) else f"not an async function: {handler!r}"
+                raise RouteDefinitionError(f"cannot mount {name} at {path}: it is {what}; a WebSocket handler must be "
+                                           f"`async def {name}(ws: WebSocket, ...)`")
+            ws_probe = WebSocketRoute(path, graph=self._app.graph)
+            return "WS", lambda: (ws_probe.endpoint(handler), ws_probe.sig)[1]
         method = method.upper() if isinstance(method, str) else method
         if method not in HTTP_METHODS:
             raise RouteDefinitionError(f"cannot mount {name} at {path}: method must be one of "
                                        f"{', '.join(HTTP_METHODS)}, got {method!r}")
         if not callable(handler):
             raise RouteDefinitionError(f"cannot mount {handler!r} at {path}: it is not a function")
-        probe = Route(path, graph=self._app.graph)
-        params = self._probe(path, name, lambda: (probe.add_endpoint(method, func=handler),
-                                                  probe.get_endpoint(method).sig)[1], probe.path_keys)
-        with self._lock:
-            entry = self._entry_for(path, "http")
-            new_route = entry.route is None
-            version = entry.version + 1
-            route = Route(path) if new_route else entry.route
-            self._apply(path, name, lambda: route.add_endpoint(method, func=serving_as(handler, entry, version)))
-            if new_route:
-                self._apply(path, name, lambda: self._app.include(route))
-                entry.route, self._entries[path] = route, entry
-            entry.version = version
-            entry.handler_names = {**entry.handler_names, method: name}
-            entry.params_by_method = {**entry.params_by_method, method: params}
-            info = entry.info()
-        self._changed()
-        return info
+        http_probe = Route(path, graph=self._app.graph)
+        return method, lambda: (http_probe.add_endpoint(method, func=handler), http_probe.get_endpoint(method).sig)[1]
 
     def unmount(self, path: str) -> None:
         """Remove the route at ``path``: the next connection gets 404; open connections finish."""
@@ -193,15 +207,14 @@ class RouteTable:
         return entry
 
     def _probe(
-        self, path: str, name: str, read_signature: Callable[[], Any], path_keys: Sequence[str],
-        websocket: bool = False,
-    ) -> list[str]:
-        """Read the handler's signature on a throwaway route (nothing changes on failure); its params as text."""
+        self, path: str, name: str, read_signature: Callable[[], EndpointSignature], websocket: bool = False,
+    ) -> tuple[RequestParam, ...]:
+        """Read the handler's signature on a throwaway route (nothing changes on failure); its request params."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lihil warns about unused path params; we raise a clearer error below
             sig = self._apply(path, name, read_signature)
         declared = {p.alias for p in sig.params if p.location == "path"}
-        missing = [key for key in path_keys if key not in declared]
+        missing = [key for key in PathPattern.compile(path).params if key not in declared]
         if missing:
             listed = ", ".join(f"{{{key}}}" for key in missing)
             example = ", ".join(f"{key}: str" for key in missing)
@@ -212,7 +225,7 @@ class RouteTable:
             raise RouteDefinitionError(f"cannot mount {name} at {path}: {name}() never receives the connection; "
                                        f"annotate it: `async def {name}(ws: WebSocket, ...)` (`from lihil import "
                                        "WebSocket`; a parameter without annotation is read from the query string)")
-        return describe_params(sig.params)
+        return tuple(p for p in sig.params if not p.transitive)
 
     @staticmethod
     def _apply(path: str, name: str, step: Callable[[], T]) -> T:
@@ -224,23 +237,19 @@ class RouteTable:
     def _mark_stale(self, entry: RouteEntry, version: int) -> None:
         for ctx in entry.open_connections():
             if ctx.session is not None and ctx.version < version:
-                ctx.session._mark_stale(f"{entry.path} was redefined (now version {version}); this connection "
+                ctx.session.mark_stale(f"{entry.path} was redefined (now version {version}); this connection "
                                         f"still runs version {ctx.version}")
 
     def find(self, concrete_path: str, kind: RouteKind) -> RouteEntry | None:
         """The entry whose path pattern matches ``concrete_path`` (e.g. ``/echo/lobby``), if any."""
         for entry in list(self._entries.values()):
-            if entry.kind == kind and entry.route is not None and entry.route.path_regex.match(concrete_path):
+            if entry.kind == kind and entry.route is not None and entry.pattern.match(concrete_path) is not None:
                 return entry
         return None
 
-
-def describe_params(params: Iterable[Any]) -> list[str]:
-    """``["room: str (path)", "upper: bool = False (query)"]`` from lihil's request params."""
-    return [f"{p} ({p.location})" for p in params if not getattr(p, "transitive", False)]
-
-
-_SEGMENT_PARAM = re.compile(r"\{([A-Za-z_]\w*)(?::(str|int|float|path|uuid))?\}")
+    def find_for_scope(self, scope: Scope) -> RouteEntry | None:
+        """:meth:`find` for an ASGI connection scope (``websocket`` -> "ws" routes, ``http`` -> "http")."""
+        return self.find(scope["path"], RouteKind.WS if scope["type"] == "websocket" else RouteKind.HTTP)
 
 
 def check_path(path: Any) -> str:
@@ -259,16 +268,11 @@ def check_path(path: Any) -> str:
         problem = "it must not contain spaces, '?' or '#'"
     elif "//" in path:
         problem = "it must not contain an empty segment ('//')"
-    else:
-        leftover = _SEGMENT_PARAM.sub("", path)
-        if "{" in leftover or "}" in leftover:
-            problem = ("path parameters must look like {name} or {name:int} (converters: str, int, float, path, "
-                       "uuid), with matching braces")
     if problem is None:
         try:
-            compile_path(path)
-        except (ValueError, AssertionError) as exc:
-            problem = str(exc)
+            PathPattern.compile(path)
+        except ValueError as exc:
+            problem = str(exc).removeprefix(f"route path {path!r}: ")
     if problem:
         raise RouteDefinitionError(f"invalid path {path!r}: {problem}; {example}")
     return path

@@ -11,15 +11,14 @@ mount), so those bad cells change nothing at all.
 from __future__ import annotations
 
 import ast
-from typing import Any, Literal
+from typing import Any
 
-from .errors import RouteDefinitionError
-
-CellKind = Literal["ws", "http"]
+from ..errors import RouteDefinitionError
+from ..playground import RouteKind
 
 
 def run_route_cell(
-    shell: Any, cell: str, *, magic_line: str, handler_name: str | None, kind: CellKind
+    shell: Any, cell: str, *, magic_line: str, handler_name: str | None, kind: RouteKind
 ) -> Any:
     """Run ``cell`` in ``shell.user_ns`` and return the function to mount.
 
@@ -44,15 +43,15 @@ def _cell_number(shell: Any) -> int:
     return number if isinstance(number, int) else shell.execution_count
 
 
-def _handler_in(tree: ast.Module, wanted: str | None, kind: CellKind, magic: str) -> str:
+def _handler_in(tree: ast.Module, wanted: str | None, kind: RouteKind, magic: str) -> str:
     """The name of the function the cell will mount, found in its syntax tree, or why there is none."""
     functions = [node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     if wanted is not None:
         matching = [f for f in functions if f.name == wanted]
-        if kind == "ws" and matching and isinstance(matching[-1], ast.FunctionDef):
+        if kind == RouteKind.WS and matching and isinstance(matching[-1], ast.FunctionDef):
             raise RouteDefinitionError(_sync_message(magic, wanted, matching[-1].lineno))
         return wanted  # not defined by a def in this cell: it may be assigned; checked after running
-    if kind == "http":
+    if kind == RouteKind.HTTP:
         if not functions:
             raise RouteDefinitionError(f"{magic}: the cell defines no function to serve; write `def name(...)` or "
                                        "`async def name(...)` at the top level of the cell")

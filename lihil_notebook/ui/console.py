@@ -30,14 +30,15 @@ from urllib.parse import parse_qsl, urlencode
 
 import ipywidgets as widgets
 
-from .console_card import RouteCard
-from .console_session import SessionPanel
-from .console_style import ASSETS_HTML, error_html, html_view, row, text_field
-from .console_target import PATH_PARAM, Target, fill_path, match_route, parse_headers, route_params, url_code
+from ..playground import Playground
+from ..playground import playground as kernel_playground
+from .route_card import RouteCard
+from .session_panel import SessionPanel
+from .style import ASSETS_HTML, error_html, html_view, row, text_field
+from .target import Target, fill_path, match_route, parse_headers, path_params, query_params, url_code
 
 if TYPE_CHECKING:
-    from .playground import Playground
-    from .session import Session
+    from ..client.session import Session
 
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console", "route_card"]
 
@@ -59,7 +60,7 @@ def console(
     all of theirs); the screen is refreshed at most ``refresh_rate`` times a second. Exports go to
     ``export_dir`` (default: the kernel's working directory, i.e. next to the notebook).
     """
-    pg = playground if playground is not None else _kernel_playground()
+    pg = playground if playground is not None else kernel_playground()
     view = Console(
         pg,
         path,
@@ -74,10 +75,10 @@ def console(
     return view
 
 
-def route_card(pg: Playground, path: str) -> widgets.VBox:
+def route_card(pg: Playground, path: str) -> RouteCard:
     """The output of a ``%%ws_route`` / ``%%route`` cell: the route's state, URL and parameters, and (for a
     WebSocket route) an "Open console" button that shows a console for it underneath."""
-    return RouteCard(pg, path)
+    return RouteCard(pg, path, open_console=lambda route_path: console(route_path, playground=pg))
 
 
 class UiPump:
@@ -320,9 +321,8 @@ class Console(widgets.VBox):
         route = next((r for r in self.pg.routes if r.kind == "ws" and r.path == change["new"]), None)
         if route is None:
             return
-        query_params = [(name, hint) for name, hint, location in route_params(route) if location == "query"]
         self._query_fields = {
-            name: self._query_fields.get(name) or _field(name, hint) for name, hint in query_params
+            name: self._query_fields.get(name) or _field(name, hint) for name, hint in query_params(route)
         }
         self.query_box.children = (*self._query_fields.values(), self.query)
         for field in self._query_fields.values():
@@ -330,7 +330,7 @@ class Console(widgets.VBox):
         self.path.value = route.path
 
     def _on_path_change(self) -> None:
-        names = [match.group(1) for match in PATH_PARAM.finditer(self.path.value)]
+        names = path_params(self.path.value.partition("?")[0])
         if list(self._param_fields) != names:
             fields = {name: self._param_fields.get(name) or _field(name, "path parameter") for name in names}
             for name, field in fields.items():
@@ -382,11 +382,6 @@ class Console(widgets.VBox):
             panel._note(str(error))
         self.session_name.value = ""
 
-
-def _kernel_playground() -> Playground:
-    from .playground import playground as kernel_playground
-
-    return kernel_playground()
 
 
 def _label(text: str) -> widgets.HTML:

@@ -21,7 +21,7 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 if TYPE_CHECKING:
-    from .session import LogEntry
+    from ..client.session import LogEntry
 
 #: The direction arrows of the issue: → sent, ← received, • event.
 ARROWS = {"sent": "→", "received": "←", "event": "•"}

@@ -2,7 +2,7 @@
 
 Threads: widget callbacks run on the kernel's main thread and return at once — they only schedule work on the
 server loop through the session's non-blocking methods (``send_nowait``, ``ping_nowait``, ``close_nowait``,
-``pg.open_session``). What reflects the *session* (status, URL, connect button, log view) is written only by
+``pg.connect_nowait``). What reflects the *session* (status, URL, connect button, log view) is written only by
 :meth:`SessionPanel.refresh`, which the console's UI pump calls on the server thread; what reflects the *user's
 input* (compose box, history, name, notes) is written only by the main-thread callbacks. So every widget has
 exactly one writer.
@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from .console_log import DIRECTIONS, LogFilter, LogView, render_entry
-from .console_style import SUBMIT_MARK, button, error_html, html_view, row, text_field
-from .console_target import Target
+from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
+from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
+from .target import Target
 
 if TYPE_CHECKING:
-    from .playground import Playground
-    from .session import LogEntry, Session
+    from ..client.session import LogEntry, Session
+    from ..playground import Playground
 
 #: How to read the compose box: a text frame, JSON text (validated first), or a binary frame from hex / base64.
 COMPOSE_MODES = ("text", "json", "hex", "base64")
@@ -177,7 +177,7 @@ class SessionPanel(widgets.VBox):
         """Open a session to this panel's target (or the console's current one); return it in "connecting"."""
         target = self._target or self._target_source()
         name = self.name_input.value.strip() or None
-        session = self.pg.open_session(
+        session = self.pg.connect_nowait(
             target.path, name=name, headers=target.headers or None, subprotocols=target.subprotocols or None
         )
         self._target = target

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
-from .errors import ServerNotRunningError, ServerStartError
+from ..errors import ServerNotRunningError, ServerStartError
 
 T = TypeVar("T")
 

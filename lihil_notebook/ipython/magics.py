@@ -12,24 +12,14 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from ..errors import PlaygroundError
+from ..playground import RouteKind, check_path, playground
+from ..ui import console, route_card
 from .cells import run_route_cell
 from .display import StatusReport
-from .errors import PlaygroundError
-from .playground import Playground, playground
-from .routes import RouteInfo, check_path
 
 LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host")
 MATCHER_ID = "lihil_notebook.route_paths"
-
-
-def build_route_card(pg: Playground, info: RouteInfo) -> Any:
-    """The object displayed under a ``%%ws_route`` / ``%%route`` cell. (The one place to change what it shows.)
-
-    A widget (state, URL, parameters, "Open console"); where widgets do not render it shows the text card.
-    """
-    from .console import route_card
-
-    return route_card(pg, info.path)
 
 
 @magics_class
@@ -63,7 +53,7 @@ class PlaygroundMagics(Magics):
         """
         args = parse_argstring(self.ws_route, line)
         with _usage_errors():
-            self._mount(args.path, cell, f"%%ws_route {line}", args.handler, "ws", "GET")
+            self._mount(args.path, cell, f"%%ws_route {line}", args.handler, RouteKind.WS, "GET")
 
     @magic_arguments()
     @argument("path", help="the route's path, e.g. /index or /items/{item_id}")
@@ -85,9 +75,9 @@ class PlaygroundMagics(Magics):
         """
         args = parse_argstring(self.route, line)
         with _usage_errors():
-            self._mount(args.path, cell, f"%%route {line}", args.handler, "http", args.method)
+            self._mount(args.path, cell, f"%%route {line}", args.handler, RouteKind.HTTP, args.method)
 
-    def _mount(self, path: str, cell: str, magic_line: str, handler: str | None, kind: Any, method: str) -> None:
+    def _mount(self, path: str, cell: str, magic_line: str, handler: str | None, kind: RouteKind, method: str) -> None:
         pg = playground()
         check_path(path)  # before running anything: an invalid path changes nothing
         try:
@@ -97,9 +87,9 @@ class PlaygroundMagics(Magics):
             self.shell.showsyntaxerror()  # exactly as IPython shows a cell's syntax error, without our frames
             raise UsageError(f"{magic_line.split()[0]}: the cell has a syntax error (above); nothing was run or "
                              "mounted") from None
-        info = pg.mount_ws(path, func) if kind == "ws" else pg.mount_http(path, func, method)
+        pg.mount(kind, path, func, method)
         pg.start()
-        display(build_route_card(pg, info))
+        display(route_card(pg, path))
 
     @magic_arguments()
     @argument("command", nargs="?", default="status", choices=LIHIL_COMMANDS, metavar="COMMAND",
@@ -145,14 +135,6 @@ class PlaygroundMagics(Magics):
     @no_var_expand
     def ws_console(self, line: str) -> None:
         """``%ws_console [PATH]``: the interactive WebSocket console (sessions, compose box, message log)."""
-        try:
-            from .console import console
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.console":
-                raise
-            raise UsageError("%ws_console: the console is not available in this installation "
-                             "(lihil_notebook/console.py is missing); the Python API works: "
-                             "`playground().connect(path)`") from None
         display(console(line.strip() or None))
 
 

@@ -31,10 +31,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
-from .errors import SessionClosedError, SessionConnectError, SessionError
+from ..errors import SessionClosedError, SessionConnectError, SessionError
 from .frames import Inbox, InboxClosed, Outbox, OutboxFull
-from .loop_calls import LoopCaller, LoopClosed
-from .session_log import (
+from .log import (
     CLOSE_CODE_NAMES,
     Direction,
     Kind,
@@ -45,6 +44,7 @@ from .session_log import (
     describe_denial,
     describe_message,
 )
+from .loop_calls import LoopCaller, LoopClosed
 
 T = TypeVar("T")
 State = Literal["connecting", "open", "closing", "closed"]
@@ -63,7 +63,7 @@ SESSION_HEADER = "x-lihil-session"
 """Handshake header carrying the session id, so the server can route the handler's prints and errors back here."""
 
 class Session:
-    """A WebSocket connection from the notebook to a playground route. Made by ``pg.connect`` / ``pg.open_session``.
+    """A WebSocket connection from the notebook to a playground route. Made by ``pg.connect`` / ``pg.connect_nowait``.
 
     >>> s = pg.connect("/echo/lobby?upper=true")
     >>> s.send("hi"); s.receive()
@@ -167,7 +167,7 @@ class Session:
         except OutboxFull:
             raise self._backed_up(timeout) from None
         except RuntimeError:  # the server loop is closed
-            self._abandon()
+            self.abandon()
             raise self._closed_error("send") from None
 
     def receive(self, timeout: float = 5.0) -> Message:
@@ -196,7 +196,7 @@ class Session:
         """Close the connection with ``code`` and ``reason`` and wait until it is closed. Idempotent."""
         if self.closed:
             return  # also after the server it ran on was stopped and another started
-        self._block(self._close(code, reason), self._close_timeout + 1.0, "close")
+        self._block(self.close_connection(code, reason), self._close_timeout + 1.0, "close")
 
     # --- awaitable twins ------------------------------------------------------------------------------------------
 
@@ -208,7 +208,7 @@ class Session:
         except OutboxFull:
             raise self._backed_up(timeout) from None
         except RuntimeError:
-            self._abandon()
+            self.abandon()
             raise self._closed_error("send") from None
 
     async def areceive(self, timeout: float = 5.0) -> Message:
@@ -228,7 +228,7 @@ class Session:
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         if self.closed:
             return
-        await self._await(self._close(code, reason), "close")
+        await self._await(self.close_connection(code, reason), "close")
 
     # --- fire and forget (widget callbacks) ------------------------------------------------------------------------
 
@@ -244,19 +244,20 @@ class Session:
             self._emit_threadsafe("event", "error", f"send failed: {self._outbox.limit} frames are still waiting "
                                                     "to be written; this one was dropped")
         except RuntimeError:
-            self._abandon()
+            self.abandon()
             self._emit("event", "error", "send failed: the playground server is stopped")
 
     def ping_nowait(self) -> None:
         self._schedule(self._ping(5.0), "ping")
 
     def close_nowait(self, code: int = 1000, reason: str = "") -> None:
-        self._schedule(self._close(code, reason), "close")
+        self._schedule(self.close_connection(code, reason), "close")
 
     # --- work done on the server loop -----------------------------------------------------------------------------
 
-    async def _open(self, timeout: float) -> None:
-        """Connect (called by the playground). Failure: state "closed", a "denied"/"error" entry, and an exception."""
+    async def open_connection(self, timeout: float) -> None:
+        """Connect, on the server loop (the Playground calls this). Failure: state "closed", a "denied"/"error"
+        entry, and an exception."""
         headers = {**self.headers, SESSION_HEADER: self.id}
         protocols = [Subprotocol(p) for p in self.subprotocols] or None
         try:
@@ -342,7 +343,8 @@ class Session:
         self._emit("received", "pong", f"{rtt * 1000:.1f} ms")
         return rtt
 
-    async def _close(self, code: int, reason: str) -> None:
+    async def close_connection(self, code: int, reason: str) -> None:
+        """Close with ``code``/``reason`` on the server loop, after the frames already queued (idempotent)."""
         if self.state in ("closed", "closing") or self._ws is None:
             return
         self._closed_by_us = True
@@ -378,9 +380,19 @@ class Session:
         return SessionClosedError(f"session {self.name} ({self.path}) cannot {action}: {who} with {said}",
                                   code=code, reason=self.close_reason)
 
-    # --- events from the server side (the playground calls these) ---------------------------------------------
+    # --- the playground's side --------------------------------------------------------------------------------
+    # A small internal API, not for cells: the Playground opens, closes and abandons sessions on the server loop,
+    # and the server reports to the session on the other end of a connection (a ConnectionPeer:
+    # server_event, mark_stale). Everything else with a leading underscore is this class's own.
 
-    def _server_event(self, kind: Kind, text: str) -> None:
+    @property
+    def loop_thread(self) -> threading.Thread:
+        """The thread of the loop the connection lives on (blocking calls from it would deadlock)."""
+        return self._loop_thread
+
+    def server_event(self, kind: Kind, text: str) -> None:
+        """The handler on the other end printed a line ("server-print") or raised ("server-error"): log it."""
+
         def record() -> None:
             if self.state == "connecting":
                 self._early.append((kind, text))
@@ -389,7 +401,9 @@ class Session:
 
         self._on_loop(record)
 
-    def _mark_stale(self, text: str) -> None:
+    def mark_stale(self, text: str) -> None:
+        """The route was redefined while this session was open: it still talks to the old handler."""
+
         def mark() -> None:
             if not self.stale and self.state != "closed":
                 self.stale = True
@@ -397,7 +411,7 @@ class Session:
 
         self._on_loop(mark)
 
-    def _abandon(self) -> None:
+    def abandon(self) -> None:
         """The server loop is gone: whatever was open is closed now."""
         if self.state != "closed":
             self.state = "closed"
@@ -425,19 +439,19 @@ class Session:
         try:
             return self._calls.block(coro, timeout, action)
         except LoopClosed:
-            self._abandon()
+            self.abandon()
             raise self._closed_error(action) from None
 
     async def _await(self, coro: Coroutine[Any, Any, T], action: str) -> T:
         try:
             return await self._calls.await_(coro)
         except LoopClosed:
-            self._abandon()
+            self.abandon()
             raise self._closed_error(action) from None
 
     def _schedule(self, coro: Coroutine[Any, Any, Any], action: str) -> None:
         try:
             self._calls.fire(coro, lambda exc: self._emit("event", "error", f"{action} failed: {exc}"))
         except LoopClosed:
-            self._abandon()
+            self.abandon()
             self._emit("event", "error", f"{action} failed: the playground server is stopped")

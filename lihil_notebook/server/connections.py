@@ -3,9 +3,9 @@
 Two small wrappers do the work, neither of them inside lihil:
 
 * :class:`ConnectionTracker` wraps the whole ASGI app. For each connection it creates a :class:`ConnectionContext`
-  (which :class:`~lihil_notebook.session.Session` is on the other end, from the ``x-lihil-session`` header), makes it
-  the target of ``print`` (see :mod:`lihil_notebook.capture`), and takes the exception lihil re-raises after closing
-  with 1011, so it lands in the route's errors and the session's log rather than on the kernel's stderr.
+  (with the :class:`ConnectionPeer` on the other end, when the client is one of the notebook's own sessions), makes
+  it the target of ``print`` (see :mod:`lihil_notebook.server.capture`), and takes the exception lihil re-raises after
+  closing with 1011, so it lands in the route's errors and the peer's log rather than on the kernel's stderr.
 * :func:`serving_as` wraps each handler (``functools.wraps``, so lihil reads the user's signature) to tie the
   connection to the route *and the handler version* that serves it: that is how a redefinition knows which open
   sessions run old code (stale), and how ``open_connections`` is counted.
@@ -18,19 +18,12 @@ import inspect
 import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
 from . import capture
-from .session import SESSION_HEADER
-
-if TYPE_CHECKING:
-    from .routes import RouteEntry
-    from .session import Session
-
-RouteKind = Literal["ws", "http"]
 
 MAX_LINE_BUFFER = 64 * 1024
 """A handler printing this much without a newline gets it flushed as one entry anyway."""
@@ -40,21 +33,46 @@ _PLUMBING = ("lihil_notebook", "lihil", "starlette", "uvicorn", "asyncio", "anyi
              "concurrent", "threading")
 
 
+ServerEventKind = Literal["server-print", "server-error"]
+
+
+class ConnectionPeer(Protocol):
+    """The client end of a connection, when it is one of the notebook's own sessions: told what the server did."""
+
+    def server_event(self, kind: ServerEventKind, text: str) -> None:
+        """Record ``text`` ("server-print": a line the handler printed; "server-error": its traceback)."""
+
+    def mark_stale(self, reason: str) -> None:
+        """The route was redefined; this connection still runs the old handler."""
+
+
+class ServedRoute(Protocol):
+    """What a connection reports to the route serving it (a :class:`~lihil_notebook.server.routes.RouteEntry`)."""
+
+    def attach(self, ctx: ConnectionContext) -> None: ...
+
+    def detach(self, ctx: ConnectionContext) -> None: ...
+
+    def add_error(self, text: str) -> None: ...
+
+    def add_output(self, line: str) -> None: ...
+
+
 class ConnectionContext:
     """One server-side connection: the route and handler version serving it, the Session on the other end (if any).
 
     It is also the connection's print sink: text is cut into lines, each line a "server-print" log entry.
     """
 
-    def __init__(self, path: str, session: Session | None, on_unrouted_error: Callable[[str], None]) -> None:
+    def __init__(self, path: str, session: ConnectionPeer | None, on_unrouted_error: Callable[[str], None]) -> None:
         self.path, self.session = path, session
-        self.entry: RouteEntry | None = None
+        self.entry: ServedRoute | None = None
         self.version = 0
         self.error_recorded = False
         self._on_unrouted_error = on_unrouted_error
         self._partial = ""
 
-    def serve(self, entry: RouteEntry, version: int) -> None:
+    def serve(self, entry: ServedRoute, version: int) -> None:
         self.entry, self.version = entry, version
         entry.attach(self)
 
@@ -71,7 +89,7 @@ class ConnectionContext:
         if len(self._partial) > MAX_LINE_BUFFER:
             self._flush_partial()
 
-    def record_error(self, exc: BaseException, entry: RouteEntry | None = None) -> None:
+    def record_error(self, exc: BaseException, entry: ServedRoute | None = None) -> None:
         """File the traceback of ``exc`` under the route and in the session's log (once per connection)."""
         if self.error_recorded:
             return
@@ -84,7 +102,7 @@ class ConnectionContext:
         else:
             self._on_unrouted_error(f"{self.path}: {text}")
         if self.session is not None:
-            self.session._server_event("server-error", text)
+            self.session.server_event("server-error", text)
 
     def _flush_partial(self) -> None:
         if self._partial:
@@ -95,13 +113,13 @@ class ConnectionContext:
         if self.entry is not None:
             self.entry.add_output(line)
         if self.session is not None:
-            self.session._server_event("server-print", line)
+            self.session.server_event("server-print", line)
 
 
 current_connection: ContextVar[ConnectionContext | None] = ContextVar("lihil_notebook_connection", default=None)
 
 
-def serving_as(handler: Callable[..., Any], entry: RouteEntry, version: int) -> Callable[..., Any]:
+def serving_as(handler: Callable[..., Any], entry: ServedRoute, version: int) -> Callable[..., Any]:
     """``handler``, wrapped to tie each call to ``entry``/``version``; lihil sees the same signature."""
     if inspect.iscoroutinefunction(handler):
 
@@ -125,7 +143,7 @@ class _Serving:
 
     __slots__ = ("ctx", "entry", "version")
 
-    def __init__(self, entry: RouteEntry, version: int) -> None:
+    def __init__(self, entry: ServedRoute, version: int) -> None:
         self.entry, self.version = entry, version
         self.ctx = current_connection.get()
 
@@ -150,11 +168,13 @@ class ConnectionTracker:
     def __init__(
         self,
         app_getter: Callable[[], ASGIApp],
-        find_session: Callable[[str], Session | None],
-        find_entry: Callable[[str, RouteKind], RouteEntry | None],
+        find_peer: Callable[[Scope], ConnectionPeer | None],
+        find_route: Callable[[Scope], ServedRoute | None],
         on_unrouted_error: Callable[[str], None],
     ) -> None:
-        self._app_getter, self._find_session, self._find_entry = app_getter, find_session, find_entry
+        """``find_peer(scope)``: the notebook session on the other end, if any; ``find_route(scope)``: the route
+        whose pattern matches the scope's path and kind, to file errors raised before a handler ran."""
+        self._app_getter, self._find_peer, self._find_route = app_getter, find_peer, find_route
         self._on_unrouted_error = on_unrouted_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -163,9 +183,7 @@ class ConnectionTracker:
         if kind not in ("websocket", "http"):
             await app(scope, receive, send)
             return
-        session_id = _header(scope, SESSION_HEADER.encode()) if kind == "websocket" else None
-        session = self._find_session(session_id) if session_id else None
-        ctx = ConnectionContext(scope["path"], session, self._on_unrouted_error)
+        ctx = ConnectionContext(scope["path"], self._find_peer(scope), self._on_unrouted_error)
         capture.install()
         connection_token = current_connection.set(ctx)
         sink_token = capture.output_sink.set(ctx)
@@ -174,15 +192,15 @@ class ConnectionTracker:
         except Exception as exc:
             # lihil has already answered (close 1011 / HTTP 500) and re-raised so a middleware can see the error:
             # we are that middleware. Recorded here, it stays out of uvicorn's log and the kernel's stderr.
-            route_kind: RouteKind = "ws" if kind == "websocket" else "http"
-            ctx.record_error(exc, ctx.entry or self._find_entry(scope["path"], route_kind))
+            ctx.record_error(exc, ctx.entry or self._find_route(scope))
         finally:
             ctx.done()
             capture.output_sink.reset(sink_token)
             current_connection.reset(connection_token)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header_value(scope: Scope, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower-case bytes) in an ASGI scope."""
     for key, value in scope.get("headers", ()):
         if key == name:
             return bytes(value).decode("latin-1")

@@ -11,14 +11,14 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING
+
+from lihil.routing import PathPattern
+from lihil.signature import type_repr
 
 if TYPE_CHECKING:
-    from .playground import Playground
+    from ..playground import Playground, RouteInfo
 
-PATH_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
-_ROUTE_PARAM = re.compile(r"^(?P<name>\w+): (?P<hint>.*) \((?P<location>\w+)\)$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -46,47 +46,47 @@ def full_url(pg: Playground, path: str, *, http: bool) -> str | None:
         return None
 
 
-def find_route(pg: Playground, path: str) -> Any:
+def find_route(pg: Playground, path: str) -> RouteInfo | None:
     return next((route for route in pg.routes if route.path == path), None)
 
 
-def route_params(route: Any) -> list[tuple[str, str, str]]:
-    """(name, hint, location) for each of a RouteInfo's parameter strings like "upper: bool = False (query)"."""
-    parsed = []
-    for text in getattr(route, "params", []):
-        match = _ROUTE_PARAM.match(str(text))
-        if match:
-            parsed.append((match["name"], match["hint"], match["location"]))
-    return parsed
+def query_params(route: RouteInfo) -> list[tuple[str, str]]:
+    """(name, type) of each query parameter of ``route``'s handler, as lihil reads them."""
+    return [(p.alias, type_repr(p.annotation)) for p in route.params if p.location == "query"]
 
 
-def match_route(path: str, routes: Sequence[Any]) -> tuple[Any, dict[str, str]]:
+def path_params(template: str) -> list[str]:
+    """The names of the path parameters in ``template`` (``/chat/{room}`` -> ``["room"]``); none if it is malformed
+    (:func:`fill_path` then says why)."""
+    try:
+        return list(PathPattern.compile(template).params)
+    except ValueError:
+        return []
+
+
+def match_route(path: str, routes: Sequence[RouteInfo]) -> tuple[RouteInfo | None, dict[str, str]]:
     """The route whose pattern is ``path`` or matches it, with the path parameters' values."""
     for route in routes:
         if route.path == path:
             return route, {}
     for route in routes:
-        pattern = re.escape(route.path)
-        pattern = re.sub(
-            r"\\\{(\w+)(?::(\w+))?\\\}",
-            lambda m: f"(?P<{m[1]}>.+)" if m[2] == "path" else f"(?P<{m[1]}>[^/]+)",
-            pattern,
-        )
-        match = re.fullmatch(pattern, path)
-        if match:
-            return route, match.groupdict()
+        values = route.pattern.match(path)
+        if values is not None:
+            return route, values
     return None, {}
 
 
 def fill_path(template: str, values: dict[str, str]) -> str:
-    def substitute(match: re.Match[str]) -> str:
-        name, converter = match.group(1), match.group(2)
-        value = values.get(name, "").strip()
+    """``template`` with each ``{name}`` replaced by ``values[name]`` (quoted); ``ValueError`` naming an empty one."""
+    try:
+        pattern = PathPattern.compile(template)
+    except ValueError as exc:
+        raise ValueError(f"path: {exc}") from None
+    filled = {name: values.get(name, "").strip() for name in pattern.params}
+    for name, value in filled.items():
         if not value:
             raise ValueError(f"path parameter {name!r}: empty — fill in a value for {{{name}}}")
-        return quote(value, safe="/" if converter == "path" else "")
-
-    return PATH_PARAM.sub(substitute, template)
+    return pattern.fill(filled)
 
 
 def parse_headers(text: str) -> dict[str, str]:

@@ -12,26 +12,28 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from .console_style import ASSETS_HTML, html_view, row
-from .console_target import find_route, full_url, url_code
-from .display import RouteCard as StaticRouteCard
+from .style import ASSETS_HTML, html_view, row
+from .target import find_route, full_url, url_code
 
 if TYPE_CHECKING:
-    from .console import Console
-    from .playground import Playground
+    from ..playground import Playground, RouteInfo
 
 
 class RouteCard(widgets.VBox):
-    """What a route cell shows: live state, URL, parameters; for WebSocket routes an "Open console" button."""
+    """What a route cell shows: live state, URL, parameters; for WebSocket routes an "Open console" button.
 
-    def __init__(self, pg: Playground, path: str) -> None:
+    ``open_console(path)`` builds the console that the button shows under the card.
+    """
+
+    def __init__(self, pg: Playground, path: str, *, open_console: Callable[[str], widgets.Widget]) -> None:
         self.pg = pg
         self.path = path
+        self._open_console = open_console
         route = find_route(pg, path)
         self.version = getattr(route, "version", None)
         self.kind = getattr(route, "kind", "ws")
         self.info = html_view(self._info_html(), "lihil-route-card-info")
-        self.console: Console | None = None
+        self.console: widgets.Widget | None = None
         self._lock = threading.Lock()
         self.console_slot = widgets.VBox()
         children: list[widgets.Widget] = [widgets.HTML(ASSETS_HTML), self.info, self.console_slot]
@@ -50,15 +52,13 @@ class RouteCard(widgets.VBox):
         route = find_route(self.pg, self.path)
         if route is not None:
             url = full_url(self.pg, self.path, http=route.kind == "http")
-            static = StaticRouteCard(route, url or f"{self.path} (server stopped)")
+            static = RouteSummary(route, url or f"{self.path} (server stopped)")
             bundle["text/plain"], bundle["text/html"] = repr(static), static._repr_html_()
         return bundle
 
     def _on_open_click(self, _: object) -> None:
         if self.console is None:
-            from .console import console  # the console module builds route cards: import it when needed
-
-            self.console = console(self.path, playground=self.pg)
+            self.console = self._open_console(self.path)
             self.console_slot.children = (self.console,)
             self.open_button.description = "Close console"
         else:
@@ -91,7 +91,35 @@ class RouteCard(widgets.VBox):
         if route is not None:
             parts.append(f"handler <code>{html.escape(route.handler_name)}</code>")
             if route.params:
-                parts.append("params " + ", ".join(f"<code>{html.escape(p)}</code>" for p in route.params))
+                parts.append("params " + ", ".join(f"<code>{html.escape(p)}</code>" for p in route.param_lines))
             if route.open_connections:
                 parts.append(f"{route.open_connections} open connection(s)")
         return " · ".join(parts)
+
+
+class RouteSummary:
+    """"/echo/{room} is live at ws://127.0.0.1:PORT/echo/{room}", with the route's parameters: the route card as
+    text and HTML, for where widgets do not render (nbconvert, GitHub, plain IPython)."""
+
+    def __init__(self, info: RouteInfo, url: str) -> None:
+        self.info, self.url = info, url
+
+    def _headline(self) -> str:
+        what = "WebSocket route" if self.info.kind == "ws" else f"HTTP route ({', '.join(self.info.methods)})"
+        again = f", version {self.info.version}" if self.info.version > 1 else ""
+        return f"{what} {self.info.path} is live{again}: {self.info.handler_name}"
+
+    def __repr__(self) -> str:
+        lines = [self._headline(), f"  {self.url}"]
+        lines += [f"  {p}" for p in self.info.param_lines] or ["  (no parameters)"]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        params = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in self.info.param_lines)
+        return (
+            '<div class="lihil-route-card">'
+            f"<div><b>✓ {html.escape(self._headline())}</b></div>"
+            f"<div><code>{html.escape(self.url)}</code></div>"
+            + (f"<ul>{params}</ul>" if params else "<div><i>no parameters</i></div>")
+            + "</div>"
+        )
