@@ -16,7 +16,6 @@ import atexit
 import concurrent.futures
 import contextlib
 import threading
-import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
@@ -25,16 +24,31 @@ from starlette.types import Scope
 
 from lihil import Lihil
 
-from .client.session import LOG_LIMIT, SESSION_HEADER, LogEntry, Session
+from .client.session import LOG_LIMIT, MAX_UNREAD_BYTES, SESSION_LOG_BYTES, LogEntry, Session
+from .client.sessions import MAX_SESSIONS, TOTAL_LOG_BYTES, SessionRegistry
 from .errors import (
     PlaygroundError,
     ServerNotRunningError,
     ServerStartError,
 )
 from .server import capture
+from .server.access import Access
 from .server.connections import ConnectionTracker, header_value
+from .server.edge import Edge, Refusal
 from .server.routes import RouteInfo, RouteKind, RouteTable, check_path
-from .server.thread import DEFAULT_HOST, ServerSettings, ServerThread, bind_socket, is_loopback
+from .server.thread import (
+    DEFAULT_HOST,
+    ExposedServerWarning,
+    ServerSettings,
+    ServerThread,
+    bind_socket,
+    check_host,
+    check_port,
+    is_loopback,
+    warn_exposed,
+)
+from .server.watchdog import LoopWatchdog
+from .wire import SESSION_HEADER, TOKEN_QUERY
 
 __all__ = ["ExposedServerWarning", "LogEntry", "Playground", "RouteInfo", "RouteKind", "Session", "check_path", "playground"]
 
@@ -42,15 +56,9 @@ T = TypeVar("T")
 
 SHELL_ATTRIBUTE = "_lihil_playground"
 """Where the kernel's Playground lives: on the IPython shell, which %reload_ext does not re-create."""
-MAX_SESSIONS = 100
-"""Closed sessions kept in ``pg.sessions`` (open ones are always kept)."""
 SERVER_LOG_LINES = 200
 CONNECT_GRACE = 1.0
 """Seconds a blocking call waits beyond its own timeout before giving up on the server loop."""
-
-
-class ExposedServerWarning(UserWarning):
-    """The server is bound to an address other machines can reach."""
 
 
 class Playground:
@@ -62,24 +70,44 @@ class Playground:
         host: str = DEFAULT_HOST,
         port: int = 0,
         settings: ServerSettings | None = None,
+        token: str | bool | None = None,
+        allowed_origins: Sequence[str] = (),
+        allowed_hosts: Sequence[str] = (),
         max_sessions: int = MAX_SESSIONS,
         session_log_limit: int = LOG_LIMIT,
+        session_log_bytes: int = SESSION_LOG_BYTES,
+        total_log_bytes: int = TOTAL_LOG_BYTES,
+        max_unread_bytes: int = MAX_UNREAD_BYTES,
     ) -> None:
+        """``token``: None = automatic (on when bound beyond loopback or under JupyterHub), True = generate one,
+        False = never, a string = that token. ``allowed_origins`` / ``allowed_hosts``: who else may connect (see
+        :mod:`lihil_notebook.server.edge`). Memory: ``max_sessions`` closed sessions are kept in :attr:`sessions`;
+        each session's log holds at most ``session_log_limit`` entries and ``session_log_bytes`` bytes, all logs
+        together ``total_log_bytes`` (closed sessions' logs are released first, oldest first), and unread messages
+        at most ``max_unread_bytes`` per session. Whatever is dropped leaves an entry that says so."""
         self.app: Lihil[None] = Lihil()
         self.settings = settings or ServerSettings()
-        self._host, self._port = _check_host(host), _check_port(port)
+        self._host, self._port = check_host(host), check_port(port)
+        self.access = Access(token=token, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts,
+                             settings=self.settings)
+        if not is_loopback(self._host):
+            warn_exposed(self._host, stacklevel=2)
         self._last_port = 0  # the port last served on: reused by the next start when the setting is 0
-        self._max_sessions, self._session_log_limit = max_sessions, session_log_limit
+        self._sessions = SessionRegistry(on_change=lambda: self._notify("sessions"), max_sessions=max_sessions,
+                                         log_limit=session_log_limit, log_bytes=session_log_bytes,
+                                         total_log_bytes=total_log_bytes, max_unread_bytes=max_unread_bytes)
         self._routes = RouteTable(self.app, lambda: self._notify("routes"))
-        self._sessions: list[Session] = []
-        self._sessions_by_id: dict[str, Session] = {}
         self._observers: list[Callable[[str], None]] = []
         self._server: ServerThread | None = None
         self._lock = threading.RLock()
         self._at_exit_registered = False
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
-        self.asgi_app = ConnectionTracker(lambda: self.app, self._session_for, self._routes.find_for_scope,
-                                          self.server_log.append)
+        self._watchdog: LoopWatchdog | None = None
+        tracker = ConnectionTracker(lambda: self.app, self._session_for, self._routes.find_for_scope,
+                                    self.server_log.append)
+        # The edge comes first: nothing reaches the tracker (or a handler) before it has let the request in.
+        self.asgi_app = Edge(tracker, lambda: self.access.rules, self.access.log,
+                             on_handshake_timeout=self._on_handshake_timeout, on_refusal=self._on_refusal)
 
     def __repr__(self) -> str:
         where = self.url if self.is_running else "stopped"
@@ -106,10 +134,55 @@ class Playground:
         return f"http://{self._netloc()}"
 
     def ws_url(self, path: str) -> str:
-        """``ws://127.0.0.1:PORT/path`` for ``path`` (which may carry a query string)."""
+        """``ws://127.0.0.1:PORT/path`` for ``path`` (which may carry a query string), with the token when one is
+        on (``?lihil_token=...``), so the URL works as it is in websocat or a browser."""
+        return self._with_token(self._direct_url("ws", path, "ws_url"))
+
+    def http_url(self, path: str) -> str:
+        """``http://127.0.0.1:PORT/path``, with the token when one is on (a page opened with it keeps working: the
+        server sets an HttpOnly cookie)."""
+        return self._with_token(self._direct_url("http", path, "http_url"))
+
+    def _direct_url(self, scheme: str, path: str, where: str) -> str:
         if not isinstance(path, str) or not path.startswith("/"):
-            raise ValueError(f"ws_url(path): expected a path starting with '/', got {path!r}")
-        return f"ws://{self._netloc()}{path}"
+            raise ValueError(f"{where}(path): expected a path starting with '/', got {path!r}")
+        return f"{scheme}://{self._netloc()}{path}"
+
+    def _with_token(self, url: str) -> str:
+        token = self.access.token
+        if token is None:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}{TOKEN_QUERY}={token}"
+
+    # --- who may connect (see lihil_notebook.server.edge) ---------------------------------------------------------
+
+    @property
+    def token(self) -> str | None:
+        """The token every request must carry, or None when off. The notebook's own sessions carry it already."""
+        return self.access.token
+
+    def set_token(self, value: str | bool) -> str | None:
+        """``"on"``/True, ``"off"``/False, ``"new"`` or a token string; takes effect for the next connection."""
+        token = self.access.set_token(value)
+        self._notify("server")
+        return token
+
+    def allow_origin(self, origin: str) -> str:
+        """Let pages from ``origin`` (``https://hub.example.org``) open WebSockets and send POSTs here."""
+        allowed = self.access.allow_origin(origin)
+        self._notify("server")
+        return allowed
+
+    def allow_host(self, host: str) -> str:
+        """Serve requests whose ``Host`` is ``host`` (a name that resolves to this machine)."""
+        allowed = self.access.allow_host(host)
+        self._notify("server")
+        return allowed
+
+    @property
+    def refusals(self) -> list[Refusal]:
+        """The most recent requests the edge refused (what, from where, and the setting that would allow it)."""
+        return self.access.refusals(20)
 
     def _netloc(self) -> str:
         port = self.port
@@ -139,13 +212,12 @@ class Playground:
             server, self._server = self._server, None
             if server is None:
                 return
-            sessions = list(self._sessions)
         # Outside the lock: stopping waits for the server thread, which may itself need the lock meanwhile
         # (a console callback reading pg.routes, say); holding it would stall that code until the join times out.
-        self._close_sessions(sessions, server, 1001, "the playground server is stopping")
+        self._sessions.close_all(server.submit, 1001, "the playground server is stopping", self.settings.stop_timeout)
+        self._stop_watchdog()
         server.stop()
-        for session in sessions:
-            session.abandon()
+        self._sessions.abandon_all()
         self._notify("server")
         self._notify("sessions")
 
@@ -155,7 +227,7 @@ class Playground:
 
     def set_port(self, port: int) -> None:
         """Serve on ``port`` from now on (0 = any free port). If it cannot be bound the running server keeps going."""
-        port = _check_port(port)
+        port = check_port(port)
         with self._lock:
             if self.is_running and port != 0 and port == self.port:
                 self._port = port
@@ -168,11 +240,9 @@ class Playground:
 
     def set_host(self, host: str) -> None:
         """Bind ``host`` from now on; anything but a loopback address warns (routes become reachable remotely)."""
-        host = _check_host(host)
-        if not is_loopback(host):
-            warnings.warn(f"the playground server now listens on {host}: every route is reachable from other "
-                          "machines that can reach this one; use 127.0.0.1 unless you mean it",
-                          ExposedServerWarning, stacklevel=2)
+        host = check_host(host)
+        if not is_loopback(host) and not self.is_running:  # a running server warns as it binds again
+            warn_exposed(host, stacklevel=3)
         with self._lock:
             old_host, running = self._host, self.is_running
             if running:
@@ -196,10 +266,17 @@ class Playground:
             raise
 
     def _launch(self, sock: Any) -> None:
+        host = sock.getsockname()[0]
+        if not is_loopback(host):
+            warn_exposed(host, stacklevel=4)  # every time it binds: this is not a state to forget about
         server = ServerThread(self.asgi_app, sock, self.settings, on_log=self.server_log.append)
+        self.access.bound(host, server.port)  # before the first request: the rules know the port
         capture.install()  # handler prints go to their connection from now on
         server.start()
         self._server, self._last_port = server, server.port
+        self._watchdog = LoopWatchdog(server.loop, server.thread, self.settings.blocked_loop_warning,
+                                      self._on_blocked_loop, self._routes.describe_handler)
+        self._watchdog.start()
         if not self._at_exit_registered:
             # Kernel shutdown: close connections properly (1012) instead of dropping them with the process.
             atexit.register(self._stop_at_exit)
@@ -211,11 +288,31 @@ class Playground:
             self.stop()  # raises the clear error
         old, self._server = self._server, None
         if old is not None:
-            self._close_sessions(list(self._sessions), old, 1001, "the playground server is moving to another port")
+            self._sessions.close_all(old.submit, 1001, "the playground server is moving to another port",
+                                     self.settings.stop_timeout)
+            self._stop_watchdog()
             old.stop()
-            for session in list(self._sessions):
-                session.abandon()
+            self._sessions.abandon_all()
         self._launch(sock)
+
+    def _stop_watchdog(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.stop()
+
+    # --- what the server thread reports ---------------------------------------------------------------------------
+
+    def _on_handshake_timeout(self, scope: Scope, text: str) -> None:
+        self.server_log.append(f"{scope['path']}: {text}")
+        self._routes.report(self._routes.find_for_scope(scope), text)
+
+    def _on_refusal(self, refusal: Refusal) -> None:
+        self._notify("edge")
+
+    def _on_blocked_loop(self, text: str, handler_code: Any) -> None:
+        self.server_log.append(text)
+        entry = self._routes.entry_for_code(handler_code) if handler_code is not None else None
+        self._routes.report(entry, f"warning: {text}", tell_sessions=text)
 
     def _stop_at_exit(self) -> None:
         with contextlib.suppress(Exception):
@@ -252,8 +349,7 @@ class Playground:
 
     @property
     def sessions(self) -> list[Session]:
-        with self._lock:
-            return list(self._sessions)
+        return self._sessions.all()
 
     def connect(
         self,
@@ -312,17 +408,12 @@ class Playground:
         session, _ = self._open(path, name, headers, subprotocols, timeout)
         return session
 
-    def open_session(self, path: str, **kwargs: Any) -> Session:
-        """The earlier name of :meth:`connect_nowait` (deprecated)."""
-        warnings.warn("pg.open_session() is now pg.connect_nowait()", DeprecationWarning, stacklevel=2)
-        return self.connect_nowait(path, **kwargs)
-
     def _session_for(self, scope: Scope) -> Session | None:
         """The notebook session on the other end of a WebSocket connection (its id is in a handshake header)."""
         if scope["type"] != "websocket":
             return None
         session_id = header_value(scope, SESSION_HEADER.encode())
-        return self._sessions_by_id.get(session_id) if session_id else None
+        return self._sessions.find(session_id) if session_id else None
 
     def _open(
         self, path: str, name: str | None, headers: Mapping[str, str] | None, subprotocols: Sequence[str] | None,
@@ -330,36 +421,10 @@ class Playground:
     ) -> tuple[Session, concurrent.futures.Future[None]]:
         self.start()  # a client needs the server
         server = self._require_server()
-        session = Session(path=path, url=self.ws_url(path), loop=server.loop, loop_thread=server.thread, name=name,
-                          headers=headers, subprotocols=subprotocols, log_limit=self._session_log_limit)
-        session.subscribe(self._on_session_entry)
-        with self._lock:
-            self._sessions.append(session)
-            self._sessions_by_id[session.id] = session
-            self._prune_sessions()
-        self._notify("sessions")
+        session = self._sessions.new(path=path, url=self._direct_url("ws", path, "connect"), loop=server.loop,
+                                     loop_thread=server.thread, name=name, headers=headers,
+                                     subprotocols=subprotocols, token=self.access.token)
         return session, server.submit(session.open_connection(timeout))
-
-    def _on_session_entry(self, entry: LogEntry) -> None:
-        if entry.kind in ("open", "close", "denied", "stale") or (entry.kind == "error" and entry.direction == "event"):
-            self._notify("sessions")
-
-    def _prune_sessions(self) -> None:
-        closed = [s for s in self._sessions if s.closed]
-        for old in closed[: max(0, len(closed) - self._max_sessions)]:
-            self._sessions.remove(old)
-            self._sessions_by_id.pop(old.id, None)
-
-    def _close_sessions(self, sessions: list[Session], server: ServerThread, code: int, reason: str) -> None:
-        open_ones = [s for s in sessions if not s.closed]
-        if not open_ones:
-            return
-
-        async def close_all() -> None:
-            await asyncio.gather(*(s.close_connection(code, reason) for s in open_ones), return_exceptions=True)
-
-        with contextlib.suppress(Exception):
-            server.submit(close_all()).result(self.settings.stop_timeout)
 
     # --- for the console: events and the server loop -------------------------------------------------------------
 
@@ -432,17 +497,3 @@ def _ipython_shell() -> Any:
     except ImportError:
         return None
     return get_ipython()
-
-
-def _check_port(port: Any) -> int:
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ServerStartError(f"port must be an int between 0 and 65535 (0 = any free port), got {port!r}")
-    return port
-
-
-def _check_host(host: Any) -> str:
-    if not isinstance(host, str) or not host.strip():
-        raise ServerStartError(f"host must be an address like 127.0.0.1, got {host!r}")
-    return host.strip()
-
-

@@ -17,7 +17,7 @@ NOTEBOOK = Path(lihil_notebook.__file__).parent
 LIHIL = Path(lihil.__file__).parent
 MAX_LINES = 500
 
-# room -> the rooms (and outside packages of ours) it may import. "top" is playground.py; errors.py is open to all.
+# room -> the rooms (and outside packages of ours) it may import; errors.py and wire.py are open to all.
 ALLOWED = {
     "server": {"lihil"},
     "client": set(),
@@ -67,7 +67,7 @@ def room(module: str) -> str:
         return "lihil"
     if len(parts) == 1:
         return "init"
-    return {"playground": "playground", "errors": "errors"}.get(parts[1], parts[1])
+    return {"playground": "playground", "errors": "errors", "wire": "errors"}.get(parts[1], parts[1])
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:

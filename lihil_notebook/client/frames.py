@@ -28,10 +28,14 @@ class InboxClosed(Exception):
 
 
 class Inbox(Generic[T]):
-    """A bounded FIFO (the oldest unread item is dropped beyond ``limit``), closable, awaitable from any loop."""
+    """A FIFO bounded by count (``limit``) and by size (``max_bytes`` as ``size_of`` measures), closable, awaitable
+    from any loop. Beyond a bound the oldest unread items are dropped, and :meth:`put` says how many."""
 
-    def __init__(self, limit: int) -> None:
-        self._items: deque[T] = deque(maxlen=limit)
+    def __init__(self, limit: int, max_bytes: int | None = None, size_of: Callable[[T], int] | None = None) -> None:
+        self._items: deque[T] = deque()
+        self._limit, self._max_bytes = limit, max_bytes
+        self._size_of = size_of or (lambda item: 0)
+        self._bytes = 0
         self._lock = threading.Lock()
         self._wakers: list[Callable[[], None]] = []
         self._closed = False
@@ -39,12 +43,28 @@ class Inbox(Generic[T]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, item: T) -> None:
+    def put(self, item: T) -> int:
+        """Queue ``item``; the number of old unread items dropped to make room (0 almost always)."""
+        dropped = 0
         with self._lock:
             self._items.append(item)
+            self._bytes += self._size_of(item)
+            while len(self._items) > self._limit or (
+                    self._max_bytes is not None and self._bytes > self._max_bytes and len(self._items) > 1):
+                self._bytes -= self._size_of(self._items.popleft())
+                dropped += 1
             wakers, self._wakers = self._wakers, []
         for wake in wakers:
             wake()
+        return dropped
+
+    def clear(self) -> int:
+        """Drop every unread item; how many."""
+        with self._lock:
+            count = len(self._items)
+            self._items.clear()
+            self._bytes = 0
+        return count
 
     def close(self) -> None:
         with self._lock:
@@ -89,7 +109,9 @@ class Inbox(Generic[T]):
     def _take_or_wait(self, wake: Callable[[], None]) -> tuple[T] | None:
         with self._lock:
             if self._items:
-                return (self._items.popleft(),)
+                item = self._items.popleft()
+                self._bytes -= self._size_of(item)
+                return (item,)
             if self._closed:
                 raise InboxClosed
             self._wakers.append(wake)

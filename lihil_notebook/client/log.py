@@ -1,9 +1,14 @@
-"""What a session records: :class:`LogEntry`, and how payloads, close codes and refused handshakes read in it."""
+"""What a session records: :class:`LogEntry`, its bounded :class:`SessionLog`, the :class:`LogBudget` all
+sessions share, and how payloads, close codes and refused handshakes read in the log."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -11,7 +16,7 @@ from websockets.exceptions import InvalidStatus
 
 Direction = Literal["sent", "received", "event"]
 Kind = Literal["text", "binary", "open", "close", "error", "ping", "pong", "stale", "denied", "server-error",
-               "server-print"]
+               "server-print", "server-warning", "dropped"]
 Message = str | bytes
 
 CLOSE_CODE_NAMES = {
@@ -92,3 +97,108 @@ def describe_denial(exc: InvalidStatus) -> tuple[int, Any, str]:
     elif body:
         text += " — " + body[:300].decode(errors="replace")
     return status, problem, text
+
+
+ENTRY_OVERHEAD = 120
+"""Bytes an entry costs beyond its payload (the object, its fields, the deque slot): what the byte caps count."""
+
+
+def entry_bytes(entry: LogEntry) -> int:
+    data = entry.data
+    return ENTRY_OVERHEAD + (len(data) if data is not None else 0)
+
+
+class LogBudget:
+    """The byte budget all sessions' logs share (``total_log_bytes``). Thread-safe.
+
+    Each :class:`SessionLog` reports what it adds and frees; when the total passes ``limit``, ``reclaim(excess)``
+    is called (outside the lock, never re-entered) to free that much — the Playground releases closed sessions'
+    logs first, oldest first, then trims the largest open ones.
+    """
+
+    def __init__(self, limit: int, reclaim: Callable[[int], None] = lambda excess: None) -> None:
+        if limit <= 0:
+            raise ValueError(f"total_log_bytes: expected a positive number of bytes, got {limit}")
+        self.limit, self._reclaim = limit, reclaim
+        self.total = 0
+        self._lock = threading.Lock()
+        self._reclaiming = False
+
+    def charge(self, delta: int) -> None:
+        with self._lock:
+            self.total += delta
+            excess = self.total - self.limit
+            if excess <= 0 or self._reclaiming:
+                return
+            self._reclaiming = True
+        try:
+            self._reclaim(excess)
+        finally:
+            with self._lock:
+                self._reclaiming = False
+
+
+class SessionLog:
+    """A session's entries, oldest first, capped at ``max_bytes`` (and ``max_entries``).
+
+    Past the cap the oldest entries go, and one entry at the front says how many ("N earlier entries dropped"):
+    nothing disappears without a trace. :meth:`release` frees the whole log the same way.
+    """
+
+    def __init__(self, max_bytes: int, max_entries: int, budget: LogBudget | None = None) -> None:
+        if max_bytes <= 0:
+            raise ValueError(f"session_log_bytes: expected a positive number of bytes, got {max_bytes}")
+        self.max_bytes, self.max_entries, self._budget = max_bytes, max_entries, budget
+        self._entries: deque[LogEntry] = deque()
+        self._lock = threading.Lock()
+        self.nbytes = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self) -> list[LogEntry]:
+        with self._lock:
+            return list(self._entries)
+
+    def append(self, entry: LogEntry) -> None:
+        cost = entry_bytes(entry)
+        with self._lock:
+            self._entries.append(entry)
+            self.nbytes += cost
+            freed = self._shrink_to(self.max_bytes, self.max_entries) if (
+                self.nbytes > self.max_bytes or len(self._entries) > self.max_entries) else 0
+        if self._budget is not None:
+            self._budget.charge(cost - freed)
+
+    def trim(self, target_bytes: int) -> int:
+        """Drop the oldest entries until at most ``target_bytes`` are held; the bytes freed."""
+        with self._lock:
+            freed = self._shrink_to(target_bytes, self.max_entries)
+        if self._budget is not None and freed:
+            self._budget.charge(-freed)
+        return freed
+
+    def release(self) -> int:
+        """Drop every entry (one "N earlier entries dropped" stays); the bytes freed."""
+        return self.trim(0)
+
+    def _shrink_to(self, max_bytes: int, max_entries: int) -> int:
+        freed = 0
+        if self._entries and self._entries[0].kind == "dropped":
+            head = self._entries.popleft()
+            self.nbytes -= entry_bytes(head)
+            freed += entry_bytes(head)
+        while self._entries and (self.nbytes > max_bytes or len(self._entries) >= max_entries):
+            old = self._entries.popleft()
+            cost = entry_bytes(old)
+            self.nbytes -= cost
+            freed += cost
+            self.dropped += 1
+        if self.dropped:
+            note = LogEntry(self._entries[0].time if self._entries else time.time(), "event", "dropped",
+                            f"{self.dropped} earlier entries dropped (session_log_bytes / total_log_bytes)", 0)
+            self._entries.appendleft(note)
+            self.nbytes += entry_bytes(note)
+            freed -= entry_bytes(note)
+        return freed

@@ -23,25 +23,26 @@ import itertools
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.typing import Subprotocol
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
-from ..errors import SessionClosedError, SessionConnectError, SessionError
+from ..errors import SessionClosedError, SessionError
+from ..wire import SESSION_HEADER
+from .dial import DialFailed, dial
 from .frames import Inbox, InboxClosed, Outbox, OutboxFull
 from .log import (
     CLOSE_CODE_NAMES,
     Direction,
     Kind,
+    LogBudget,
     LogEntry,
     Message,
+    SessionLog,
     as_frame,
     decode_json,
-    describe_denial,
     describe_message,
 )
 from .loop_calls import LoopCaller, LoopClosed
@@ -51,16 +52,18 @@ State = Literal["connecting", "open", "closing", "closed"]
 
 LOG_LIMIT = 100_000
 """Default number of log entries a session keeps (the oldest go first)."""
+SESSION_LOG_BYTES = 8 * 1024 * 1024
+"""Default bytes of log a session keeps; past it the oldest entries go, and one entry says how many."""
 MAX_UNREAD = 10_000
 """Default number of received messages kept for ``receive()``; beyond it the oldest unread one is dropped."""
+MAX_UNREAD_BYTES = 16 * 1024 * 1024
+"""Default bytes of unread messages kept for ``receive()``; beyond it the oldest unread ones are dropped."""
 MAX_PENDING_SENDS = 1_000
 """Default number of frames ``send()`` may queue ahead of the writer before it waits."""
 CLOSE_TIMEOUT = 2.0
 """Seconds ``close()`` waits for the server's close frame before dropping the connection."""
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """Largest message a session accepts, in bytes (the server's default limit too)."""
-SESSION_HEADER = "x-lihil-session"
-"""Handshake header carrying the session id, so the server can route the handler's prints and errors back here."""
 
 class Session:
     """A WebSocket connection from the notebook to a playground route. Made by ``pg.connect`` / ``pg.connect_nowait``.
@@ -87,7 +90,11 @@ class Session:
         headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
         log_limit: int = LOG_LIMIT,
+        log_bytes: int = SESSION_LOG_BYTES,
+        log_budget: LogBudget | None = None,
         max_unread: int = MAX_UNREAD,
+        max_unread_bytes: int = MAX_UNREAD_BYTES,
+        token: str | None = None,
         max_pending_sends: int = MAX_PENDING_SENDS,
         max_size: int = MAX_MESSAGE_SIZE,
         close_timeout: float = CLOSE_TIMEOUT,
@@ -105,10 +112,12 @@ class Session:
         self._loop, self._loop_thread = loop, loop_thread
         self._calls = LoopCaller(loop, loop_thread, "Session")
         self._max_size, self._close_timeout = max_size, close_timeout
-        self._log: deque[LogEntry] = deque(maxlen=log_limit)
-        self._log_lock = threading.Lock()
+        self._log = SessionLog(log_bytes, log_limit, log_budget)
+        self._token = token  # the playground's, carried on the handshake; never logged
+        self._connecting: asyncio.Task[None] | None = None
         self._subscribers: list[Callable[[LogEntry], None]] = []
-        self._inbox: Inbox[Message] = Inbox(max_unread)
+        self._inbox: Inbox[Message] = Inbox(max_unread, max_unread_bytes, len)
+        self.unread_dropped = 0
         self._outbox: Outbox[Message] = Outbox(loop, self._write, self._write_failed, max_pending_sends)
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -133,9 +142,14 @@ class Session:
 
     @property
     def log(self) -> list[LogEntry]:
-        """Every entry so far, oldest first (a copy; bounded by ``log_limit``)."""
-        with self._log_lock:
-            return list(self._log)
+        """The entries, oldest first (a copy). Bounded by ``log_bytes`` and ``log_limit``: past them the oldest
+        go, and the first entry (kind "dropped") says how many."""
+        return self._log.entries()
+
+    @property
+    def log_bytes(self) -> int:
+        """What the log holds, in bytes (as the caps count them)."""
+        return self._log.nbytes
 
     def subscribe(self, callback: Callable[[LogEntry], None]) -> Callable[[], None]:
         """Call ``callback(entry)`` for each new log entry; returns a function that unsubscribes.
@@ -193,8 +207,10 @@ class Session:
         return self._block(self._ping(timeout), timeout, "ping")
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection with ``code`` and ``reason`` and wait until it is closed. Idempotent."""
-        if self.closed:
+        """Close the connection with ``code`` and ``reason`` and wait until it is closed. Idempotent.
+
+        While still connecting, the attempt is cancelled and the session is closed at once."""
+        if self.closed or self._cancel_connecting():
             return  # also after the server it ran on was stopped and another started
         self._block(self.close_connection(code, reason), self._close_timeout + 1.0, "close")
 
@@ -226,7 +242,7 @@ class Session:
         return await self._await(self._ping(timeout), "ping")
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
-        if self.closed:
+        if self.closed or self._cancel_connecting():
             return
         await self._await(self.close_connection(code, reason), "close")
 
@@ -251,33 +267,48 @@ class Session:
         self._schedule(self._ping(5.0), "ping")
 
     def close_nowait(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed or self._cancel_connecting():
+            return
         self._schedule(self.close_connection(code, reason), "close")
+
+    def _cancel_connecting(self) -> bool:
+        """If the handshake is still under way: cancel it, and the session is closed now. True if it was."""
+        if self.state != "connecting":
+            return False
+        self.state = "closed"
+        self.close_code, self.close_reason = None, "closed while connecting"
+        self._emit_threadsafe("event", "close", "closed while connecting (the attempt was cancelled)")
+        self._inbox.close()
+        task = self._connecting
+        if task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nothing left to cancel
+                self._loop.call_soon_threadsafe(task.cancel)
+        return True
 
     # --- work done on the server loop -----------------------------------------------------------------------------
 
     async def open_connection(self, timeout: float) -> None:
         """Connect, on the server loop (the Playground calls this). Failure: state "closed", a "denied"/"error"
         entry, and an exception."""
-        headers = {**self.headers, SESSION_HEADER: self.id}
-        protocols = [Subprotocol(p) for p in self.subprotocols] or None
+        self._connecting = asyncio.current_task()
+        if self.state == "closed":  # closed before the loop got here
+            return
         try:
-            self._ws = await connect(
-                self.url, additional_headers=headers, subprotocols=protocols, open_timeout=timeout,
-                proxy=None,  # 127.0.0.1 must never go through an HTTP(S)_PROXY from the environment
-                ping_interval=None, max_size=self._max_size, close_timeout=self._close_timeout, compression=None,
-            )
-        except InvalidStatus as exc:
-            status, problem, text = describe_denial(exc)
-            self._fail("denied", text)
-            raise SessionConnectError(f"{self.url}: the server refused the handshake: {text}", url=self.url,
-                                      status=status, problem=problem) from None
-        except (OSError, TimeoutError, InvalidHandshake) as exc:
-            what = "timed out" if isinstance(exc, TimeoutError) else f"failed: {exc}"
-            self._fail("error", f"connecting to {self.url} {what}")
-            raise SessionConnectError(f"connecting to {self.url} {what}", url=self.url) from exc
-        except asyncio.CancelledError:
-            self._fail("error", "connecting was cancelled")
+            self._ws = await dial(self.url, headers={**self.headers, SESSION_HEADER: self.id},
+                                  subprotocols=self.subprotocols, token=self._token, timeout=timeout,
+                                  max_size=self._max_size, close_timeout=self._close_timeout)
+        except DialFailed as exc:
+            self._fail("denied" if exc.kind == "denied" else "error", exc.text)
             raise
+        except asyncio.CancelledError:
+            if self.state != "closed":  # not cancelled by close(), which has logged it
+                self._fail("error", "connecting was cancelled")
+            raise
+        finally:
+            self._connecting = None
+        if self.state == "closed":  # close() came while the handshake finished: honour it
+            await self._ws.close(1000, "closed while connecting")
+            return
         self.accepted_subprotocol = self._ws.subprotocol
         self.state = "open"
         note = f" (subprotocol {self.accepted_subprotocol})" if self.accepted_subprotocol else ""
@@ -289,7 +320,10 @@ class Session:
         try:
             async for message in ws:
                 self._emit("received", *describe_message(message))
-                self._inbox.put(message)
+                if dropped := self._inbox.put(message):
+                    self.unread_dropped += dropped
+                    self._emit("event", "dropped", f"{self.unread_dropped} unread messages dropped so far: receive() "
+                               "did not keep up (max_unread / max_unread_bytes keep the newest)")
         except ConnectionClosed:
             pass
         except Exception as exc:  # a bug or a protocol error: it belongs in the log, not in a cell
@@ -420,10 +454,19 @@ class Session:
 
     # --- plumbing -----------------------------------------------------------------------------------------------
 
+    def release(self) -> int:
+        """Free the log (one entry says how much went) and, once closed, the unread messages; the bytes freed."""
+        freed = self._log.release()
+        if self.closed:
+            self.unread_dropped += self._inbox.clear()
+        return freed
+
+    def trim_log(self, target_bytes: int) -> int:
+        return self._log.trim(target_bytes)
+
     def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0) -> None:
         entry = LogEntry(time.time(), direction, kind, data, size)
-        with self._log_lock:
-            self._log.append(entry)
+        self._log.append(entry)
         for callback in list(self._subscribers):
             with contextlib.suppress(Exception):  # a subscriber's bug must not break the connection
                 callback(entry)

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
 from . import capture
+from .limits import BodyTooLarge
 
 MAX_LINE_BUFFER = 64 * 1024
 """A handler printing this much without a newline gets it flushed as one entry anyway."""
@@ -33,14 +34,15 @@ _PLUMBING = ("lihil_notebook", "lihil", "starlette", "uvicorn", "asyncio", "anyi
              "concurrent", "threading")
 
 
-ServerEventKind = Literal["server-print", "server-error"]
+ServerEventKind = Literal["server-print", "server-error", "server-warning"]
 
 
 class ConnectionPeer(Protocol):
     """The client end of a connection, when it is one of the notebook's own sessions: told what the server did."""
 
     def server_event(self, kind: ServerEventKind, text: str) -> None:
-        """Record ``text`` ("server-print": a line the handler printed; "server-error": its traceback)."""
+        """Record ``text`` ("server-print": a line the handler printed; "server-error": its traceback;
+        "server-warning": what the server noticed, such as the handler blocking the loop)."""
 
     def mark_stale(self, reason: str) -> None:
         """The route was redefined; this connection still runs the old handler."""
@@ -189,6 +191,8 @@ class ConnectionTracker:
         sink_token = capture.output_sink.set(ctx)
         try:
             await app(scope, receive, send)
+        except BodyTooLarge:
+            raise  # not the handler's error: the edge answers 413
         except Exception as exc:
             # lihil has already answered (close 1011 / HTTP 500) and re-raised so a middleware can see the error:
             # we are that middleware. Recorded here, it stays out of uvicorn's log and the kernel's stderr.
@@ -211,19 +215,19 @@ def format_error(exc: BaseException) -> str:
     """The traceback of ``exc``, starting at the user's code, with cell frames labelled like IPython's ("Cell In[5]")."""
     tb = traceback.TracebackException(type(exc), exc, exc.__traceback__)
     frames = list(tb.stack)
-    first_user = next((i for i, f in enumerate(frames) if not _is_plumbing(f.filename)), 0)
+    first_user = next((i for i, f in enumerate(frames) if not is_plumbing(f.filename)), 0)
     tb.stack = traceback.StackSummary.from_list(
-        [traceback.FrameSummary(_label(f.filename), f.lineno, f.name, line=f.line) for f in frames[first_user:]]
+        [traceback.FrameSummary(label(f.filename), f.lineno, f.name, line=f.line) for f in frames[first_user:]]
     )
     return "".join(tb.format()).rstrip("\n")
 
 
-def _is_plumbing(filename: str) -> bool:
+def is_plumbing(filename: str) -> bool:
     parts = filename.replace("\\", "/").split("/")
     return any(p in _PLUMBING for p in parts[-3:-1]) or parts[-1].removesuffix(".py") in _PLUMBING
 
 
-def _label(filename: str) -> str:
+def label(filename: str) -> str:
     try:
         from IPython import get_ipython
     except ImportError:

@@ -15,6 +15,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any, TypeVar
 
 from starlette.types import Scope
@@ -79,6 +80,7 @@ class RouteEntry:
         self.version = 0
         self.handler_names: dict[str, str] = {}  # method ("WS" for a WebSocket) -> handler name
         self.params_by_method: dict[str, tuple[RequestParam, ...]] = {}
+        self.handler_codes: dict[CodeType, str] = {}  # the code of each current handler -> its name
         self.errors: deque[str] = deque(maxlen=MAX_ROUTE_ERRORS)
         self.output: deque[str] = deque(maxlen=MAX_ROUTE_OUTPUT)
         self._open: set[ConnectionContext] = set()
@@ -159,6 +161,8 @@ class RouteTable:
             keep = kind == RouteKind.HTTP
             entry.handler_names = {**(entry.handler_names if keep else {}), key: name}
             entry.params_by_method = {**(entry.params_by_method if keep else {}), key: params}
+            code = getattr(handler, "__code__", None)
+            entry.handler_codes = {**(entry.handler_codes if keep else {}), **({code: name} if code else {})}
             if kind == RouteKind.WS:
                 self._mark_stale(entry, version)
             info = entry.info()
@@ -250,6 +254,27 @@ class RouteTable:
     def find_for_scope(self, scope: Scope) -> RouteEntry | None:
         """:meth:`find` for an ASGI connection scope (``websocket`` -> "ws" routes, ``http`` -> "http")."""
         return self.find(scope["path"], RouteKind.WS if scope["type"] == "websocket" else RouteKind.HTTP)
+
+    def report(self, entry: RouteEntry | None, text: str, *, tell_sessions: str | None = None) -> None:
+        """File ``text`` among ``entry``'s errors (if any), and tell its open notebook sessions ``tell_sessions``."""
+        if entry is not None:
+            entry.add_error(text)
+            for ctx in entry.open_connections():
+                if ctx.session is not None and tell_sessions is not None:
+                    ctx.session.server_event("server-warning", tell_sessions)
+        self._changed()
+
+    def entry_for_code(self, code: CodeType) -> RouteEntry | None:
+        """The route whose current handler's code is ``code`` (what the watchdog found on the stack)."""
+        for entry in list(self._entries.values()):
+            if code in entry.handler_codes:
+                return entry
+        return None
+
+    def describe_handler(self, code: CodeType) -> str | None:
+        """``"echo() (route /echo/{room})"`` for the code of a mounted handler, else None."""
+        entry = self.entry_for_code(code)
+        return None if entry is None else f"{entry.handler_codes[code]}() (route {entry.path})"
 
 
 def check_path(path: Any) -> str:

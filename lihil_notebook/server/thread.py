@@ -23,6 +23,7 @@ import ipaddress
 import logging
 import socket
 import threading
+import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ..errors import ServerNotRunningError, ServerStartError
+from .ws_protocol import AnsweringSansIOProtocol
 
 T = TypeVar("T")
 
@@ -57,6 +59,38 @@ class ServerSettings:
     ws_ping_interval: float | None = 20.0
     ws_ping_timeout: float | None = 20.0
     ws_per_message_deflate: bool = True
+    #: Largest HTTP request body, in bytes: a larger one is answered 413 without being buffered.
+    max_body_size: int = 10 * 1024 * 1024
+    #: Seconds a WebSocket handler has to accept (or deny) the handshake before it is cancelled (the client: 503).
+    handshake_timeout: float = 10.0
+    #: Seconds a handler may block the server loop (time.sleep, a CPU loop) before it is reported.
+    blocked_loop_warning: float = 0.5
+    #: Largest request line plus headers, in bytes: past it the client gets 431/400 at once, never a hang.
+    max_header_size: int = 16 * 1024
+
+
+class ExposedServerWarning(UserWarning):
+    """The server is bound to an address other machines can reach."""
+
+
+def warn_exposed(host: str, stacklevel: int) -> None:
+    warnings.warn(f"the playground server listens on {host}: every route is reachable from other machines that can "
+                  "reach this one (a token is required unless you set token=False); use 127.0.0.1 unless you mean "
+                  "it", ExposedServerWarning, stacklevel=stacklevel)
+
+
+def check_port(port: Any) -> int:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ServerStartError(f"port must be an int between 0 and 65535 (0 = any free port), got {port!r}")
+    return port
+
+
+def check_host(host: Any) -> str:
+    if not isinstance(host, str) or not host.strip():
+        raise ServerStartError(f"host must be an address like 127.0.0.1, got {host!r}")
+    return host.strip()
+
+
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -129,6 +163,8 @@ class ServerThread:
             ws_ping_interval=self.settings.ws_ping_interval,
             ws_ping_timeout=self.settings.ws_ping_timeout,
             ws_per_message_deflate=self.settings.ws_per_message_deflate,
+            ws=AnsweringSansIOProtocol,  # websockets-sansio, answering over-long handshakes (see ws_protocol)
+            h11_max_incomplete_event_size=self.settings.max_header_size,
         )
         self._server = _Server(config, on_started=self._settle)
         self._settled = threading.Event()  # set once: listening, or the thread ended without listening

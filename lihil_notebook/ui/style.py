@@ -67,6 +67,7 @@ _STYLESHEET = """
 .lihil-log-received .lihil-log-dir { color: #188038; }
 .lihil-log-event { color: var(--jp-ui-font-color2, #666); }
 .lihil-log-kind-error, .lihil-log-kind-denied, .lihil-log-kind-server-error { color: #c5221f; }
+.lihil-log-kind-server-warning, .lihil-log-kind-dropped { color: #b06000; }
 .lihil-log-kind-stale { color: #b06000; }
 .lihil-log-kind-server-print > pre.lihil-log-data { font-style: italic; }
 .lihil-status-open { color: #188038; font-weight: bold; }

@@ -1,0 +1,54 @@
+"""Dialling the playground: a ``websockets`` client handshake with the session's headers and the playground's
+token, and what a failed handshake means (:class:`~lihil_notebook.errors.SessionConnectError`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlencode
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
+
+from ..errors import SessionConnectError
+from ..wire import TOKEN_QUERY
+from .log import describe_denial
+
+
+class DialFailed(SessionConnectError):
+    """The handshake failed; ``kind`` is the log entry it makes ("denied" for an HTTP refusal, else "error")."""
+
+    def __init__(self, message: str, *, kind: str, text: str, url: str, status: int | None = None,
+                 problem: object = None) -> None:
+        super().__init__(message, url=url, status=status, problem=problem)
+        self.kind, self.text = kind, text
+
+
+async def dial(
+    url: str, *, headers: Mapping[str, str], subprotocols: Sequence[str], token: str | None, timeout: float,
+    max_size: int, close_timeout: float,
+) -> ClientConnection:
+    """Open the connection. The token goes as ``Authorization: Bearer`` unless the user sends their own
+    Authorization header — then as the query parameter, which the server takes out before the handler sees it.
+    Raises :class:`DialFailed`."""
+    shown, headers = url, dict(headers)
+    if token is not None:
+        if any(name.lower() == "authorization" for name in headers):
+            url += ("&" if "?" in url else "?") + urlencode({TOKEN_QUERY: token})
+        else:
+            headers["Authorization"] = f"Bearer {token}"
+    try:
+        return await connect(
+            url, additional_headers=headers, subprotocols=[Subprotocol(p) for p in subprotocols] or None,
+            open_timeout=timeout,
+            proxy=None,  # 127.0.0.1 must never go through an HTTP(S)_PROXY from the environment
+            ping_interval=None, max_size=max_size, close_timeout=close_timeout, compression=None,
+        )
+    except InvalidStatus as exc:
+        status, problem, text = describe_denial(exc)
+        raise DialFailed(f"{shown}: the server refused the handshake: {text}", kind="denied", text=text, url=shown,
+                         status=status, problem=problem) from None
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
+        what = "timed out" if isinstance(exc, TimeoutError) else f"failed: {exc}"
+        text = f"connecting to {shown} {what}"  # the URL shown never carries the token
+        raise DialFailed(text, kind="error", text=text, url=shown) from exc
