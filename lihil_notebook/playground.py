@@ -90,6 +90,7 @@ class Playground:
         self._host, self._port = check_host(host), check_port(port)
         self.access = Access(token=token, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts,
                              settings=self.settings)
+        self.access.bound(self._host, None)
         if not is_loopback(self._host):
             warn_exposed(self._host, stacklevel=2)
         self._last_port = 0  # the port last served on: reused by the next start when the setting is 0
@@ -248,6 +249,7 @@ class Playground:
             if running:
                 self.stop()
             self._host = host
+            self.access.bound(host, None)
             if running:
                 try:
                     self.start()
@@ -270,6 +272,7 @@ class Playground:
         if not is_loopback(host):
             warn_exposed(host, stacklevel=4)  # every time it binds: this is not a state to forget about
         server = ServerThread(self.asgi_app, sock, self.settings, on_log=self.server_log.append)
+        self.access.settings_changed(self.settings)  # pg.settings may have been replaced since
         self.access.bound(host, server.port)  # before the first request: the rules know the port
         capture.install()  # handler prints go to their connection from now on
         server.start()

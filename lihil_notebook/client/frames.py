@@ -31,10 +31,15 @@ class Inbox(Generic[T]):
     """A FIFO bounded by count (``limit``) and by size (``max_bytes`` as ``size_of`` measures), closable, awaitable
     from any loop. Beyond a bound the oldest unread items are dropped, and :meth:`put` says how many."""
 
-    def __init__(self, limit: int, max_bytes: int | None = None, size_of: Callable[[T], int] | None = None) -> None:
+    def __init__(
+        self, limit: int, max_bytes: int | None = None, size_of: Callable[[T], int] | None = None,
+        charge: Callable[[int], None] | None = None,
+    ) -> None:
+        """``charge(delta)`` is told every change of the bytes held (a shared memory budget)."""
         self._items: deque[T] = deque()
         self._limit, self._max_bytes = limit, max_bytes
         self._size_of = size_of or (lambda item: 0)
+        self._charge = charge or (lambda delta: None)
         self._bytes = 0
         self._lock = threading.Lock()
         self._wakers: list[Callable[[], None]] = []
@@ -47,13 +52,16 @@ class Inbox(Generic[T]):
         """Queue ``item``; the number of old unread items dropped to make room (0 almost always)."""
         dropped = 0
         with self._lock:
+            before = self._bytes
             self._items.append(item)
             self._bytes += self._size_of(item)
             while len(self._items) > self._limit or (
                     self._max_bytes is not None and self._bytes > self._max_bytes and len(self._items) > 1):
                 self._bytes -= self._size_of(self._items.popleft())
                 dropped += 1
+            delta = self._bytes - before
             wakers, self._wakers = self._wakers, []
+        self._charge(delta)
         for wake in wakers:
             wake()
         return dropped
@@ -61,9 +69,10 @@ class Inbox(Generic[T]):
     def clear(self) -> int:
         """Drop every unread item; how many."""
         with self._lock:
-            count = len(self._items)
+            count, freed = len(self._items), self._bytes
             self._items.clear()
             self._bytes = 0
+        self._charge(-freed)
         return count
 
     def close(self) -> None:
@@ -108,14 +117,16 @@ class Inbox(Generic[T]):
 
     def _take_or_wait(self, wake: Callable[[], None]) -> tuple[T] | None:
         with self._lock:
-            if self._items:
-                item = self._items.popleft()
-                self._bytes -= self._size_of(item)
-                return (item,)
-            if self._closed:
-                raise InboxClosed
-            self._wakers.append(wake)
-            return None
+            if not self._items:
+                if self._closed:
+                    raise InboxClosed
+                self._wakers.append(wake)
+                return None
+            item = self._items.popleft()
+            size = self._size_of(item)
+            self._bytes -= size
+        self._charge(-size)
+        return (item,)
 
     def _forget(self, wake: Callable[[], None]) -> None:
         with self._lock:

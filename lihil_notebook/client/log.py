@@ -51,6 +51,13 @@ class LogEntry:
         return out
 
 
+def describe_close(code: int | None, reason: str, *, by_us: bool) -> str:
+    """``"the server closed it with code 1011 (internal error), reason 'boom'"``."""
+    meaning = CLOSE_CODE_NAMES.get(code or 0, "")
+    said = f"code {code}" + (f" ({meaning})" if meaning else "") + (f", reason {reason!r}" if reason else "")
+    return f"{'you' if by_us else 'the server'} closed it with {said}"
+
+
 def describe_message(message: Message) -> tuple[Kind, Message, int]:
     if isinstance(message, str):
         return "text", message, len(message.encode())

@@ -34,7 +34,6 @@ from ..wire import SESSION_HEADER
 from .dial import DialFailed, dial
 from .frames import Inbox, InboxClosed, Outbox, OutboxFull
 from .log import (
-    CLOSE_CODE_NAMES,
     Direction,
     Kind,
     LogBudget,
@@ -43,6 +42,7 @@ from .log import (
     SessionLog,
     as_frame,
     decode_json,
+    describe_close,
     describe_message,
 )
 from .loop_calls import LoopCaller, LoopClosed
@@ -116,7 +116,8 @@ class Session:
         self._token = token  # the playground's, carried on the handshake; never logged
         self._connecting: asyncio.Task[None] | None = None
         self._subscribers: list[Callable[[LogEntry], None]] = []
-        self._inbox: Inbox[Message] = Inbox(max_unread, max_unread_bytes, len)
+        self._inbox: Inbox[Message] = Inbox(max_unread, max_unread_bytes, len,
+                                            log_budget.charge if log_budget else None)
         self.unread_dropped = 0
         self._outbox: Outbox[Message] = Outbox(loop, self._write, self._write_failed, max_pending_sends)
         self._ws: ClientConnection | None = None
@@ -406,13 +407,9 @@ class Session:
         return TimeoutError(f"session {self.name} ({self.path}): no message within {timeout} s")
 
     def _closed_error(self, action: str) -> SessionClosedError:
-        code = self.close_code
-        meaning = CLOSE_CODE_NAMES.get(code or 0, "")
-        said = f"code {code}" + (f" ({meaning})" if meaning else "") + (
-            f", reason {self.close_reason!r}" if self.close_reason else "")
-        who = "you closed it" if self._closed_by_us else "the server closed it"
-        return SessionClosedError(f"session {self.name} ({self.path}) cannot {action}: {who} with {said}",
-                                  code=code, reason=self.close_reason)
+        said = describe_close(self.close_code, self.close_reason, by_us=self._closed_by_us)
+        return SessionClosedError(f"session {self.name} ({self.path}) cannot {action}: {said}",
+                                  code=self.close_code, reason=self.close_reason)
 
     # --- the playground's side --------------------------------------------------------------------------------
     # A small internal API, not for cells: the Playground opens, closes and abandons sessions on the server loop,

@@ -47,6 +47,7 @@ class Access:
             allowed_origins=frozenset(check_origin(o) for o in _items(allowed_origins, "allowed_origins")),
             allowed_hosts=frozenset(check_host_name(h) for h in _items(allowed_hosts, "allowed_hosts")),
             token=self._token, max_body_size=settings.max_body_size, handshake_timeout=settings.handshake_timeout,
+            max_header_size=settings.max_header_size,
         )
 
     @property
@@ -68,12 +69,12 @@ class Access:
     def refusals(self, n: int = 5) -> list[Refusal]:
         return self.log.last(n)
 
-    def bound(self, host: str, port: int) -> None:
-        """The server is bound to ``host:port``: beyond loopback the token turns on (unless refused)."""
+    def bound(self, host: str, port: int | None) -> None:
+        """The server is (to be) bound to ``host:port``: beyond loopback the token turns on (unless refused)."""
         with self._lock:
             if not is_loopback(host) and self._token is None and not self._token_refused:
                 self._token = _new_token()
-            self._update(bound_host=host, port=port, token=self._token)
+            self._update(bound_host=host, port=port if port is not None else self._rules.port, token=self._token)
 
     def set_token(self, value: str | bool) -> str | None:
         """``True``/"on": a token (a new one if there was none); ``False``/"off": none; "new": a fresh one; any other
@@ -107,7 +108,8 @@ class Access:
 
     def settings_changed(self, settings: ServerSettings) -> None:
         with self._lock:
-            self._update(max_body_size=settings.max_body_size, handshake_timeout=settings.handshake_timeout)
+            self._update(max_body_size=settings.max_body_size, handshake_timeout=settings.handshake_timeout,
+                         max_header_size=settings.max_header_size)
 
     def _update(self, **changes: object) -> None:
         self._rules = replace(self._rules, **changes)  # type: ignore[arg-type]

@@ -14,7 +14,10 @@ Two small wrappers do the work, neither of them inside lihil:
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import os
+import sys
 import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -30,8 +33,8 @@ MAX_LINE_BUFFER = 64 * 1024
 """A handler printing this much without a newline gets it flushed as one entry anyway."""
 
 # Frames of these packages are plumbing between the server and the user's code; tracebacks start after them.
-_PLUMBING = ("lihil_notebook", "lihil", "starlette", "uvicorn", "asyncio", "anyio", "ididi", "contextlib",
-             "concurrent", "threading")
+_PLUMBING = ("lihil_notebook", "lihil", "starlette", "uvicorn", "websockets", "asyncio", "anyio", "ididi",
+             "contextlib", "concurrent", "threading", "functools")
 
 
 ServerEventKind = Literal["server-print", "server-error", "server-warning"]
@@ -154,8 +157,9 @@ class _Serving:
             self.ctx.serve(self.entry, self.version)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        # WebSocketDisconnect is how most conversations end (the client left), not an error.
-        if isinstance(exc, Exception) and not isinstance(exc, WebSocketDisconnect):
+        # WebSocketDisconnect is how most conversations end (the client left), not an error; BodyTooLarge is the
+        # edge's to answer (413).
+        if isinstance(exc, Exception) and not isinstance(exc, WebSocketDisconnect | BodyTooLarge):
             if self.ctx is not None:
                 self.ctx.record_error(exc, self.entry)
             else:
@@ -223,8 +227,19 @@ def format_error(exc: BaseException) -> str:
 
 
 def is_plumbing(filename: str) -> bool:
-    parts = filename.replace("\\", "/").split("/")
-    return any(p in _PLUMBING for p in parts[-3:-1]) or parts[-1].removesuffix(".py") in _PLUMBING
+    """True for a frame of the server's own machinery (a module of one of ``_PLUMBING``), not the user's code."""
+    return filename.startswith(_plumbing_places())
+
+
+@functools.cache
+def _plumbing_places() -> tuple[str, ...]:
+    places = []
+    for name in _PLUMBING:
+        module = sys.modules.get(name) or importlib.import_module(name)
+        where = getattr(module, "__file__", None)
+        if where:  # a package: its folder; a module: its file
+            places.append(os.path.dirname(where) + os.sep if where.endswith("__init__.py") else where)
+    return tuple(places)
 
 
 def label(filename: str) -> str:

@@ -73,6 +73,8 @@ class EdgeRules:
     max_body_size: int = 10 * 1024 * 1024
     #: Seconds a WebSocket handler has to accept or deny the handshake.
     handshake_timeout: float = 10.0
+    #: Largest request target (path and query), and largest header block, of an HTTP request, in bytes.
+    max_header_size: int = 16 * 1024
 
     @property
     def cookie_name(self) -> str:
@@ -136,6 +138,9 @@ class Edge:
             return
         rules = self._rules()
         headers = _Headers(scope["headers"])
+        if kind == "http" and (too_long := _too_long(scope, headers, rules.max_header_size)):
+            await send_refusal(scope, send, too_long[0], too_long[1])
+            return
         refusal = check(scope, headers, rules)
         if refusal is not None:
             self._log.add(refusal)
@@ -214,10 +219,24 @@ async def send_refusal(scope: Scope, send: Send, status: int, problem: dict[str,
 # --- the checks ------------------------------------------------------------------------------------------------
 
 
-class _Headers:
-    """The few request headers the edge reads, found in one pass."""
+def _too_long(scope: Scope, headers: _Headers, limit: int) -> tuple[int, dict[str, Any]] | None:
+    """414 / 431 for an HTTP request whose target or header block is over ``limit`` bytes (h11 lets through what
+    arrives in one read). WebSocket handshakes are limited by the websockets parser (see ws_protocol)."""
+    target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+    if target <= limit and headers.size <= limit:
+        return None
+    status, what = (414, "request target") if target > limit else (431, "header block")
+    size = target if status == 414 else headers.size
+    return status, {"type": f"http-{status}", "title": "Request Too Large", "status": status,
+                    "detail": f"the {what} is {size} bytes; this playground accepts at most {limit} "
+                              "(ServerSettings(max_header_size=...))"}
 
-    __slots__ = ("authorization", "cookie", "fetch_site", "forwarded_prefix", "host", "origin", "token_in_query")
+
+class _Headers:
+    """The few request headers the edge reads, found in one pass, and the header block's size."""
+
+    __slots__ = ("authorization", "cookie", "fetch_site", "forwarded_prefix", "host", "origin", "size",
+                 "token_in_query")
 
     def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
         self.host: str | None = None
@@ -227,7 +246,9 @@ class _Headers:
         self.fetch_site: str | None = None
         self.forwarded_prefix: str | None = None
         self.token_in_query = False
+        self.size = 0
         for key, value in raw:
+            self.size += len(key) + len(value) + 4
             if key == b"host":
                 self.host = value.decode("latin-1")
             elif key == b"origin":

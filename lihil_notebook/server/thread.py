@@ -21,6 +21,7 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import re
 import socket
 import threading
 import warnings
@@ -268,7 +269,9 @@ class ServerThread:
         self._settled.set()
 
     def log(self, text: str) -> None:
-        """Keep ``text`` among the recent log lines and hand it to ``on_log``."""
+        """Keep ``text`` among the recent log lines and hand it to ``on_log`` — with any token blanked out (with
+        debug logging on, uvicorn and websockets log request lines and headers)."""
+        text = redact(text)
         self.recent_logs.append(text)
         del self.recent_logs[:-RECENT_LOG_LINES]
         self._on_log(text)
@@ -277,6 +280,14 @@ class ServerThread:
         exc = context.get("exception")
         self.log(f"{context.get('message', 'unhandled exception in the server loop')}"
                  + (f": {exc!r}" if exc is not None else ""))
+
+
+_SECRETS = re.compile(r"(lihil_token(?:_\d+)?=)[^&\s;]+|((?:authorization|cookie):\s*).*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` without tokens: ``lihil_token=…`` values, and Authorization and Cookie header values."""
+    return _SECRETS.sub(lambda m: (m[1] or m[2]) + "…", text)
 
 
 class _Server(uvicorn.Server):

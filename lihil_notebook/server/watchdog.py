@@ -83,7 +83,9 @@ class LoopWatchdog:
         head = f"the server loop was blocked for more than {self.threshold:g} s"
         if not user_frames:
             return f"{head} (not in a handler of this notebook); {ADVICE}", None
-        outer, inner = user_frames[0], user_frames[-1]
+        inner = user_frames[-1]
+        # The handler: the outermost frame that runs a mounted handler's code, else the outermost user frame.
+        outer = next((f for f in user_frames if self._describe(f.f_code)), user_frames[0])
         handler = self._describe(outer.f_code) or f"{outer.f_code.co_name}()"
         line = linecache.getline(inner.f_code.co_filename, inner.f_lineno).strip()
         where = f"{label(inner.f_code.co_filename)}, line {inner.f_lineno}" + (f": {line}" if line else "")

@@ -6,9 +6,15 @@ is over 8 KiB, or whose headers are too many or too long, the ``websockets`` par
 and uvicorn (0.54) never writes it: the client waits forever. :class:`AnsweringSansIOProtocol` writes that response
 and closes the connection, so every over-long handshake gets a prompt 4xx. (``wsproto`` answers at once too, but it
 accepts any length and is slower.) The limits are the ``websockets`` parser's: 8 KiB per line, 128 headers.
+
+It also stops uvicorn logging "ASGI callable returned without completing handshake." at ERROR after every denial
+response (a refused parameter, a 403 from the edge): a client could fill the log with those at will
+(uvicorn PR #3138).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -27,3 +33,8 @@ class AnsweringSansIOProtocol(WebSocketsSansIOProtocol):
         self.handshake_complete = True  # nothing more to send: shutdown() must not add a 500
         self.close_sent = True
         self.transport.close()
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            self.handshake_complete = True  # answered with an HTTP response: the handshake is over, not failed
