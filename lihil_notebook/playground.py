@@ -26,11 +26,7 @@ from lihil import Lihil
 
 from .client.session import LOG_LIMIT, MAX_UNREAD_BYTES, SESSION_LOG_BYTES, LogEntry, Session
 from .client.sessions import MAX_SESSIONS, TOTAL_LOG_BYTES, SessionRegistry
-from .errors import (
-    PlaygroundError,
-    ServerNotRunningError,
-    ServerStartError,
-)
+from .errors import PlaygroundError, ServerNotRunningError, ServerStartError
 from .server import capture
 from .server.access import Access
 from .server.connections import ConnectionTracker, header_value
@@ -47,8 +43,9 @@ from .server.thread import (
     is_loopback,
     warn_exposed,
 )
+from .server.urls import DirectUrls
 from .server.watchdog import LoopWatchdog
-from .wire import SESSION_HEADER, TOKEN_QUERY
+from .wire import SESSION_HEADER
 
 __all__ = ["ExposedServerWarning", "LogEntry", "Playground", "RouteInfo", "RouteKind", "Session", "check_path", "playground"]
 
@@ -88,6 +85,7 @@ class Playground:
         self.app: Lihil[None] = Lihil()
         self.settings = settings or ServerSettings()
         self._host, self._port = check_host(host), check_port(port)
+        self.urls = DirectUrls(lambda: self._host, lambda: self.port, lambda: self.access.token)
         self.access = Access(token=token, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts,
                              settings=self.settings)
         self.access.bound(self._host, None)
@@ -132,28 +130,17 @@ class Playground:
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT`` (raises ServerNotRunningError while stopped)."""
-        return f"http://{self._netloc()}"
+        return f"http://{self.urls.netloc()}"
 
     def ws_url(self, path: str) -> str:
         """``ws://127.0.0.1:PORT/path`` for ``path`` (which may carry a query string), with the token when one is
         on (``?lihil_token=...``), so the URL works as it is in websocat or a browser."""
-        return self._with_token(self._direct_url("ws", path, "ws_url"))
+        return self.urls.url("ws", path, "ws_url")
 
     def http_url(self, path: str) -> str:
         """``http://127.0.0.1:PORT/path``, with the token when one is on (a page opened with it keeps working: the
         server sets an HttpOnly cookie)."""
-        return self._with_token(self._direct_url("http", path, "http_url"))
-
-    def _direct_url(self, scheme: str, path: str, where: str) -> str:
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise ValueError(f"{where}(path): expected a path starting with '/', got {path!r}")
-        return f"{scheme}://{self._netloc()}{path}"
-
-    def _with_token(self, url: str) -> str:
-        token = self.access.token
-        if token is None:
-            return url
-        return f"{url}{'&' if '?' in url else '?'}{TOKEN_QUERY}={token}"
+        return self.urls.url("http", path, "http_url")
 
     # --- who may connect (see lihil_notebook.server.edge) ---------------------------------------------------------
 
@@ -184,14 +171,6 @@ class Playground:
     def refusals(self) -> list[Refusal]:
         """The most recent requests the edge refused (what, from where, and the setting that would allow it)."""
         return self.access.refusals(20)
-
-    def _netloc(self) -> str:
-        port = self.port
-        if port is None:
-            raise ServerNotRunningError("the playground server is stopped; start it with `%lihil start` or "
-                                        "`pg.start()`")
-        host = "127.0.0.1" if self._host in ("0.0.0.0", "") else "[::1]" if self._host == "::" else self._host
-        return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
     # --- server lifecycle ---------------------------------------------------------------------------------------
 
@@ -424,7 +403,7 @@ class Playground:
     ) -> tuple[Session, concurrent.futures.Future[None]]:
         self.start()  # a client needs the server
         server = self._require_server()
-        session = self._sessions.new(path=path, url=self._direct_url("ws", path, "connect"), loop=server.loop,
+        session = self._sessions.new(path=path, url=self.urls.bare("ws", path, "connect"), loop=server.loop,
                                      loop_thread=server.thread, name=name, headers=headers,
                                      subprotocols=subprotocols, token=self.access.token)
         return session, server.submit(session.open_connection(timeout))

@@ -26,6 +26,7 @@ class StatusReport:
         self.sessions: Sequence[Session] = [] if routes_only else pg.sessions
         self.server_log = [] if routes_only else list(pg.server_log)[-ERRORS_SHOWN:]
         self.routes_only = routes_only
+        self.access = [] if routes_only else access_lines(pg)
 
     def __repr__(self) -> str:
         lines = [] if self.routes_only else [f"lihil playground: {self.url or 'stopped'}"]
@@ -41,6 +42,7 @@ class StatusReport:
             lines.append(f"sessions ({len(self.sessions)}):" if self.sessions else "sessions: none")
             lines += [f"  {s.name}  {s.path}  {s.state}{' stale' if s.stale else ''}" for s in self.sessions]
             lines += [f"server: {line}" for line in self.server_log]
+            lines += self.access
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -64,7 +66,21 @@ class StatusReport:
                            f"{' (stale)' if s.stale else ''}</td></tr>" for s in self.sessions)
             parts.append(f"<table><tr><th>session</th><th>path</th><th>state</th></tr>{rows}</table>")
         parts += [f"<pre>{esc(line)}</pre>" for line in self.server_log]
+        parts += [f"<div>{esc(line)}</div>" for line in self.access]
         return "".join(parts)
+
+
+def access_lines(pg: Playground) -> list[str]:
+    """Who may connect, and what was refused lately (never the token itself)."""
+    token = "on (pg.token; the notebook's sessions and shown URLs carry it)" if pg.token else "off"
+    lines = [f"who may connect: loopback pages and clients; token {token}"]
+    if pg.access.allowed_origins or pg.access.allowed_hosts:
+        lines.append("  also allowed: " + ", ".join(pg.access.allowed_origins + pg.access.allowed_hosts))
+    refused = pg.access.log.count
+    if refused:
+        lines.append(f"refused requests: {refused}; the last ones:")
+        lines += [f"  {r}" for r in pg.access.refusals(ERRORS_SHOWN)]
+    return lines
 
 
 def _kind(route: RouteInfo) -> str:

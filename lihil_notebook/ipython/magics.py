@@ -18,7 +18,9 @@ from ..ui import console, route_card
 from .cells import run_route_cell
 from .display import StatusReport
 
-LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host")
+LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host", "token", "allow-origin",
+                  "allow-host")
+TOKEN_VALUES = ("on", "off", "new")
 MATCHER_ID = "lihil_notebook.route_paths"
 
 
@@ -93,8 +95,9 @@ class PlaygroundMagics(Magics):
 
     @magic_arguments()
     @argument("command", nargs="?", default="status", choices=LIHIL_COMMANDS, metavar="COMMAND",
-              help="status (default) | routes | stop | start | restart | unmount PATH | port N | host HOST")
-    @argument("value", nargs="?", help="the PATH, port N or HOST for unmount, port and host")
+              help="status (default) | routes | stop | start | restart | unmount PATH | port N | host HOST | "
+                   "token on|off|new | allow-origin URL | allow-host NAME")
+    @argument("value", nargs="?", help="the PATH, port N, HOST, on|off|new, origin URL or host NAME")
     @line_magic
     @no_var_expand
     def lihil(self, line: str) -> None:
@@ -103,11 +106,15 @@ class PlaygroundMagics(Magics):
         ``%lihil`` shows the URL, the routes (path, handler, parameters, version, open connections, last errors)
         and the client sessions. ``%lihil port N`` serves on port N (0 = a free port, the default); if N is taken
         the server keeps running where it was. ``%lihil host HOST`` binds another address (default 127.0.0.1);
-        anything but loopback warns, since other machines can then reach your routes.
+        anything but loopback warns, since other machines can then reach your routes, and turns the token on.
+
+        Who may connect: ``%lihil token on|off|new`` (every request must carry ``pg.token``),
+        ``%lihil allow-origin https://hub.example.org`` (pages of that origin may open WebSockets and POST here),
+        ``%lihil allow-host NAME`` (serve requests for that Host). ``%lihil`` lists the last refused requests.
         """
         args = parse_argstring(self.lihil, line)
         command, value = args.command, args.value
-        needs_value = command in ("unmount", "port", "host")
+        needs_value = command in ("unmount", "port", "host", "token", "allow-origin", "allow-host")
         if needs_value != (value is not None):
             raise UsageError(f"%lihil {command}: " + (f"expected a value (%lihil {command} ...)" if needs_value
                                                       else f"takes no value, got {value!r}"))
@@ -127,9 +134,22 @@ class PlaygroundMagics(Magics):
             elif command == "port":
                 pg.set_port(_port_number(value))
                 print(f"lihil playground running at {pg.url}" if pg.is_running else f"port set to {value}")
-            else:
+            elif command == "host":
                 pg.set_host(value)
                 print(f"lihil playground running at {pg.url}" if pg.is_running else f"host set to {value}")
+            elif command == "token":
+                if value not in TOKEN_VALUES:
+                    raise UsageError(f"%lihil token: expected one of {', '.join(TOKEN_VALUES)}, got {value!r}")
+                token = pg.set_token(value)
+                # The token itself is not printed (outputs are saved with the notebook): pg.token has it, and the
+                # URLs the cards and the console show carry it.
+                print("token off: any client on this machine may connect" if token is None else
+                      "token on: every request must carry it (pg.token); the notebook's sessions and the URLs "
+                      "it shows carry it")
+            elif command == "allow-origin":
+                print(f"pages from {pg.allow_origin(value)} may now open WebSockets and send requests here")
+            else:
+                print(f"requests for host {pg.allow_host(value)} are now served")
 
     @line_magic
     @no_var_expand

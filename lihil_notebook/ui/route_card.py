@@ -19,6 +19,25 @@ if TYPE_CHECKING:
     from ..playground import Playground, RouteInfo
 
 
+REFUSALS_SHOWN = 3
+"""How many of the route's latest refused requests its card shows (so a page that can't connect sees why)."""
+
+
+def close_tree(widget: widgets.Widget) -> None:
+    """Close ``widget`` and every widget it holds — children, but also its ``layout`` and ``style``, which are widget
+    models of their own (``Widget.close`` alone leaves all of them open in the kernel)."""
+    held: list[widgets.Widget] = []
+    for name in widget.keys:
+        value = getattr(widget, name, None)
+        for item in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(item, widgets.Widget):
+                held.append(item)
+    widgets.Widget.close(widget)  # the plain close: a subclass's close() may call close_tree itself
+    for item in held:
+        if item.comm is not None:  # shared ones (and ones seen twice) are closed once
+            close_tree(item)
+
+
 class RouteCard(widgets.VBox):
     """What a route cell shows: live state, URL, parameters; for WebSocket routes an "Open console" button.
 
@@ -67,8 +86,15 @@ class RouteCard(widgets.VBox):
             self.console = None
             self.open_button.description = "Open console"
 
+    def close(self) -> None:
+        """Stop following the route and close every widget of the card (and of its console, if open)."""
+        if self._unobserve is not None:
+            self._unobserve()
+            self._unobserve = None
+        close_tree(self)
+
     def _on_playground_event(self, event: str) -> None:
-        if event not in ("routes", "server"):
+        if event not in ("routes", "server", "edge"):
             return
         with self._lock:  # callbacks may come from several threads
             value = self._info_html()
@@ -94,6 +120,10 @@ class RouteCard(widgets.VBox):
                 parts.append("params " + ", ".join(f"<code>{html.escape(p)}</code>" for p in route.param_lines))
             if route.open_connections:
                 parts.append(f"{route.open_connections} open connection(s)")
+            refused = self.pg.access.log.last(REFUSALS_SHOWN, lambda path: route.pattern.match(path) is not None)
+            if refused:
+                parts.append("<span class='lihil-route-refused'>refused: "
+                             + "; ".join(html.escape(f"{r.detail} — {r.allow}") for r in refused) + "</span>")
         return " · ".join(parts)
 
 

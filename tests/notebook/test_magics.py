@@ -15,6 +15,7 @@ from IPython.utils.capture import CapturedIO, capture_output
 from websockets.sync.client import connect
 
 from lihil_notebook import ExposedServerWarning, playground
+from lihil_notebook.ipython.display import StatusReport
 from tests.notebook.playground_support import WAIT, port_is_free, server_threads
 
 ECHO_CELL = """\
@@ -227,3 +228,65 @@ def test_reload_keeps_one_server_and_the_routes(ip: Any) -> None:
     assert complete(ip, "%%ws_route /ec") != ["/echo/{room}"], "the completer is gone too"
     ip.run_line_magic("load_ext", "lihil_notebook")
     assert len(server_threads()) == 1
+
+
+# --- who may connect -------------------------------------------------------------------------------------------
+
+
+def test_lihil_token_allow_origin_and_allow_host(ip: Any) -> None:
+    from tests.notebook.edge_support import ws_handshake
+
+    run(ip, ECHO_CELL)
+    pg = playground()
+    assert pg.port is not None
+    try:
+        _, shown = run(ip, "%lihil token on")
+        token = pg.token
+        assert token is not None and "token on" in shown.stdout and token not in shown.stdout
+        assert ws_handshake(pg.port, "/echo/x").status == 403
+        assert ws_handshake(pg.port, "/echo/x", {"Authorization": f"Bearer {token}"}).status == 101
+        run(ip, "%lihil token new")
+        assert pg.token not in (None, token)
+        _, shown = run(ip, "%lihil allow-origin https://Hub.Example.org")
+        assert "https://hub.example.org" in shown.stdout
+        run(ip, "%lihil token off")
+        assert pg.token is None
+        assert ws_handshake(pg.port, "/echo/x", {"Origin": "https://hub.example.org"}).status == 101
+        run(ip, "%lihil allow-host notebook.lan")
+        assert "notebook.lan" in pg.access.allowed_hosts
+        result, _ = run(ip, "%lihil token maybe")
+        assert isinstance(result.error_in_exec, UsageError) and "on, off, new" in str(result.error_in_exec)
+        result, _ = run(ip, "%lihil allow-origin evil.example")
+        assert isinstance(result.error_in_exec, UsageError) and "expected an origin" in str(result.error_in_exec)
+    finally:
+        pg.set_token("off")
+
+
+def test_lihil_status_shows_the_last_refusals_without_the_token(ip: Any) -> None:
+    from tests.notebook.edge_support import ws_handshake
+
+    run(ip, ECHO_CELL)
+    pg = playground()
+    assert pg.port is not None
+    pg.set_token("on")
+    try:
+        ws_handshake(pg.port, "/echo/x", {"Origin": "http://evil.example", "Authorization": f"Bearer {pg.token}"})
+        _, shown = run(ip, "%lihil")
+        text = shown.outputs[-1].data["text/plain"]
+        assert re.search(r"refused requests: \d+", text) and "Origin 'http://evil.example'" in text
+        assert "%lihil allow-origin http://evil.example" in text
+        assert "token on" in text and str(pg.token) not in text
+        html_output = shown.outputs[-1].data.get("text/html") or StatusReport(pg)._repr_html_()
+        assert "evil.example" in html_output and str(pg.token) not in html_output
+    finally:
+        pg.set_token("off")
+
+
+def test_rerunning_a_route_cell_closes_the_previous_cards_widgets(ip: Any) -> None:
+    import ipywidgets.widgets.widget as widget_module
+
+    run(ip, ECHO_CELL)
+    before = len(widget_module._instances)
+    for _ in range(5):
+        run(ip, ECHO_CELL)
+    assert len(widget_module._instances) == before, "each re-run replaces the card; none is left open"
