@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/ws_echo.py            # full run (~3 min on 2 cores)
     .venv/bin/python benchmarks/ws_echo.py --quick    # seconds; proves the harness works, figures mean little
+    .venv/bin/python benchmarks/ws_echo.py --edge     # the playground's edge on vs off (~1 min)
+    ... --json FILE                                   # also write every round's raw figures and ratios
 
 Three servers, each under uvicorn on 127.0.0.1 in its own process (so server CPU and memory are measured per process):
 
@@ -13,6 +15,11 @@ Three servers, each under uvicorn on 127.0.0.1 in its own process (so server CPU
 One client process (asyncio + ``websockets``, no compression) drives them, measurement by measurement, rotating the
 server order each round; the machine's speed drifts, so only ratios taken within a round mean anything. For each
 round the lihil figures are divided by Starlette's; the table shows the median ratio over the rounds (and its range).
+
+``--edge`` measures the playground's security edge instead (lihil_notebook.server.edge: Host/Origin/token checks
+and the request limits), all three servers being lihil-plain under the playground's own WebSocket protocol:
+``edge-off`` (baseline), ``edge-on`` (the default checks, no token) and ``edge-token`` (a token, carried in the URL
+as a copied URL would). Targets: handshake cost <= 1.03x, per-message cost unchanged.
 
 Measurements: server CPU µs per echoed message and messages/s (concurrent connections, one frame in flight each);
 handshakes/s and server CPU µs per handshake (open + close); server RSS growth per idle connection.
@@ -37,9 +44,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("starlette", "lihil-plain", "lihil-seed")
 WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
-ECHO_PATHS = {"starlette": "/echo", "lihil-plain": "/echo", "lihil-seed": "/echo/s1?max_users=5"}
+EDGE_IMPL = "playground"  # lihil_notebook's websockets-sansio protocol, as the playground serves
+BENCH_TOKEN = "benchmark-token-0123456789"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Three servers measured side by side: the first is the baseline the other two are divided by."""
+
+    kinds: tuple[str, str, str]
+    paths: dict[str, str]
+    title: str
+    targets: str
+
+
+FRAMEWORKS = Suite(
+    ("starlette", "lihil-plain", "lihil-seed"),
+    {"starlette": "/echo", "lihil-plain": "/echo", "lihil-seed": "/echo/s1?max_users=5"},
+    "ws echo: lihil vs Starlette under uvicorn",
+    "targets: server CPU/message <= 1.05x; seed handshakes/s >= 0.95x; RSS per idle connection <= 1.00x",
+)
+EDGE = Suite(
+    ("edge-off", "edge-on", "edge-token"),
+    {"edge-off": "/echo", "edge-on": "/echo", "edge-token": f"/echo?lihil_token={BENCH_TOKEN}"},
+    "ws echo: the playground's edge on vs off (lihil-plain)",
+    "targets: handshake cost (server CPU/handshake) <= 1.03x; server CPU/message unchanged (~1.00x)",
+)
+KINDS = FRAMEWORKS.kinds + EDGE.kinds
 METRICS = (  # key, label, higher is better
     ("cpu_us_per_msg", "server CPU µs / message", False),
     ("msgs_per_s", "messages / s", True),
@@ -78,42 +110,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = QUICK if args.quick else Workload()
     if args.rounds:
         work = Workload(**{**work.__dict__, "rounds": args.rounds})
-    impls = args.impl or list(WS_IMPLS)
+    suite = EDGE if args.edge else FRAMEWORKS
+    impls = [EDGE_IMPL] if args.edge else args.impl or list(WS_IMPLS)
     started = time.monotonic()
     with _client_process(work.timeout) as client:
-        ratios = {impl: _measure_impl(client, impl, work) for impl in impls}
-    print(_format_table(ratios, work))
+        results = {impl: _measure_impl(client, suite, impl, work) for impl in impls}
+    print(_format_table(results, suite, work))
     print(f"\n(finished in {time.monotonic() - started:.0f} s)")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"suite": suite.kinds, "rounds": work.rounds, "results": results}, out, indent=1)
     return 0
 
 
 # --- orchestration (parent process) ----------------------------------------------------------------------------
 
-Ratios = dict[str, dict[str, list[float]]]  # kind -> metric -> per-round value (starlette: raw; lihil: ratio)
+# kind -> metric -> {"raw": per-round figures, "ratio": per-round figure / the baseline's (not for the baseline)}
+Results = dict[str, dict[str, dict[str, list[float]]]]
 
 
-def _measure_impl(client: "ClientProcess", impl: str, work: Workload) -> Ratios:
-    per_round: Ratios = {kind: {key: [] for key, _, _ in METRICS} for kind in KINDS}
+def _measure_impl(client: "ClientProcess", suite: Suite, impl: str, work: Workload) -> Results:
+    kinds, paths = suite.kinds, suite.paths
+    per_round: Results = {kind: {key: {"raw": [], "ratio": []} for key, _, _ in METRICS} for kind in kinds}
     for round_no in range(work.rounds):
-        order = KINDS[round_no % len(KINDS) :] + KINDS[: round_no % len(KINDS)]
+        order = kinds[round_no % len(kinds) :] + kinds[: round_no % len(kinds)]
         with _servers(order, impl, work.timeout) as servers:
-            raw: dict[str, dict[str, float]] = {kind: {} for kind in KINDS}
+            raw: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
             for kind in order:  # fresh processes: idle memory first, then warm up
-                raw[kind].update(
-                    client.call("idle", servers[kind], ECHO_PATHS[kind], count=work.idle_connections)
-                )
-                client.call("echo", servers[kind], ECHO_PATHS[kind], connections=2, messages=50)
+                raw[kind].update(client.call("idle", servers[kind], paths[kind], count=work.idle_connections))
+                client.call("echo", servers[kind], paths[kind], connections=2, messages=50)
             for op, params in (
                 ("echo", {"connections": work.echo_connections, "messages": work.echo_messages}),
                 ("handshake", {"count": work.handshakes, "concurrency": work.handshake_concurrency}),
             ):
                 for kind in order:  # alternate the servers measurement by measurement
-                    raw[kind].update(client.call(op, servers[kind], ECHO_PATHS[kind], **params))
+                    raw[kind].update(client.call(op, servers[kind], paths[kind], **params))
         for key, _, _ in METRICS:
-            base = raw["starlette"][key]
-            per_round["starlette"][key].append(base)
-            for kind in KINDS[1:]:
-                per_round[kind][key].append(raw[kind][key] / base if base else float("nan"))
+            base = raw[kinds[0]][key]
+            for kind in kinds:
+                per_round[kind][key]["raw"].append(raw[kind][key])
+                if kind != kinds[0]:
+                    per_round[kind][key]["ratio"].append(raw[kind][key] / base if base else float("nan"))
         print(f"  {impl}: round {round_no + 1}/{work.rounds} done", file=sys.stderr, flush=True)
     return per_round
 
@@ -214,23 +251,22 @@ def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
     return line.strip()
 
 
-def _format_table(results: dict[str, Ratios], work: Workload) -> str:
+def _format_table(results: dict[str, Results], suite: Suite, work: Workload) -> str:
+    base_kind, *others = suite.kinds
     rows = [
-        f"ws echo: lihil vs Starlette under uvicorn, median of {work.rounds} round(s); lihil columns are ratios "
-        "to Starlette (range over rounds)",
-        f"{'uvicorn ws impl':<18} {'metric':<33} {'starlette':>10}   {'lihil plain':<22} {'lihil seed (DI)':<22}",
+        f"{suite.title}, median of {work.rounds} round(s); the {others[0]} and {others[1]} columns are ratios to "
+        f"{base_kind} (range over rounds)",
+        f"{'uvicorn ws impl':<18} {'metric':<33} {base_kind:>10}   {others[0]:<22} {others[1]:<22}",
     ]
     for impl, per_kind in results.items():
         for key, label, _ in METRICS:
-            base = statistics.median(per_kind["starlette"][key])
+            base = statistics.median(per_kind[base_kind][key]["raw"])
             cells = []
-            for kind in KINDS[1:]:
-                values = per_kind[kind][key]
+            for kind in others:
+                values = per_kind[kind][key]["ratio"]
                 cells.append(f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})")
             rows.append(f"{impl:<18} {label:<33} {base:>10.1f}   {cells[0]:<22} {cells[1]:<22}")
-    rows.append(
-        "targets: server CPU/message <= 1.05x; seed handshakes/s >= 0.95x; RSS per idle connection <= 1.00x"
-    )
+    rows.append(suite.targets)
     return "\n".join(rows)
 
 
@@ -240,18 +276,24 @@ def _format_table(results: dict[str, Ratios], work: Workload) -> str:
 def _serve(kind: str, impl: str) -> None:
     import uvicorn
 
-    app = _build_app(kind)
     sock, cpu_sock = (
         _listen(backlog=2048),
         _listen(backlog=8),
     )  # clients wait in the backlog until uvicorn runs
+    app = _build_app(kind, sock.getsockname()[1])
     threading.Thread(target=_report_cpu_time, args=(cpu_sock,), daemon=True).start()
     print(f"PORTS {sock.getsockname()[1]} {cpu_sock.getsockname()[1]}", flush=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # uvicorn's legacy `websockets` implementation warns on import
+        if impl == EDGE_IMPL:
+            from lihil_notebook.server.ws_protocol import AnsweringSansIOProtocol
+
+            ws: Any = AnsweringSansIOProtocol
+        else:
+            ws = impl
         config = uvicorn.Config(
             app,
-            ws=impl,
+            ws=ws,
             lifespan="on",
             log_level="warning",
             access_log=False,
@@ -277,7 +319,15 @@ def _report_cpu_time(sock: socket.socket) -> None:
             conn.sendall(f"{time.process_time()}\n".encode())
 
 
-def _build_app(kind: str) -> Any:
+def _build_app(kind: str, port: int) -> Any:
+    if kind.startswith("edge-"):
+        from lihil_notebook.server.edge import Edge, EdgeLog, EdgeRules
+
+        app = _build_app("lihil-plain", port)
+        if kind == "edge-off":
+            return app
+        rules = EdgeRules(port=port, token=BENCH_TOKEN if kind == "edge-token" else None)
+        return Edge(app, lambda: rules, EdgeLog())
     if kind == "starlette":
         from starlette.applications import Starlette
         from starlette.routing import WebSocketRoute as StarletteWebSocketRoute
@@ -418,8 +468,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--impl", action="append", choices=WS_IMPLS, help="only this ws implementation (repeatable)"
     )
+    parser.add_argument("--edge", action="store_true", help="measure the playground's edge on vs off instead")
+    parser.add_argument("--json", metavar="FILE", help="also write every round's raw figures and ratios to FILE")
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
-    parser.add_argument("--ws", choices=WS_IMPLS, default="websockets-sansio", help=argparse.SUPPRESS)
+    parser.add_argument("--ws", choices=(*WS_IMPLS, EDGE_IMPL), default="websockets-sansio", help=argparse.SUPPRESS)
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 

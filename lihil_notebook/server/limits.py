@@ -14,7 +14,7 @@ remember them:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -98,12 +98,14 @@ class LimitedRequest:
 
         timer = loop.call_later(timeout, expire)
 
-        async def deciding_send(message: Message) -> None:
+        def deciding_send(message: Message) -> Awaitable[None]:
+            # A plain function handing back send's own awaitable: after the handshake every message passes
+            # through here, and this adds no coroutine of its own to the per-message path.
             if not state["decided"] and message["type"] in (
                     "websocket.accept", "websocket.close", "websocket.http.response.start"):
                 state["decided"] = True
                 timer.cancel()
-            await send(message)
+            return send(message)
 
         try:
             await self._app(scope, receive, deciding_send)
