@@ -32,6 +32,17 @@ def join_paths(parent: str, child: str) -> str:
     return child if parent == "/" else parent + ("" if child == "/" else child)
 
 
+def _strip_prefix(path: str, prefix: str | None) -> str:
+    """``"/api/v1/users"`` less ``"/api/v1"`` is ``"/users"``; a prefix that is not a whole leading segment (or
+    none) leaves the path as it is."""
+    if not prefix or prefix == "/" or not path.startswith(prefix):
+        return path
+    rest = path[len(prefix):]
+    if not rest:
+        return "/"
+    return rest if rest.startswith("/") else path
+
+
 def build_middleware_chain(
     factories: Sequence[MiddlewareFactory], app: ASGIApp, where: str
 ) -> ASGIApp:
@@ -77,21 +88,27 @@ class RouteBase:
         return self.sub(path)
 
     def merge(self, *subs: RouteBase, parent_prefix: str | None = None) -> None:
-        """Copy ``subs`` (and their sub-routes) under this route's path."""
-        prefix = parent_prefix or self.path
+        """Copy ``subs`` (and their sub-routes) under this route's path.
+
+        ``parent_prefix`` is taken off the front of each sub's path first, for trees built with absolute paths:
+        ``Route("/api/v1").merge(Route("/api/v1/users"), parent_prefix="/api/v1")`` gives ``/api/v1/users``.
+        A sub's own sub-routes keep their place below it (their paths already start with the sub's path).
+        Not idempotent: merging twice copies twice.
+        """
         for sub in subs:
             if not isinstance(sub, type(self)):
                 raise AttributeError(
                     f"cannot merge {sub!r} into {self!r}: a {type(self).__name__} can only merge "
                     f"{type(self).__name__}s"
                 )
-            copied = self.__class__(join_paths(prefix, sub.path), graph=self.graph,
+            relative = _strip_prefix(sub.path, parent_prefix)
+            copied = self.__class__(join_paths(self.path, relative), graph=self.graph,
                                     middlewares=[*self.middle_factories, *sub.middle_factories])
             copied.copy_endpoints_from(sub)
             self.graph.merge(sub.graph)
             self.subroutes.append(copied)  # type: ignore[arg-type]
             if sub.subroutes:
-                copied.merge(*sub.subroutes, parent_prefix=copied.path)
+                copied.merge(*sub.subroutes, parent_prefix=sub.path)
 
     def include_subroutes(self, *subs: RouteBase, parent_prefix: str | None = None) -> None:
         warnings.warn(
