@@ -94,7 +94,7 @@ class Lihil(Generic[TState]):
         if route.graph is not self.graph:
             self.graph.merge(route.graph)
             route.graph = self.graph
-        if _has_handler(route):
+        if route.serves:
             self._setup_route(route)
         if route.path == "/":
             root = self._routes[0]
@@ -175,7 +175,8 @@ class Lihil(Generic[TState]):
         with self._lock:
             if self._call_stack is None:
                 for route in self._routes:
-                    if not route.is_setup and (_has_handler(route) or isinstance(route, WebSocketRoute)):
+                    # A route with no handler is only a prefix for the routes below it: nothing to set up.
+                    if not route.is_setup and route.serves:
                         self._setup_route(route)
                 self._call_stack = build_middleware_chain(self.middle_factories, self._dispatch, "Lihil")
             return self._call_stack
@@ -209,7 +210,7 @@ class Lihil(Generic[TState]):
         other_kind = False
         for route in self._routes:  # a snapshot: include/remove replace the tuple
             found = route.path_regex.match(path)
-            if found is None or (isinstance(route, Route) and not route.has_endpoints):
+            if found is None or not route.serves:  # a route with no handler is only a prefix
                 continue
             if is_ws != isinstance(route, WebSocketRoute):
                 other_kind = True
@@ -256,12 +257,6 @@ async def _not_found(scope: Scope, receive: Receive, send: Send, other_kind: boo
         await send_denial(send, 404, b"Not Found", b"text/plain; charset=utf-8")
     else:
         await send({"type": "websocket.close", "code": 1008, "reason": "Not Found"})
-
-
-def _has_handler(route: RouteBase) -> bool:
-    if isinstance(route, WebSocketRoute):
-        return route.handler is not None
-    return isinstance(route, Route) and route.has_endpoints
 
 
 def _as_lifespan(lifespan: Callable[..., Any] | None) -> LifeSpan | None:

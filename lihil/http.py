@@ -176,6 +176,7 @@ class Route(RouteBase):
             if self.is_setup:
                 self._install(method, func, merged)
             self._funcs[method] = (func, merged)
+            self.serves = True
         return func
 
     def _method(self, method: str, func: Callable[..., Any] | None, props: dict[str, Any]) -> Any:

@@ -71,6 +71,9 @@ class RouteBase:
         self.middle_factories: list[MiddlewareFactory] = list(middlewares or [])
         self.subroutes: list[Self] = []
         self.is_setup = False
+        # True once a handler is registered. A plain attribute, read by the app's dispatch on every request:
+        # a route without one is only a prefix for the routes below it and is never served.
+        self.serves = False
 
     # --- the tree ------------------------------------------------------------------------------------------------
 

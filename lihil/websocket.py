@@ -70,6 +70,7 @@ class WebSocketRoute(RouteBase):
             # Build the new endpoint fully before swapping it in, so a bad handler changes nothing.
             self._install(func, props, self.graph)
         self._func, self._props = func, props
+        self.serves = True
         return func
 
     ws_handler = endpoint

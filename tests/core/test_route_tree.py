@@ -5,7 +5,11 @@ Grandchildren keep their own place in the copied tree (issue 9: they used to get
 
 from __future__ import annotations
 
-from core_support import hello_route
+from typing import Any
+
+import pytest
+from core_support import denied, hello_route, ws_connect
+from websockets.exceptions import InvalidStatus
 
 from lihil import Lihil, Route, WebSocket, WebSocketRoute
 from lihil.vendors import TestClient
@@ -74,3 +78,31 @@ def test_merge_with_parent_prefix_strips_it_from_the_merged_paths() -> None:
     assert _paths(api) == ["/api/v1", "/api/v1/users"]
     with TestClient(Lihil(api)) as client:
         assert client.get("/api/v1/users").json() == "users"
+
+
+def test_ws_route_without_handler_is_only_a_prefix(serve: Any) -> None:
+    api = WebSocketRoute("/api")  # no handler: it only gives its path to the routes below it
+    api.sub("/chat").endpoint(_say_sub)
+    app = Lihil(api)
+
+    with TestClient(app) as client:  # startup sets every route up; the prefix must not stop it
+        with client.websocket_connect("/api/chat") as ws:
+            assert ws.receive_text() == "sub"
+        assert denied(client, "/api").status_code == 404
+
+    server = serve(app)  # and under a real server's lifespan
+    with ws_connect(server.ws_url("/api/chat")) as conn:
+        assert conn.recv(timeout=5) == "sub"
+    with pytest.raises(InvalidStatus) as refused:
+        ws_connect(server.ws_url("/api"))
+    assert refused.value.response.status_code == 404
+
+
+def test_ws_prefix_route_serves_once_it_gets_a_handler() -> None:
+    api = WebSocketRoute("/api")
+    app = Lihil(api)
+    with TestClient(app) as client:
+        assert denied(client, "/api").status_code == 404
+        api.endpoint(_say_sub)
+        with client.websocket_connect("/api") as ws:
+            assert ws.receive_text() == "sub"
