@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket
 
 from .errors import DuplicatedRouteError, InvalidLifeSpanError, LihilError, RouteSetupError
 from .http import Route
-from .routing import MiddlewareFactory, RouteBase, build_middleware_chain
+from .routing import MiddlewareFactory, RouteBase, build_middleware_chain, strip_prefix
 from .websocket import WebSocketRoute, send_denial
 
 LifeSpan = Callable[["Lihil[Any]"], AbstractAsyncContextManager[Any]]
@@ -207,6 +207,8 @@ class Lihil(Generic[TState]):
         # Runs once per request or handshake, so it stays lean: one regex per route until one matches.
         is_ws = scope["type"] == "websocket"
         path = scope["path"]
+        if root_path := scope.get("root_path"):
+            path = strip_prefix(path, root_path)
         other_kind = False
         for route in self._routes:  # a snapshot: include/remove replace the tuple
             found = route.path_regex.match(path)

@@ -32,15 +32,20 @@ def join_paths(parent: str, child: str) -> str:
     return child if parent == "/" else parent + ("" if child == "/" else child)
 
 
-def _strip_prefix(path: str, prefix: str | None) -> str:
-    """``"/api/v1/users"`` less ``"/api/v1"`` is ``"/users"``; a prefix that is not a whole leading segment (or
-    none) leaves the path as it is."""
-    if not prefix or prefix == "/" or not path.startswith(prefix):
+def strip_prefix(path: str, prefix: str) -> str:
+    """``path`` below ``prefix``: ``"/api/v1/users"`` less ``"/api/v1"`` is ``"/users"``; the prefix itself is ``"/"``.
+
+    Only a whole leading segment is taken off (``"/sub"`` does not shorten ``"/subway"``); otherwise ``path`` is
+    returned as it is. The app routes on this under Starlette's ``Mount("/sub", app=...)`` or uvicorn's
+    ``--root-path``, where ASGI keeps the full path in ``scope["path"]`` and the prefix in ``scope["root_path"]``
+    (as Starlette's own router does).
+    """
+    if not path.startswith(prefix):
         return path
     rest = path[len(prefix):]
     if not rest:
         return "/"
-    return rest if rest.startswith("/") else path
+    return rest if rest[0] == "/" else path
 
 
 def build_middleware_chain(
@@ -104,7 +109,7 @@ class RouteBase:
                     f"cannot merge {sub!r} into {self!r}: a {type(self).__name__} can only merge "
                     f"{type(self).__name__}s"
                 )
-            relative = _strip_prefix(sub.path, parent_prefix)
+            relative = strip_prefix(sub.path, parent_prefix) if parent_prefix else sub.path
             copied = self.__class__(join_paths(self.path, relative), graph=self.graph,
                                     middlewares=[*self.middle_factories, *sub.middle_factories])
             copied.copy_endpoints_from(sub)
@@ -136,7 +141,10 @@ class RouteBase:
 
     def match(self, scope: Scope) -> dict[str, str] | None:
         """The path params if ``scope``'s path is this route's, else None."""
-        found = self.path_regex.match(scope["path"])
+        path = scope["path"]
+        if root_path := scope.get("root_path"):
+            path = strip_prefix(path, root_path)
+        found = self.path_regex.match(path)
         return found.groupdict() if found else None
 
     def setup(self, graph: Graph | None = None, workers: Any = None) -> None:
