@@ -13,6 +13,7 @@ problem+json denial if any is bad) -> resolve dependencies -> run the handler ->
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -121,8 +122,52 @@ class WebSocketRoute(RouteBase):
         await app(scope, receive, send)
 
 
+UNSUPPORTED_DATA = 1003
+"""Close code for a message of the wrong kind: a binary frame where text was expected, or the reverse."""
+
+
 class Connection(WebSocket):
-    """Starlette's ``WebSocket`` whose ``close()`` is safe to call again or after the client has gone."""
+    """The ``WebSocket`` a handler gets: Starlette's, with two differences.
+
+    * ``close()`` is safe to call again or after the client has gone.
+    * A message of the wrong kind — binary where ``receive_text()`` / ``iter_text()`` / ``receive_json()``
+      expects text, or text where ``receive_bytes()`` / ``iter_bytes()`` / ``receive_json(mode="binary")``
+      expects binary — closes the connection with 1003 and a reason such as "expected a text message, got
+      binary", then raises ``WebSocketDisconnect(1003, reason)``: the handler ends as if the client had closed
+      (``iter_*`` simply stop), where Starlette's class would raise ``KeyError: 'text'`` from the handler.
+    """
+
+    async def receive_text(self) -> str:
+        if self.application_state != WebSocketState.CONNECTED:
+            return await super().receive_text()  # Starlette's own error for "accept first" / "closed"
+        text: str = await self._payload("text")
+        return text
+
+    async def receive_bytes(self) -> bytes:
+        if self.application_state != WebSocketState.CONNECTED:
+            return await super().receive_bytes()
+        data: bytes = await self._payload("bytes")
+        return data
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        if mode not in ("text", "binary") or self.application_state != WebSocketState.CONNECTED:
+            return await super().receive_json(mode)
+        if mode == "text":
+            return json.loads(await self._payload("text"))
+        return json.loads((await self._payload("bytes")).decode("utf-8"))
+
+    async def _payload(self, key: str) -> Any:
+        """The next message's ``key`` ("text" or "bytes"); a message of the other kind closes with 1003."""
+        message = await self.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message["code"], message.get("reason"))
+        value = message.get(key)
+        if value is None:
+            expected, got = ("text", "binary") if key == "text" else ("binary", "text")
+            reason = f"expected a {expected} message, got {got}"
+            await self.close(UNSUPPORTED_DATA, reason)
+            raise WebSocketDisconnect(UNSUPPORTED_DATA, reason)
+        return value
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         if WebSocketState.DISCONNECTED in (self.application_state, self.client_state):
