@@ -12,6 +12,7 @@ from ididi import use as use
 from msgspec import Struct as Struct
 from msgspec import field as field
 
+from . import status as status
 from .app import Lihil as Lihil
 from .http import HTML as HTML
 from .http import Empty as Empty
