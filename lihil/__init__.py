@@ -19,6 +19,7 @@ from .http import Empty as Empty
 from .http import Json as Json
 from .http import Route as Route
 from .http import Text as Text
+from .local_client import LocalClient as LocalClient
 from .params import MISSING as MISSING
 from .params import Form as Form
 from .params import Param as Param
