@@ -14,6 +14,7 @@ from msgspec import field as field
 
 from . import status as status
 from .app import Lihil as Lihil
+from .config import AppConfig as AppConfig
 from .http import HTML as HTML
 from .http import Empty as Empty
 from .http import Json as Json
