@@ -178,16 +178,20 @@ def _read_env(environ: Mapping[str, str], config_type: type[Any]) -> Layer:
 
 
 def _read_cli(argv: Sequence[str], config_type: type[Any]) -> dict[str, Any]:
-    # No -h (the host program may have its own), no abbreviations (`--ver` is someone else's flag).
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    # No -h (the host program may have its own), no abbreviations (`--ver` is someone else's flag), and no
+    # `--version` alias of `--VERSION`: many programs answer `--version` themselves.
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
     for dotted, tp in _field_paths(config_type).values():
-        flags = sorted({f"--{dotted}", f"--{dotted.lower()}"})
+        flags = sorted({f"--{dotted}", f"--{dotted.lower()}"} - {"--version"})
         if tp is bool:
             # `--IS_PROD` alone means true; `--IS_PROD false` is accepted too.
             parser.add_argument(*flags, dest=dotted, nargs="?", const="true", default=argparse.SUPPRESS)
         else:
             parser.add_argument(*flags, dest=dotted, default=argparse.SUPPRESS)
-    known, _ = parser.parse_known_args(list(argv))
+    try:
+        known, _ = parser.parse_known_args(list(argv))
+    except argparse.ArgumentError as exc:
+        raise AppConfiguringError(f"command line: {exc}") from exc
     return _nest(vars(known), separator=".")
 
 

@@ -80,6 +80,14 @@ def test_a_bare_bool_flag_means_true_and_flags_take_lower_case(monkeypatch: pyte
     assert (config.IS_PROD, config.server.WORKERS, config.oas.TITLE) == (True, 4, "My API")
 
 
+def test_flags_that_are_not_ours_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.argv", ["tool", "--version", "--ver", "1", "-h", "--serve", "x"])
+    assert lhl_read_config() is None  # `--version` is the host program's; nothing abbreviates our flags
+    monkeypatch.setattr("sys.argv", ["app.py", "--server.PORT"])
+    with pytest.raises(AppConfiguringError, match=r"command line: argument --server\.PORT.*expected one argument"):
+        lhl_read_config()
+
+
 def test_no_source_gives_none_so_the_config_in_use_stays(tmp_path: Path) -> None:
     assert lhl_read_config() is None
     assert lhl_read_config(tmp_path / "absent.toml", raise_on_not_found=False) is None
