@@ -128,6 +128,18 @@ class RouteBase:
     def copy_endpoints_from(self, other: Self) -> None:
         raise NotImplementedError
 
+    # --- middlewares --------------------------------------------------------------------------------------------
+
+    def add_middleware(self, factory: MiddlewareFactory | Sequence[MiddlewareFactory]) -> None:
+        """Wrap this route's endpoints: a factory is appended (innermost), a list or tuple goes in front as a
+        block. A route already serving is set up again, so the next request goes through it."""
+        if isinstance(factory, list | tuple):
+            self.middle_factories[:0] = factory
+        else:
+            self.middle_factories.append(factory)  # type: ignore[arg-type]
+        if self.is_setup:
+            self.setup()
+
     # --- dependency graph ---------------------------------------------------------------------------------------
 
     def add_nodes(self, *nodes: Any) -> None:
