@@ -127,7 +127,7 @@ class LocalClient:
         method: str,
         path: str,
         path_params: dict[str, Any] | None = None,
-        query_string: bytes | None = None,
+        query_string: bytes | str | None = None,
         query_params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         multi_headers: list[tuple[str, str]] | None = None,
@@ -138,14 +138,14 @@ class LocalClient:
 
         ``path_params`` fill the ``{name}`` placeholders of ``path`` and are given to the app as
         ``scope["path_params"]``. ``query_params`` are URL-encoded (a list value repeats the key) after
-        ``query_string``. ``body``: bytes are sent as they are, anything else is encoded as JSON (a ``str``
+        ``query_string`` (bytes or str, already encoded). ``body``: bytes are sent as they are, anything else is encoded as JSON (a ``str``
         becomes a JSON string). ``stream`` is accepted for lihil compatibility: the chunks are always kept, so
         ``stream()`` works on every result.
         """
         params = {name: str(value) for name, value in (path_params or {}).items()}
         for name, value in params.items():
             path = path.replace(f"{{{name}}}", value)
-        query = query_string or b""
+        query = query_string.encode() if isinstance(query_string, str) else query_string or b""
         if query_params:
             encoded = urlencode(query_params, doseq=True).encode()
             query = query + b"&" + encoded if query else encoded

@@ -140,6 +140,8 @@ def test_call_route_and_endpoints_without_an_app() -> None:
             return n * 2
 
         made = await client.make_endpoint(double, method="POST", path="/double")
+        by_string = await client.request(made, "POST", "/double", query_string="n=1", query_params={"n": 4})
+        assert await by_string.json() == 8  # the last of repeated keys, as Starlette reads them
         assert (made.method, made.path) == ("POST", "/double")
         assert await (await client(made, query_params={"n": 21})).json() == 42
 
