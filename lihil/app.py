@@ -380,9 +380,9 @@ async def _send_static(messages: tuple[Message, Message], scope: Scope, receive:
     if scope["method"] not in ("GET", "HEAD"):
         await PlainTextResponse("Method Not Allowed", 405, headers={"allow": "GET, HEAD"})(scope, receive, send)
         return
-    # Fresh dicts each time: middlewares may change a message's headers in place.
+    # Fresh messages each time: a middleware may change a message (its headers, its body) in place.
     await send({**start, "headers": list(start["headers"])})
-    await send(body if scope["method"] == "GET" else {"type": "http.response.body", "body": b""})
+    await send({**body} if scope["method"] == "GET" else {"type": "http.response.body", "body": b""})
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send, other_kind: bool) -> None:
