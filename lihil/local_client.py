@@ -330,8 +330,9 @@ class LocalClient:
             yield
             return
         if reply["type"] == "lifespan.startup.failed":
-            await asyncio.gather(task, return_exceptions=True)
-            raise LihilError(reply.get("message", "lifespan startup failed"))
+            cause = (await asyncio.gather(task, return_exceptions=True))[0]
+            raise LihilError(reply.get("message", "lifespan startup failed")) from (
+                cause if isinstance(cause, BaseException) else None)
         try:
             yield
         finally:

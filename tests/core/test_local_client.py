@@ -93,8 +93,9 @@ def test_a_failing_startup_raises_lihil_error_with_the_apps_traceback() -> None:
             raise ValueError("no middleware today")
 
         app = Lihil(middlewares=[broken])
-        with pytest.raises(LihilError, match="no middleware today"):
+        with pytest.raises(LihilError, match="no middleware today") as failed:
             await LocalClient().call_app(app, "GET", "/")
+        assert isinstance(failed.value.__cause__, LihilError)  # the app's own MiddlewareBuildError, chained
         with pytest.raises(LihilError, match="no middleware today"):
             await LocalClient().send_app_lifespan(app)
 
