@@ -12,12 +12,15 @@ from ididi import use as use
 from msgspec import Struct as Struct
 from msgspec import field as field
 
+from . import status as status
 from .app import Lihil as Lihil
+from .config import AppConfig as AppConfig
 from .http import HTML as HTML
 from .http import Empty as Empty
 from .http import Json as Json
 from .http import Route as Route
 from .http import Text as Text
+from .local_client import LocalClient as LocalClient
 from .params import MISSING as MISSING
 from .params import Form as Form
 from .params import Param as Param

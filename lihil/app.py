@@ -8,22 +8,35 @@ without ``with``.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from inspect import isasyncgenfunction
+from pathlib import Path
+from types import FrameType
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from ididi import Graph, Resolver
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from .errors import DuplicatedRouteError, InvalidLifeSpanError, LihilError, RouteSetupError
+from .config import lhl_get_config, lhl_read_config, lhl_set_config
+from .errors import (
+    AppConfiguringError,
+    DuplicatedRouteError,
+    InvalidLifeSpanError,
+    LihilError,
+    NotSupportedError,
+    RouteSetupError,
+    UnserializableResponseError,
+)
 from .http import Route
-from .routing import MiddlewareFactory, RouteBase, build_middleware_chain
+from .routing import MiddlewareFactory, RouteBase, build_middleware_chain, normalize_path, strip_prefix
 from .websocket import WebSocketRoute, send_denial
 
 LifeSpan = Callable[["Lihil[Any]"], AbstractAsyncContextManager[Any]]
@@ -52,7 +65,9 @@ class Lihil(Generic[TState]):
         lifespan: Callable[[Lihil[Any]], Any] | None = None,
     ) -> None:
         self.graph = graph or Graph(self_inject=True, ignore=(Request, WebSocket, Resolver))
-        self.app_config = app_config
+        # lihil's order: the config given, else one read from LIHIL_* variables and flags, else the one in use.
+        lhl_set_config(app_config or lhl_read_config() or lhl_get_config())
+        self._static: dict[str, tuple[Message, Message]] = {}
         self.middle_factories: list[MiddlewareFactory] = list(middlewares or [])
         self._lifespan = _as_lifespan(lifespan)
         self._lock = threading.RLock()
@@ -66,6 +81,17 @@ class Lihil(Generic[TState]):
     def __repr__(self) -> str:
         inner = "".join(f"\n  {r!r}" for r in self._routes)
         return f"Lihil({inner}\n)"
+
+    @property
+    def config(self) -> Any:
+        """The config in use (process-wide, as in lihil): ``lhl_get_config()``. Assigning sets it."""
+        return lhl_get_config()
+
+    @config.setter
+    def config(self, config: Any) -> None:
+        if config is None:
+            raise AppConfiguringError("Lihil.config: expected a config such as AppConfig(...), got None")
+        lhl_set_config(config)
 
     # --- the route table --------------------------------------------------------------------------------------------
 
@@ -94,7 +120,7 @@ class Lihil(Generic[TState]):
         if route.graph is not self.graph:
             self.graph.merge(route.graph)
             route.graph = self.graph
-        if _has_handler(route):
+        if route.serves:
             self._setup_route(route)
         if route.path == "/":
             root = self._routes[0]
@@ -156,6 +182,82 @@ class Lihil(Generic[TState]):
     def options(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
         return self._root_route().options(func, **props)
 
+    def trace(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().trace(func, **props)
+
+    def connect(self, func: Callable[..., Any] | None = None, **props: Any) -> Any:
+        return self._root_route().connect(func, **props)
+
+    # --- static content ----------------------------------------------------------------------------------------------
+
+    def static(
+        self,
+        path: str,
+        static_content: str | bytes | Any | Callable[[], Any],
+        content_type: str = "text/plain",
+        charset: str = "utf-8",
+    ) -> None:
+        """Serve fixed content at the exact ``path`` (GET and HEAD), encoded once, now.
+
+        ``static_content`` is text, bytes, or anything JSON can encode (a dict, a list...), or a function
+        returning one of those, called once here. JSON content left with the default ``content_type`` is served
+        as ``application/json``.
+        """
+        path = normalize_path(path)
+        if "{" in path:
+            raise NotSupportedError(f"Lihil.static({path!r}): a static path cannot have parameters like {{name}}")
+        content = static_content() if callable(static_content) else static_content
+        if isinstance(content, str):
+            body = content.encode(charset)
+        elif isinstance(content, bytes | bytearray | memoryview):
+            body = bytes(content)
+        else:
+            try:
+                body = msgspec.json.encode(content)
+            except (TypeError, msgspec.EncodeError) as exc:
+                raise UnserializableResponseError(
+                    f"Lihil.static({path!r}): expected str, bytes or JSON-encodable content, got {type(content).__name__}"
+                ) from exc
+            if content_type == "text/plain":
+                content_type = "application/json"
+        headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", f"{content_type}; charset={charset}".encode("latin-1")),
+        ]
+        with self._lock:
+            self._static = {**self._static, path: (
+                {"type": "http.response.start", "status": 200, "headers": headers},
+                {"type": "http.response.body", "body": body},
+            )}
+
+    # --- running -----------------------------------------------------------------------------------------------------
+
+    def run(self, file_path: str, runner: Callable[..., Any] | None = None) -> None:
+        """Serve the app with uvicorn (or ``runner``), as the config's ``server`` section says.
+
+        >>> app = Lihil()
+        >>> if __name__ == "__main__":
+        ...     app.run(__file__)        # python app.py --server.PORT 9000 --server.WORKERS 4
+
+        ``HOST`` (default 127.0.0.1: only this machine), ``PORT``, ``WORKERS``, ``RELOAD`` and ``ROOT_PATH`` become
+        uvicorn's ``host``, ``port``, ``workers``, ``reload`` and ``root_path``. Several workers, or reload, need
+        an import string: uvicorn then gets ``"<file stem>:<name>"``, where ``name`` is the module-level
+        variable holding this app, and ``app_dir`` set to the file's folder so the import works from any
+        directory.
+        """
+        options = _server_options(lhl_get_config())
+        if runner is None:
+            import uvicorn
+
+            runner = uvicorn.run
+        if options.get("workers", 1) > 1 or options.get("reload"):
+            caller = inspect.currentframe()
+            name = _variable_name(self, caller.f_back if caller else None, file_path)
+            file = Path(file_path).resolve()
+            runner(f"{file.stem}:{name}", app_dir=str(file.parent), **options)
+        else:
+            runner(self, **options)
+
     # --- middlewares -------------------------------------------------------------------------------------------------
 
     def add_middleware(self, factory: MiddlewareFactory | Sequence[MiddlewareFactory]) -> None:
@@ -175,7 +277,8 @@ class Lihil(Generic[TState]):
         with self._lock:
             if self._call_stack is None:
                 for route in self._routes:
-                    if not route.is_setup and (_has_handler(route) or isinstance(route, WebSocketRoute)):
+                    # A route with no handler is only a prefix for the routes below it: nothing to set up.
+                    if not route.is_setup and route.serves:
                         self._setup_route(route)
                 self._call_stack = build_middleware_chain(self.middle_factories, self._dispatch, "Lihil")
             return self._call_stack
@@ -206,10 +309,15 @@ class Lihil(Generic[TState]):
         # Runs once per request or handshake, so it stays lean: one regex per route until one matches.
         is_ws = scope["type"] == "websocket"
         path = scope["path"]
+        if root_path := scope.get("root_path"):
+            path = strip_prefix(path, root_path)
+        if self._static and not is_ws and path in self._static:
+            await _send_static(self._static[path], scope, receive, send)
+            return
         other_kind = False
         for route in self._routes:  # a snapshot: include/remove replace the tuple
             found = route.path_regex.match(path)
-            if found is None or (isinstance(route, Route) and not route.has_endpoints):
+            if found is None or not route.serves:  # a route with no handler is only a prefix
                 continue
             if is_ws != isinstance(route, WebSocketRoute):
                 other_kind = True
@@ -244,6 +352,39 @@ class Lihil(Generic[TState]):
         await send({"type": "lifespan.shutdown.complete"})
 
 
+def _server_options(config: Any) -> dict[str, Any]:
+    """uvicorn's keyword arguments from ``config.server`` (``PORT`` -> ``port``; unset values left out)."""
+    server = getattr(config, "server", None)
+    if server is None:
+        raise AppConfiguringError(f"Lihil.run: the config in use ({type(config).__name__}) has no `server` section")
+    values = server.asdict() if hasattr(server, "asdict") else {
+        name: getattr(server, name) for name in ("HOST", "PORT", "WORKERS", "RELOAD", "ROOT_PATH") if hasattr(server, name)
+    }
+    return {name.lower(): value for name, value in values.items() if value is not None}
+
+
+def _variable_name(app: Lihil[Any], frame: FrameType | None, file_path: str) -> str:
+    """The name the caller's module (else the calling function) gives ``app``, for uvicorn's import string."""
+    for namespace in (frame.f_globals, frame.f_locals) if frame is not None else ():
+        for name, value in namespace.items():
+            if value is app:
+                return name
+    raise AppConfiguringError(
+        f"Lihil.run({file_path!r}): with several workers or reload, uvicorn imports the app by name, so it must be "
+        "a module-level variable of that file (app = Lihil(...)); none holds this app"
+    )
+
+
+async def _send_static(messages: tuple[Message, Message], scope: Scope, receive: Receive, send: Send) -> None:
+    start, body = messages
+    if scope["method"] not in ("GET", "HEAD"):
+        await PlainTextResponse("Method Not Allowed", 405, headers={"allow": "GET, HEAD"})(scope, receive, send)
+        return
+    # Fresh messages each time: a middleware may change a message (its headers, its body) in place.
+    await send({**start, "headers": list(start["headers"])})
+    await send({**body} if scope["method"] == "GET" else {"type": "http.response.body", "body": b""})
+
+
 async def _not_found(scope: Scope, receive: Receive, send: Send, other_kind: bool) -> None:
     if scope["type"] == "http":
         if other_kind:
@@ -256,12 +397,6 @@ async def _not_found(scope: Scope, receive: Receive, send: Send, other_kind: boo
         await send_denial(send, 404, b"Not Found", b"text/plain; charset=utf-8")
     else:
         await send({"type": "websocket.close", "code": 1008, "reason": "Not Found"})
-
-
-def _has_handler(route: RouteBase) -> bool:
-    if isinstance(route, WebSocketRoute):
-        return route.handler is not None
-    return isinstance(route, Route) and route.has_endpoints
 
 
 def _as_lifespan(lifespan: Callable[..., Any] | None) -> LifeSpan | None:

@@ -41,5 +41,9 @@ class UnserializableResponseError(LihilError):
     """A handler returned a value that cannot be encoded as its response."""
 
 
+class AppConfiguringError(LihilError):
+    """The app's configuration is invalid: a value that does not fit its field, a bad config file, ``app.config = None``."""
+
+
 class SockRejectedError(LihilError):
     """A WebSocket connection was rejected by the application."""

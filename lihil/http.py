@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from . import status
 from .errors import UnserializableResponseError
 from .problems import (
     HTTPException,
@@ -64,6 +65,7 @@ class Endpoint:
         self.is_async = inspect.iscoroutinefunction(func)
         self.scoped = sig.scoped or bool(props.get("scoped"))
         self.content_type = _content_type(sig.return_annotation)
+        self.status_code = _status_code(sig.return_annotation, 204 if self.content_type == "empty" else 200)
         self.is_setup = True
 
     def __repr__(self) -> str:
@@ -102,11 +104,11 @@ class Endpoint:
         if isinstance(result, Response):
             return result
         if self.content_type == "empty":
-            return Response(status_code=204)
+            return Response(status_code=self.status_code)
         if self.content_type in ("text/plain", "text/html"):
-            return Response(result, media_type=self.content_type)
+            return Response(result, status_code=self.status_code, media_type=self.content_type)
         try:
-            return Response(msgspec.json.encode(result), media_type="application/json")
+            return Response(msgspec.json.encode(result), status_code=self.status_code, media_type="application/json")
         except (TypeError, msgspec.EncodeError) as exc:
             raise UnserializableResponseError(
                 f"{self!r} returned {type(result).__name__}, which cannot be encoded as JSON: {exc}"
@@ -132,6 +134,15 @@ async def _read_body(request: Request, param: RequestParam) -> Any:
         return InvalidDataType(location="body", param=param.name, message=str(exc))
     except msgspec.DecodeError:
         return InvalidJsonReceived(location="body", param=param.name)
+
+
+def _status_code(annotation: Any, default: int) -> int:
+    """``-> Annotated[User, status.CREATED]`` answers 201."""
+    if get_origin(annotation) is Annotated:
+        for item in get_args(annotation)[1:]:
+            if status.is_status(item):
+                return status.code(item)
+    return default
 
 
 def _content_type(annotation: Any) -> str:
@@ -176,6 +187,7 @@ class Route(RouteBase):
             if self.is_setup:
                 self._install(method, func, merged)
             self._funcs[method] = (func, merged)
+            self.serves = True
         return func
 
     def _method(self, method: str, func: Callable[..., Any] | None, props: dict[str, Any]) -> Any:

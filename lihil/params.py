@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 import msgspec
 
 from .errors import InvalidParamSourceError
-from .problems import CustomDecodeErrorMessage, CustomValidationError, InvalidDataType, ValidationProblem
+from .problems import CustomDecodeErrorMessage, CustomValidationError, InvalidDataType
 
 ParamSource = Literal["path", "query", "header", "cookie", "body", "plugin"]
 SOURCES: Final = ("path", "query", "header", "cookie", "body", "plugin")
@@ -184,7 +184,3 @@ class Decoder:
 def default_value(default: Any) -> Any:
     """Mutable defaults (lists, dicts) are copied per request so one request cannot change the next one's."""
     return copy.deepcopy(default) if isinstance(default, list | dict | set) else default
-
-
-def is_problem(value: Any) -> bool:
-    return isinstance(value, ValidationProblem)

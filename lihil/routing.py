@@ -72,6 +72,22 @@ def join_paths(parent: str, child: str) -> str:
     return child if parent == "/" else parent + ("" if child == "/" else child)
 
 
+def strip_prefix(path: str, prefix: str) -> str:
+    """``path`` below ``prefix``: ``"/api/v1/users"`` less ``"/api/v1"`` is ``"/users"``; the prefix itself is ``"/"``.
+
+    Only a whole leading segment is taken off (``"/sub"`` does not shorten ``"/subway"``); otherwise ``path`` is
+    returned as it is. The app routes on this under Starlette's ``Mount("/sub", app=...)`` or uvicorn's
+    ``--root-path``, where ASGI keeps the full path in ``scope["path"]`` and the prefix in ``scope["root_path"]``
+    (as Starlette's own router does).
+    """
+    if not path.startswith(prefix):
+        return path
+    rest = path[len(prefix):]
+    if not rest:
+        return "/"
+    return rest if rest[0] == "/" else path
+
+
 def build_middleware_chain(
     factories: Sequence[MiddlewareFactory], app: ASGIApp, where: str
 ) -> ASGIApp:
@@ -101,6 +117,9 @@ class RouteBase:
         self.middle_factories: list[MiddlewareFactory] = list(middlewares or [])
         self.subroutes: list[Self] = []
         self.is_setup = False
+        # True once a handler is registered. A plain attribute, read by the app's dispatch on every request:
+        # a route without one is only a prefix for the routes below it and is never served.
+        self.serves = False
 
     # --- the tree ------------------------------------------------------------------------------------------------
 
@@ -118,21 +137,27 @@ class RouteBase:
         return self.sub(path)
 
     def merge(self, *subs: RouteBase, parent_prefix: str | None = None) -> None:
-        """Copy ``subs`` (and their sub-routes) under this route's path."""
-        prefix = parent_prefix or self.path
+        """Copy ``subs`` (and their sub-routes) under this route's path.
+
+        ``parent_prefix`` is taken off the front of each sub's path first, for trees built with absolute paths:
+        ``Route("/api/v1").merge(Route("/api/v1/users"), parent_prefix="/api/v1")`` gives ``/api/v1/users``.
+        A sub's own sub-routes keep their place below it (their paths already start with the sub's path).
+        Not idempotent: merging twice copies twice.
+        """
         for sub in subs:
             if not isinstance(sub, type(self)):
                 raise AttributeError(
                     f"cannot merge {sub!r} into {self!r}: a {type(self).__name__} can only merge "
                     f"{type(self).__name__}s"
                 )
-            copied = self.__class__(join_paths(prefix, sub.path), graph=self.graph,
+            relative = strip_prefix(sub.path, parent_prefix) if parent_prefix else sub.path
+            copied = self.__class__(join_paths(self.path, relative), graph=self.graph,
                                     middlewares=[*self.middle_factories, *sub.middle_factories])
             copied.copy_endpoints_from(sub)
             self.graph.merge(sub.graph)
             self.subroutes.append(copied)  # type: ignore[arg-type]
             if sub.subroutes:
-                copied.merge(*sub.subroutes, parent_prefix=copied.path)
+                copied.merge(*sub.subroutes, parent_prefix=sub.path)
 
     def include_subroutes(self, *subs: RouteBase, parent_prefix: str | None = None) -> None:
         warnings.warn(
@@ -143,6 +168,18 @@ class RouteBase:
 
     def copy_endpoints_from(self, other: Self) -> None:
         raise NotImplementedError
+
+    # --- middlewares --------------------------------------------------------------------------------------------
+
+    def add_middleware(self, factory: MiddlewareFactory | Sequence[MiddlewareFactory]) -> None:
+        """Wrap this route's endpoints: a factory is appended (innermost), a list or tuple goes in front as a
+        block. A route already serving is set up again, so the next request goes through it."""
+        if isinstance(factory, list | tuple):
+            self.middle_factories[:0] = factory
+        else:
+            self.middle_factories.append(factory)  # type: ignore[arg-type]
+        if self.is_setup:
+            self.setup()
 
     # --- dependency graph ---------------------------------------------------------------------------------------
 
@@ -157,7 +194,10 @@ class RouteBase:
 
     def match(self, scope: Scope) -> dict[str, str] | None:
         """The path params if ``scope``'s path is this route's, else None."""
-        found = self.path_regex.match(scope["path"])
+        path = scope["path"]
+        if root_path := scope.get("root_path"):
+            path = strip_prefix(path, root_path)
+        found = self.path_regex.match(path)
         return found.groupdict() if found else None
 
     def setup(self, graph: Graph | None = None, workers: Any = None) -> None:

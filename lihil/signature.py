@@ -77,15 +77,6 @@ class RequestParam:
         value = conn.headers.get(self.alias)
         return MISSING if value is None else value
 
-    def convert(self, raw: Any) -> Any:
-        """The typed value, the default, or a :class:`ValidationProblem`."""
-        if raw is MISSING:
-            if self.required:
-                return MissingRequestParam(location=self.location, param=self.alias)
-            return default_value(self.default)
-        assert self.decoder is not None
-        return self.decoder(raw, self.location, self.alias)
-
 
 FactoryKind = Literal["asyncgen", "gen", "coroutine", "function"]
 

@@ -13,8 +13,9 @@ problem+json denial if any is bad) -> resolve dependencies -> run the handler ->
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from ididi import Graph
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -70,6 +71,7 @@ class WebSocketRoute(RouteBase):
             # Build the new endpoint fully before swapping it in, so a bad handler changes nothing.
             self._install(func, props, self.graph)
         self._func, self._props = func, props
+        self.serves = True
         return func
 
     ws_handler = endpoint
@@ -120,8 +122,58 @@ class WebSocketRoute(RouteBase):
         await app(scope, receive, send)
 
 
+UNSUPPORTED_DATA = 1003
+"""Close code for a message of the wrong kind: a binary frame where text was expected, or the reverse."""
+
+
 class Connection(WebSocket):
-    """Starlette's ``WebSocket`` whose ``close()`` is safe to call again or after the client has gone."""
+    """The ``WebSocket`` a handler gets: Starlette's, with two differences.
+
+    * ``close()`` is safe to call again or after the client has gone.
+    * A message of the wrong kind — binary where ``receive_text()`` / ``iter_text()`` / ``receive_json()``
+      expects text, or text where ``receive_bytes()`` / ``iter_bytes()`` / ``receive_json(mode="binary")``
+      expects binary — closes the connection with 1003 and a reason such as "expected a text message, got
+      binary", then raises ``WebSocketDisconnect(1003, reason)``: the handler ends as if the client had closed
+      (``iter_*`` simply stop), where Starlette's class would raise ``KeyError: 'text'`` from the handler.
+    """
+
+    # receive_text and receive_bytes run once per message: each is spelled out in full (no helper call) and
+    # the wrong kind of message is the only path that costs more than Starlette's.
+
+    async def receive_text(self) -> str:
+        if self.application_state != WebSocketState.CONNECTED:
+            return await super().receive_text()  # Starlette's own error for "accept first" / "closed"
+        message = await self.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message["code"], message.get("reason"))
+        text = message.get("text")
+        if text is None:
+            await self._refuse("text", "binary")
+        return cast(str, text)
+
+    async def receive_bytes(self) -> bytes:
+        if self.application_state != WebSocketState.CONNECTED:
+            return await super().receive_bytes()
+        message = await self.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message["code"], message.get("reason"))
+        data = message.get("bytes")
+        if data is None:
+            await self._refuse("binary", "text")
+        return cast(bytes, data)
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        if mode not in ("text", "binary") or self.application_state != WebSocketState.CONNECTED:
+            return await super().receive_json(mode)
+        if mode == "text":
+            return json.loads(await self.receive_text())
+        return json.loads((await self.receive_bytes()).decode("utf-8"))
+
+    async def _refuse(self, expected: str, got: str) -> NoReturn:
+        """Close with 1003, then end the handler the way a client's close would."""
+        reason = f"expected a {expected} message, got {got}"
+        await self.close(UNSUPPORTED_DATA, reason)
+        raise WebSocketDisconnect(UNSUPPORTED_DATA, reason)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         if WebSocketState.DISCONNECTED in (self.application_state, self.client_state):

@@ -12,11 +12,12 @@ from tests.core.core_support import LogRecorder, ServerThread, recording_logs
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., ServerThread]]:
-    """`serve(app, ws="websockets-sansio") -> ServerThread`, started; every server is stopped at teardown."""
+    """`serve(app, ws="websockets-sansio", root_path="") -> ServerThread`, started; every server is stopped at
+    teardown."""
     started: list[ServerThread] = []
 
-    def start(app: Any, *, ws: str = "websockets-sansio") -> ServerThread:
-        server = ServerThread(app, ws=ws).start()
+    def start(app: Any, *, ws: str = "websockets-sansio", root_path: str = "") -> ServerThread:
+        server = ServerThread(app, ws=ws, root_path=root_path).start()
         started.append(server)
         return server
 

@@ -45,6 +45,7 @@ class ServerThread:
         start_timeout: float = 10.0,
         stop_timeout: float = 5.0,
         graceful_shutdown_timeout: int = 2,
+        root_path: str = "",
     ) -> None:
         self.app = app
         self.ws = ws
@@ -63,6 +64,7 @@ class ServerThread:
             log_config=None,
             loop="asyncio",
             timeout_graceful_shutdown=graceful_shutdown_timeout,
+            root_path=root_path,  # uvicorn --root-path: the prefix a proxy strips off
         )
         self.server = uvicorn.Server(self.config)
         self.failure: BaseException | None = None

@@ -111,3 +111,25 @@ def test_testclient_without_with_block_serves_http_and_websocket() -> None:
     assert client.get("/").json() == {"ok": True}
     with client.websocket_connect("/ws") as ws:
         assert ws.receive_text() == "ok"
+
+
+def test_route_add_middleware_wraps_its_endpoints_even_once_serving() -> None:
+    seen: list[tuple[str, str]] = []
+    http = Route("/page")
+
+    @http.get
+    async def page() -> str:
+        return "page"
+
+    ws = hello_route("/ws", "ok")
+    app = Lihil(http, ws)
+    with TestClient(app) as client:
+        assert client.get("/page").json() == "page"
+        assert seen == []
+        http.add_middleware(_tagging_middleware("r2", seen))
+        http.add_middleware([_tagging_middleware("r1", seen)])  # a list goes in front, as a block
+        ws.add_middleware(_tagging_middleware("w", seen))
+        assert client.get("/page").json() == "page"
+        with client.websocket_connect("/ws") as conn:
+            assert conn.receive_text() == "ok"
+    assert seen == [("r1", "http"), ("r2", "http"), ("w", "websocket")]

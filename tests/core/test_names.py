@@ -57,6 +57,20 @@ def test_vendors_reexport_starlette_objects() -> None:
     assert callable(vendors.use)
 
 
+def test_vendors_has_exactly_lihils_names() -> None:
+    # Every name here is in lihil 0.2.41's `lihil.vendors` and users import them from there, so none is dead
+    # code even where this repository does not use it; nothing else is exported.
+    from lihil import vendors
+
+    lihils = {
+        "URL", "Address", "FormData", "Headers", "QueryParams", "UploadFile", "MultiPartException",
+        "HTTPConnection", "Request", "cookie_parser", "Response", "StreamingResponse", "compile_path", "Lifespan",
+        "WebSocket", "WebSocketDisconnect", "WebSocketState", "TestClient", "use", "P", "T",
+    }
+    public = {n for n in vars(vendors) if not n.startswith("_")} - {"ParamSpec", "TypeVar"}
+    assert public == lihils
+
+
 def test_errors_and_problems_names() -> None:
     from lihil.errors import (
         DuplicatedRouteError,
