@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from core_support import denied, ws_connect
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from websockets.exceptions import InvalidStatus
 
 from lihil import Lihil, WebSocket, WebSocketRoute
 from lihil.vendors import TestClient
+from tests.core.core_support import denied, ws_connect
 
 
 def _app() -> Lihil:

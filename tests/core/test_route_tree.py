@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from core_support import denied, hello_route, ws_connect
 from websockets.exceptions import InvalidStatus
 
 from lihil import Lihil, Route, WebSocket, WebSocketRoute
 from lihil.vendors import TestClient
+from tests.core.core_support import denied, hello_route, ws_connect
 
 
 def _paths(route: WebSocketRoute | Route) -> list[str]:

@@ -9,11 +9,11 @@ expected and what came, then ends the handler the way a client's close would: `i
 from __future__ import annotations
 
 import pytest
-from core_support import WS_IMPLS, LogRecorder, RecordingApp, ServerThread, ws_connect
 from websockets.exceptions import ConnectionClosedError
 
 from lihil import Lihil, WebSocket, WebSocketRoute
 from lihil.vendors import TestClient, WebSocketDisconnect
+from tests.core.core_support import WS_IMPLS, LogRecorder, RecordingApp, ServerThread, ws_connect
 
 pytestmark = pytest.mark.filterwarnings("ignore:remove second argument of ws_handler:DeprecationWarning")
 
