@@ -19,7 +19,7 @@ import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from starlette.types import Scope
 
@@ -31,8 +31,10 @@ from .errors import (
     ServerNotRunningError,
     ServerStartError,
 )
+from .reach import Reach, detect, with_token
 from .server import capture
 from .server.connections import ConnectionTracker, header_value
+from .server.prefix import ProxyPrefix
 from .server.routes import RouteInfo, RouteKind, RouteTable, check_path
 from .server.thread import DEFAULT_HOST, ServerSettings, ServerThread, bind_socket, is_loopback
 
@@ -56,6 +58,9 @@ class ExposedServerWarning(UserWarning):
 class Playground:
     """The lihil app served from a background thread, its live routes, and the notebook's client sessions."""
 
+    #: What :meth:`show` displays; set by the package (the ui room), which the playground may not import.
+    page_view: ClassVar[Callable[..., Any] | None] = None
+
     def __init__(
         self,
         *,
@@ -78,8 +83,9 @@ class Playground:
         self._lock = threading.RLock()
         self._at_exit_registered = False
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
-        self.asgi_app = ConnectionTracker(lambda: self.app, self._session_for, self._routes.find_for_scope,
-                                          self.server_log.append)
+        self.asgi_app = ProxyPrefix(ConnectionTracker(lambda: self.app, self._session_for,
+                                                      self._routes.find_for_scope, self.server_log.append))
+        self._reach: Reach | None = None
 
     def __repr__(self) -> str:
         where = self.url if self.is_running else "stopped"
@@ -110,6 +116,49 @@ class Playground:
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"ws_url(path): expected a path starting with '/', got {path!r}")
         return f"ws://{self._netloc()}{path}"
+
+    @property
+    def reach(self) -> Reach:
+        """How the user's browser reaches the server: direct or through the Jupyter server's proxy (detected once;
+        assign a :class:`~lihil_notebook.reach.Reach` to override)."""
+        if self._reach is None:
+            self._reach = detect()
+        return self._reach
+
+    @reach.setter
+    def reach(self, value: Reach) -> None:
+        if not isinstance(value, Reach):
+            raise TypeError(f"reach: expected a lihil_notebook.reach.Reach, got {value!r}")
+        self._reach = value
+        self._notify("server")
+
+    def browser_url(self, path: str, *, absolute: bool = False) -> str:
+        """Where the user's *browser* opens ``path``: ``http://127.0.0.1:PORT/path`` when it can reach the port,
+        ``{base_url}proxy/PORT/path`` through the Jupyter server's proxy (``absolute=True``: the
+        ``proxy/absolute`` form). Carries the token (``lihil_token``) when there is one."""
+        return with_token(self.reach.url(self._require_port(), path, absolute=absolute),
+                                getattr(self, "token", None))
+
+    def browser_ws_url(self, path: str, *, absolute: bool = False) -> str:
+        """:meth:`browser_url` for a WebSocket route (``ws://``; path-absolute through a proxy whose public host
+        only the browser knows: ``new WebSocket(url)`` resolves it against the page)."""
+        return with_token(self.reach.url(self._require_port(), path, websocket=True, absolute=absolute),
+                                getattr(self, "token", None))
+
+    def show(self, path: str, **options: Any) -> Any:
+        """Show the ``%%route`` page at ``path`` in the notebook, in an output iframe whose WebSockets to the
+        playground go through the kernel's widget comm: it works where the browser cannot reach the port.
+        ``height=`` (pixels), ``updates="poll"`` (automatic in Colab): see :mod:`lihil_notebook.ui.page_frame`."""
+        if Playground.page_view is None:
+            raise RuntimeError("pg.show() needs the notebook extension: import lihil_notebook")
+        return Playground.page_view(self, path, **options)
+
+    def _require_port(self) -> int:
+        port = self.port
+        if port is None:
+            raise ServerNotRunningError("the playground server is stopped; start it with `%lihil start` or "
+                                        "`pg.start()`")
+        return port
 
     def _netloc(self) -> str:
         port = self.port
