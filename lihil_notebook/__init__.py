@@ -35,6 +35,9 @@ from .playground import ExposedServerWarning, Playground, RouteInfo, RouteKind, 
 from .server import capture
 from .server.thread import ServerSettings
 from .ui import console
+from .ui.page_frame import show_page
+
+Playground.page_view = show_page  # pg.show(path): the playground may not import the ui room itself
 
 __all__ = [
     "ExposedServerWarning",
