@@ -174,3 +174,17 @@ def test_the_tunnel_relays_text_binary_close_codes_and_the_token(pg: Playground)
     tunnel.start()
     wait_for(lambda: events, "the tunnel to fail")
     assert events == [("close", (1006, "HTTP 404"))]
+
+
+def test_lihil_status_and_the_static_route_card_show_the_browser_url(pg: Playground) -> None:
+    from lihil_notebook.ipython.display import StatusReport
+    from lihil_notebook.ui.route_card import RouteSummary
+    from lihil_notebook.ui.target import full_url
+
+    info = pg.mount_http("/page", lambda: "page")
+    pg.reach = Reach("jupyter-proxy", "/user/ann/", why="the Jupyter server has jupyter-server-proxy")
+    report = StatusReport(pg)
+    assert f"browser: /user/ann/proxy/{pg.port}/  (the Jupyter server has jupyter-server-proxy)" in repr(report)
+    assert f'href="/user/ann/proxy/{pg.port}/"' in report._repr_html_()
+    summary = RouteSummary(info, full_url(pg, "/page", http=True, browser=True) or "")
+    assert f"/user/ann/proxy/{pg.port}/page" in repr(summary)
