@@ -65,13 +65,14 @@ class PlaygroundMagics(Magics):
     def route(self, line: str, cell: str) -> None:
         """Run the cell and serve its last top-level function as an HTTP endpoint at PATH (``--method``, GET).
 
-        For example a small page that talks to a WebSocket route::
+        For example a small page that talks to a WebSocket route, by a URL relative to the page, so it works direct,
+        through the Jupyter server's proxy (``pg.browser_url``) and shown in the notebook (``pg.show``)::
 
             %%route /index
             from lihil import HTML
 
             def index() -> HTML:
-                return "<script>const ws = new WebSocket(`ws://${location.host}/echo/lobby`)</script>"
+                return "<script>const ws = new WebSocket(new URL('echo/lobby', location.href))</script>"
         """
         args = parse_argstring(self.route, line)
         with _usage_errors():
