@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar
 
 import pytest
 
-from lihil import Param, WebSocket
+from lihil import Param, Request, WebSocket
 from lihil_notebook import Playground
 from lihil_notebook.client.tunnel import TunnelSocket
 from lihil_notebook.reach import Reach, detect, with_token
@@ -129,6 +129,19 @@ def test_routes_are_served_below_the_proxys_absolute_prefix(pg: Playground) -> N
     assert http_get(f"{pg.url}/user/ann/proxy/absolute/{port}/page")[0] == 200
     assert http_get(f"{pg.url}/proxy/absolute/127.0.0.1:{port}/page")[0] == 200
     assert http_get(f"{pg.url}/proxy/absolute/{port + 1}/page")[0] == 404  # another port's prefix is a path
+
+    # Through proxy/{port} the path arrives stripped, and X-Forwarded-Prefix names the public prefix: root_path.
+    def where(request: Request) -> dict[str, str]:
+        return {"root_path": request.scope.get("root_path", ""), "base_url": str(request.base_url)}
+
+    pg.mount_http("/where", where)
+    prefix = f"/user/ann/proxy/{port}"
+    _, body = http_get(f"{pg.url}/where", {"X-Forwarded-Prefix": prefix})
+    assert json.loads(body) == {"root_path": prefix, "base_url": f"{pg.url}{prefix}/"}
+    _, body = http_get(f"{pg.url}/user/ann/proxy/absolute/{port}/where")
+    assert json.loads(body)["base_url"] == f"{pg.url}/user/ann/proxy/absolute/{port}/"
+    _, body = http_get(f"{pg.url}/where", {"X-Forwarded-Prefix": "/proxy/1"})  # not our port: ignored
+    assert json.loads(body)["root_path"] == ""
     session = pg.connect(f"/user/ann/proxy/absolute/{port}/echo")
     session.send("through the prefix")
     assert session.receive(timeout=WAIT) == "through the prefix"
