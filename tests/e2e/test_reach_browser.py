@@ -84,6 +84,10 @@ frame = pg.show("/page")
 frame.add_class("e2e-shown")
 frame""",
     """\
+polled_frame = pg.show("/page", updates="poll")  # as in Colab: frames reach the page only in answer to its polls
+polled_frame.add_class("e2e-shown-poll")
+polled_frame""",
+    """\
 poll_console = console("/echo?room=poll", updates="poll")
 poll_console.add_class("e2e-poll")
 poll_console""",
@@ -196,6 +200,9 @@ def test_the_page_in_an_output_iframe_talks_through_the_comm_tunnel(reach_page: 
     assert frame.locator("body").evaluate(
         f"(body) => ({DIRECT_FETCH})('http://127.0.0.1:{port}/page')") == "failed"
     reach_page.screenshot("reach-tunnelled-page", reach_page.locator(".e2e-shown"))
+
+    # The same in poll mode, as in Colab.
+    _expect_conversation(reach_page.locator(".e2e-shown-poll iframe").content_frame.locator("body"))
 
     # The route card's button shows the same page the same way.
     card = reach_page.locator(".lihil-route-card").nth(1)
