@@ -64,6 +64,7 @@ def console(
     ``export_dir`` (default: the kernel's working directory, i.e. next to the notebook). ``updates="poll"``
     makes the page pull its updates from the kernel's main thread (see :mod:`.poll`; "auto" does it in Colab).
     """
+    update_mode(updates)  # a bad value is an error before any widget exists
     pg = playground if playground is not None else kernel_playground()
     view = Console(
         pg,
