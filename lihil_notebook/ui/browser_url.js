@@ -9,6 +9,8 @@ function complete(href, websocket) {
 
 function render({ model, el }) {
   el.classList.add("lihil-browser-url");
+  const box = document.createElement("div");
+  box.style.cssText = "display:flex;flex-wrap:wrap;gap:8px;align-items:center;padding:2px 6px";
   const label = document.createElement("span");
   label.className = "lihil-console-label";
   const code = document.createElement("code");
@@ -20,8 +22,10 @@ function render({ model, el }) {
   open.className = "lihil-open-page";
   open.target = "_blank";
   open.rel = "noopener";
-  open.textContent = "open page";
-  el.append(label, code, copy, open);
+  open.textContent = "open page ↗";
+  open.style.cssText = "color:var(--jp-content-link-color,#1a73e8);text-decoration:underline";
+  box.append(label, code, copy, open);
+  el.appendChild(box);
 
   const show = () => {
     const href = model.get("href");

@@ -181,7 +181,7 @@ def test_a_route_page_through_jupyter_server_proxy_under_a_hub_host_name(reach_p
     assert popup.url == url
     assert popup.evaluate(DIRECT_FETCH, f"http://127.0.0.1:{port}/page") == "failed"
     _expect_conversation(popup.locator("body"), closed=PROXY_CLOSE)
-    reach_page.screenshot("reach-proxied-page")
+    popup.screenshot(path=str(ARTIFACTS / "reach-proxied-page.png"))
 
     # The absolute form keeps the prefix; the playground routes below it.
     popup.goto(url.replace("/proxy/", "/proxy/absolute/"))
