@@ -99,6 +99,7 @@ function render({ model, el }) {
   el.classList.add("lihil-page-frame");
   el.appendChild(iframe);
 
+  const view = Math.random().toString(36).slice(2, 10);
   let written = null;
   const write = () => {
     const doc = iframe.contentDocument;
@@ -120,23 +121,24 @@ function render({ model, el }) {
   const fromFrame = (event) => {
     const m = event.data;
     if (event.source !== iframe.contentWindow || !m || !m[CHANNEL]) return;
+    const id = `${view}:${m.id}`;  // unique across views of this widget (an output shown twice)
     if (m.op === "send" && m.binary !== undefined) {
-      model.send({ op: "send", id: m.id, binary: true }, undefined, [m.binary]);
+      model.send({ op: "send", id, binary: true }, undefined, [m.binary]);
     } else {
-      model.send({ op: m.op, id: m.id, path: m.path, protocols: m.protocols, text: m.text, code: m.code,
-                   reason: m.reason });
+      model.send({ op: m.op, id, path: m.path, protocols: m.protocols, text: m.text, code: m.code, reason: m.reason });
     }
   };
   window.addEventListener("message", fromFrame);
 
   const fromKernel = (msg, buffers) => {
-    if (!msg || typeof msg.op !== "string") return;
+    if (!msg || typeof msg.op !== "string" || typeof msg.id !== "string" || !msg.id.startsWith(`${view}:`)) return;
+    const id = Number(msg.id.slice(view.length + 1));
     if (msg.binary) {
-      const view = buffers[0];
-      const buffer = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
-      toFrame({ op: msg.op, id: msg.id, binary: buffer }, [buffer]);
+      const bytes = buffers[0];
+      const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      toFrame({ op: msg.op, id, binary: buffer }, [buffer]);
     } else {
-      toFrame({ op: msg.op, id: msg.id, text: msg.text, protocol: msg.protocol, code: msg.code, reason: msg.reason });
+      toFrame({ op: msg.op, id, text: msg.text, protocol: msg.protocol, code: msg.code, reason: msg.reason });
     }
   };
   model.on("msg:custom", fromKernel);

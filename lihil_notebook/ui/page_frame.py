@@ -9,6 +9,9 @@ travel both ways. The page's JavaScript is unchanged.
 
 Frames from the kernel reach the page from the server thread ("push"), or, in "poll" mode (automatic in Colab),
 in answer to the page's polls, from the kernel's main thread.
+
+Trust: the iframe is same-origin with the notebook page (that is what gives the page a real ``location``), so the
+page's scripts run with the notebook's rights, as any trusted HTML output's scripts do. Show your own pages.
 """
 
 from __future__ import annotations
@@ -77,8 +80,8 @@ class PageFrame(anywidget.AnyWidget):
     def __init__(self, pg: Playground, path: str, *, html: str, height: int, updates: str) -> None:
         super().__init__(html=html, page_path=path, port=pg.port or 0, height=height, updates=updates)
         self.pg = pg
-        self.tunnels: dict[int, TunnelSocket] = {}
-        self.closed_codes: list[tuple[int, int, str]] = []
+        self.tunnels: dict[str | int, TunnelSocket] = {}  # by the page's socket id ("<view>:<n>")
+        self.closed_codes: list[tuple[str | int, int, str]] = []
         self._pending: deque[tuple[dict[str, Any], list[bytes]]] = deque()
         self._lock = threading.Lock()
         self.add_class("lihil-page-frame")
@@ -98,7 +101,7 @@ class PageFrame(anywidget.AnyWidget):
         if op == "poll":
             self._deliver_pending()
             return
-        if not isinstance(socket_id, int):
+        if not isinstance(socket_id, (str, int)) or isinstance(socket_id, bool):
             return
         if op == "open":
             self._open(socket_id, str(content.get("path") or "/"), content.get("protocols") or [])
@@ -108,7 +111,7 @@ class PageFrame(anywidget.AnyWidget):
             elif op == "close":
                 tunnel.close(int(content.get("code") or 1000), str(content.get("reason") or ""))
 
-    def _open(self, socket_id: int, path: str, protocols: list[Any]) -> None:
+    def _open(self, socket_id: str | int, path: str, protocols: list[Any]) -> None:
         if not path.startswith("/"):
             self._emit({"op": "close", "id": socket_id, "code": 1006, "reason": f"bad path {path!r}"}, [])
             return
@@ -122,7 +125,7 @@ class PageFrame(anywidget.AnyWidget):
 
     # --- from the route (server loop) ----------------------------------------------------------------------------
 
-    def _on_tunnel(self, socket_id: int, kind: TunnelEvent, data: Any) -> None:
+    def _on_tunnel(self, socket_id: str | int, kind: TunnelEvent, data: Any) -> None:
         if kind == "open":
             self._emit({"op": "open", "id": socket_id, "protocol": data}, [])
         elif kind == "message" and isinstance(data, bytes):
