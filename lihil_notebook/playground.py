@@ -119,8 +119,7 @@ class Playground:
 
     @property
     def reach(self) -> Reach:
-        """How the user's browser reaches the server: direct or through the Jupyter server's proxy (detected once;
-        assign a :class:`~lihil_notebook.reach.Reach` to override)."""
+        """How the user's browser reaches the server, detected once (:mod:`lihil_notebook.reach`); assignable."""
         if self._reach is None:
             self._reach = detect()
         return self._reach
@@ -132,33 +131,22 @@ class Playground:
         self._reach = value
         self._notify("server")
 
-    def browser_url(self, path: str, *, absolute: bool = False) -> str:
-        """Where the user's *browser* opens ``path``: ``http://127.0.0.1:PORT/path`` when it can reach the port,
-        ``{base_url}proxy/PORT/path`` through the Jupyter server's proxy (``absolute=True``: the
-        ``proxy/absolute`` form). Carries the token (``lihil_token``) when there is one."""
-        return with_token(self.reach.url(self._require_port(), path, absolute=absolute),
-                                getattr(self, "token", None))
+    def browser_url(self, path: str, *, absolute: bool = False, websocket: bool = False) -> str:
+        """Where the user's *browser* opens ``path``: ``http://127.0.0.1:PORT/path``, or ``{base_url}proxy/PORT/path``
+        through the Jupyter server's proxy (``absolute``: ``proxy/absolute``); with ``lihil_token`` when it is on."""
+        url = self.reach.url(self._require_server().port, path, websocket=websocket, absolute=absolute)
+        return with_token(url, getattr(self, "token", None))
 
     def browser_ws_url(self, path: str, *, absolute: bool = False) -> str:
-        """:meth:`browser_url` for a WebSocket route (``ws://``; path-absolute through a proxy whose public host
-        only the browser knows: ``new WebSocket(url)`` resolves it against the page)."""
-        return with_token(self.reach.url(self._require_port(), path, websocket=True, absolute=absolute),
-                                getattr(self, "token", None))
+        """:meth:`browser_url` for a WebSocket route: ``ws://...``, or path-absolute through a proxy."""
+        return self.browser_url(path, absolute=absolute, websocket=True)
 
     def show(self, path: str, **options: Any) -> Any:
-        """Show the ``%%route`` page at ``path`` in the notebook, in an output iframe whose WebSockets to the
-        playground go through the kernel's widget comm: it works where the browser cannot reach the port.
-        ``height=`` (pixels), ``updates="poll"`` (automatic in Colab): see :mod:`lihil_notebook.ui.page_frame`."""
+        """The ``%%route`` page at ``path`` in an output iframe, its WebSockets through the widget comm: works where
+        no port is reachable (Colab). Options: :func:`lihil_notebook.ui.page_frame.show_page`."""
         if Playground.page_view is None:
             raise RuntimeError("pg.show() needs the notebook extension: import lihil_notebook")
         return Playground.page_view(self, path, **options)
-
-    def _require_port(self) -> int:
-        port = self.port
-        if port is None:
-            raise ServerNotRunningError("the playground server is stopped; start it with `%lihil start` or "
-                                        "`pg.start()`")
-        return port
 
     def _netloc(self) -> str:
         port = self.port
