@@ -93,6 +93,8 @@ poll_console.add_class("e2e-poll")
 poll_console""",
 ]
 
+#: Browser URLs carry the playground's token when it is on (the security edge decides when).
+TOKEN, AND_TOKEN = r"(\?lihil_token=[^&#]+)?", r"(&lihil_token=[^&#]+)?"
 #: jupyter-server-proxy (4.6) closes the browser's side without a status when the route closes (tornado's
 #: ``close()`` with no code), so the page sees 1005 where the route sent 4000; the comm tunnel keeps the code.
 PROXY_CLOSE = "closed 1005"
@@ -166,10 +168,10 @@ def test_a_route_page_through_jupyter_server_proxy_under_a_hub_host_name(reach_p
 
     # The cards show where *this browser* reaches the routes: the Jupyter proxy on the page's own host.
     echo_url = reach_page.locator(".lihil-route-card").nth(0).locator(".lihil-browser-url")
-    expect(echo_url).to_have_attribute("data-url", re.compile(rf"^ws://{re.escape(HUB_HOST)}:\d+/proxy/\d+/echo$"))
+    expect(echo_url).to_have_attribute("data-url", re.compile(rf"^ws://{re.escape(HUB_HOST)}:\d+/proxy/\d+/echo{TOKEN}$"))
     page_card = reach_page.locator(".lihil-route-card").nth(1)
     page_url = page_card.locator(".lihil-browser-url")
-    expect(page_url).to_have_attribute("data-url", re.compile(rf"^{re.escape(jupyter)}/proxy/\d+/page$"))
+    expect(page_url).to_have_attribute("data-url", re.compile(rf"^{re.escape(jupyter)}/proxy/\d+/page{TOKEN}$"))
     url = str(page_url.get_attribute("data-url"))
     port = re.findall(r"/proxy/(\d+)/", url)[0]
     assert echo_url.get_attribute("data-url") == url.replace("http://", "ws://").replace("/page", "/echo")
@@ -223,7 +225,7 @@ def test_the_console_in_poll_mode_shows_a_conversation(reach_page: NotebookPage)
         expect(received.last).to_contain_text(f"[poll] {text}", timeout=SHOWS_UP_MS)
     expect(received).to_have_count(2)
     expect(console.locator(".lihil-browser-url")).to_have_attribute(
-        "data-url", re.compile(rf"^ws://{re.escape(HUB_HOST)}:\d+/proxy/\d+/echo\?room=poll$"))
+        "data-url", re.compile(rf"^ws://{re.escape(HUB_HOST)}:\d+/proxy/\d+/echo\?room=poll{AND_TOKEN}$"))
     reach_page.screenshot("reach-poll-console", console)
 
 
