@@ -39,8 +39,9 @@ __all__ = ["Reach", "Where", "detect", "with_token"]
 
 Where = Literal["local", "jupyter-proxy", "vscode", "colab"]
 
-PROBE_TIMEOUT = 1.0
-"""Seconds to wait for the Jupyter server to say whether jupyter-server-proxy is loaded."""
+PROBE_TIMEOUT = 3.0
+"""Seconds to wait for the Jupyter server (our parent process) to say whether jupyter-server-proxy is loaded; once
+per kernel. Generous because a busy machine can be slow to answer, and a timeout means no proxy URLs."""
 TOKEN_PARAMETER = "lihil_token"
 """The query parameter that carries the playground's token in URLs a browser opens."""
 
