@@ -11,6 +11,10 @@ In a notebook::
     s = playground().connect("/echo/lobby")   # a client Session
     s.send("hi"); s.receive()
 
+Where the user's browser reaches a route (direct, or through the Jupyter server's proxy on a hub) is
+``pg.browser_url(path)`` (:mod:`lihil_notebook.reach`); ``pg.show(path)`` shows a ``%%route`` page in the notebook
+with its WebSockets going through the kernel, for where no port is reachable (Colab).
+
 ``%load_ext`` starts the server at once (so ``pg.url`` is valid right away); ``%unload_ext`` stops it, closes the
 sessions, frees the port and removes the magics; ``%reload_ext`` does both and keeps the routes, because the
 :class:`Playground` lives on the IPython shell, not in this module.
@@ -31,10 +35,14 @@ from .errors import (
     SessionError,
 )
 from .ipython import magics
-from .playground import ExposedServerWarning, Playground, RouteInfo, RouteKind, playground
+from .kernel import playground
+from .playground import ExposedServerWarning, Playground, RouteInfo, RouteKind
 from .server import capture
 from .server.thread import ServerSettings
 from .ui import console
+from .ui.page_frame import show_page
+
+Playground.page_view = show_page  # pg.show(path): the playground may not import the ui room itself
 
 __all__ = [
     "ExposedServerWarning",

@@ -1,6 +1,6 @@
 """``Playground``: the kernel's one state object — the lihil app, the live route table, the server, the sessions.
 
->>> pg = playground()                       # the kernel's Playground (the same one after %reload_ext)
+>>> pg = playground()                       # the kernel's Playground (lihil_notebook.kernel)
 >>> pg.mount_ws("/echo/{room}", echo)       # what %%ws_route does after running the cell
 >>> s = pg.connect("/echo/lobby")           # a client Session, connected through the real server
 >>> pg.stop(); pg.start()                   # routes survive; the port is kept when it is still free
@@ -18,7 +18,7 @@ import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from starlette.types import Scope
 
@@ -27,10 +27,12 @@ from lihil import Lihil
 from .client.session import LOG_LIMIT, MAX_UNREAD_BYTES, SESSION_LOG_BYTES, LogEntry, Session
 from .client.sessions import MAX_SESSIONS, TOTAL_LOG_BYTES, SessionRegistry
 from .errors import PlaygroundError, ServerNotRunningError, ServerStartError
+from .reach import Reach, detect, with_token
 from .server import capture
 from .server.access import Access
 from .server.connections import ConnectionTracker, header_value
 from .server.edge import Edge, Refusal
+from .server.prefix import ProxyPrefix
 from .server.routes import RouteInfo, RouteKind, RouteTable, check_path
 from .server.thread import (
     DEFAULT_HOST,
@@ -47,12 +49,10 @@ from .server.urls import DirectUrls
 from .server.watchdog import LoopWatchdog
 from .wire import SESSION_HEADER
 
-__all__ = ["ExposedServerWarning", "LogEntry", "Playground", "RouteInfo", "RouteKind", "Session", "check_path", "playground"]
+__all__ = ["ExposedServerWarning", "LogEntry", "Playground", "RouteInfo", "RouteKind", "Session", "check_path"]
 
 T = TypeVar("T")
 
-SHELL_ATTRIBUTE = "_lihil_playground"
-"""Where the kernel's Playground lives: on the IPython shell, which %reload_ext does not re-create."""
 SERVER_LOG_LINES = 200
 CONNECT_GRACE = 1.0
 """Seconds a blocking call waits beyond its own timeout before giving up on the server loop."""
@@ -60,6 +60,9 @@ CONNECT_GRACE = 1.0
 
 class Playground:
     """The lihil app served from a background thread, its live routes, and the notebook's client sessions."""
+
+    #: What :meth:`show` displays; set by the package (the ui room), which the playground may not import.
+    page_view: ClassVar[Callable[..., Any] | None] = None
 
     def __init__(
         self,
@@ -102,10 +105,11 @@ class Playground:
         self._at_exit_registered = False
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
         self._watchdog: LoopWatchdog | None = None
+        self._reach: Reach | None = None
         tracker = ConnectionTracker(lambda: self.app, self._session_for, self._routes.find_for_scope,
                                     self.server_log.append)
         # The edge comes first: nothing reaches the tracker (or a handler) before it has let the request in.
-        self.asgi_app = Edge(tracker, lambda: self.access.rules, self.access.log,
+        self.asgi_app = Edge(ProxyPrefix(tracker), lambda: self.access.rules, self.access.log,
                              on_handshake_timeout=self._on_handshake_timeout, on_refusal=self._on_refusal)
 
     def __repr__(self) -> str:
@@ -171,6 +175,37 @@ class Playground:
     def refusals(self) -> list[Refusal]:
         """The most recent requests the edge refused (what, from where, and the setting that would allow it)."""
         return self.access.refusals(20)
+
+    @property
+    def reach(self) -> Reach:
+        """How the user's browser reaches the server, detected once (:mod:`lihil_notebook.reach`); assignable."""
+        if self._reach is None:
+            self._reach = detect()
+        return self._reach
+
+    @reach.setter
+    def reach(self, value: Reach) -> None:
+        if not isinstance(value, Reach):
+            raise TypeError(f"reach: expected a lihil_notebook.reach.Reach, got {value!r}")
+        self._reach = value
+        self._notify("server")
+
+    def browser_url(self, path: str, *, absolute: bool = False, websocket: bool = False) -> str:
+        """Where the user's *browser* opens ``path``: ``http://127.0.0.1:PORT/path``, or ``{base_url}proxy/PORT/path``
+        through the Jupyter server's proxy (``absolute``: ``proxy/absolute``); with ``lihil_token`` when it is on."""
+        url = self.reach.url(self._require_server().port, path, websocket=websocket, absolute=absolute)
+        return with_token(url, self.token)
+
+    def browser_ws_url(self, path: str, *, absolute: bool = False) -> str:
+        """:meth:`browser_url` for a WebSocket route: ``ws://...``, or path-absolute through a proxy."""
+        return self.browser_url(path, absolute=absolute, websocket=True)
+
+    def show(self, path: str, **options: Any) -> Any:
+        """The ``%%route`` page at ``path`` in an output iframe, its WebSockets through the widget comm: works where
+        no port is reachable (Colab). Options: :func:`lihil_notebook.ui.page_frame.show_page`."""
+        if Playground.page_view is None:
+            raise RuntimeError("pg.show() needs the notebook extension: import lihil_notebook")
+        return Playground.page_view(self, path, **options)
 
     # --- server lifecycle ---------------------------------------------------------------------------------------
 
@@ -449,33 +484,3 @@ class Playground:
                 callback(event)
             except Exception as exc:  # an observer's bug must not break a route definition
                 self.server_log.append(f"observer {callback!r} failed on {event!r}: {exc!r}")
-
-
-# --- the kernel's one Playground ------------------------------------------------------------------------------------
-
-_standalone: Playground | None = None
-_singleton_lock = threading.Lock()
-
-
-def playground() -> Playground:
-    """The kernel's Playground (created on first use). Outside IPython: one per process."""
-    global _standalone
-    shell = _ipython_shell()
-    with _singleton_lock:
-        if shell is not None:
-            found = getattr(shell, SHELL_ATTRIBUTE, None)
-            if found is None:
-                found = _standalone or Playground()
-                setattr(shell, SHELL_ATTRIBUTE, found)
-            return found
-        if _standalone is None:
-            _standalone = Playground()
-        return _standalone
-
-
-def _ipython_shell() -> Any:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return get_ipython()

@@ -21,7 +21,10 @@ MAX_LINES = 500
 ALLOWED = {
     "server": {"lihil"},
     "client": set(),
-    "playground": {"lihil", "server", "client"},
+    # reach.py: how the user's browser reaches the server (direct, Jupyter proxy, VS Code, Colab). Its own room
+    # because it reads the kernel's surroundings (environment, Jupyter's runtime files), not the server or client.
+    "reach": set(),
+    "playground": {"lihil", "server", "client", "reach"},
     "ipython": {"lihil", "playground", "ui"},
     "ui": {"lihil", "playground", "client"},
 }
@@ -67,7 +70,8 @@ def room(module: str) -> str:
         return "lihil"
     if len(parts) == 1:
         return "init"
-    return {"playground": "playground", "errors": "errors", "wire": "errors"}.get(parts[1], parts[1])
+    return {"playground": "playground", "kernel": "playground", "errors": "errors", "wire": "errors"}.get(
+        parts[1], parts[1])
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:

@@ -3,7 +3,8 @@
 * :mod:`.session` — ``Session``: a connection opened from the notebook (blocking, ``await`` and ``*_nowait`` calls);
 * :mod:`.log` — ``LogEntry``, and how payloads, close codes and refused handshakes read in a session's log;
 * :mod:`.frames` — ``Inbox``/``Outbox``: messages between a cell's thread and the server loop;
-* :mod:`.loop_calls` — ``LoopCaller``: calling into the server loop from a cell, blocking or awaited.
+* :mod:`.loop_calls` — ``LoopCaller``: calling into the server loop from a cell, blocking or awaited;
+* :mod:`.tunnel` — ``TunnelSocket``: a connection the kernel makes for a page shown with ``pg.show``.
 
 May import: :mod:`lihil_notebook.errors`. Never the server, ui or ipython rooms.
 """

@@ -21,6 +21,9 @@ class StatusReport:
     def __init__(self, pg: Playground, *, routes_only: bool = False) -> None:
         self.running = pg.is_running
         self.url = pg.url if self.running else None
+        # Where the user's browser reaches the server (through the Jupyter proxy on a hub), and why.
+        self.browser_url = pg.browser_url("/") if self.running else None
+        self.reach_why = pg.reach.why if self.running else ""
         self.host = pg.host
         self.routes = pg.routes
         self.sessions: Sequence[Session] = [] if routes_only else pg.sessions
@@ -30,6 +33,8 @@ class StatusReport:
 
     def __repr__(self) -> str:
         lines = [] if self.routes_only else [f"lihil playground: {self.url or 'stopped'}"]
+        if self.browser_url and not self.routes_only:
+            lines.append(f"browser: {self.browser_url}  ({self.reach_why})")
         lines.append(f"routes ({len(self.routes)}):" if self.routes else "routes: none (define one with %%ws_route)")
         for r in self.routes:
             lines.append(f"  {r.path}  [{_kind(r)}]  {r.handler_name}  v{r.version}  "
@@ -49,6 +54,9 @@ class StatusReport:
         esc = html.escape
         parts = [] if self.routes_only else [
             f"<div><b>lihil playground</b>: <code>{esc(self.url or 'stopped')}</code></div>"]
+        if self.browser_url and not self.routes_only:
+            parts.append(f'<div>browser: <a class="lihil-browser-link" href="{esc(self.browser_url)}" '
+                         f'target="_blank"><code>{esc(self.browser_url)}</code></a> <i>{esc(self.reach_why)}</i></div>')
         if self.routes:
             rows = "".join(
                 f"<tr><td><code>{esc(r.path)}</code></td><td>{_kind(r)}</td><td>{esc(r.handler_name)}</td>"

@@ -13,7 +13,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from ..errors import PlaygroundError
-from ..playground import RouteKind, check_path, playground
+from ..kernel import playground
+from ..playground import RouteKind, check_path
 from ..ui import console, route_card
 from .cells import run_route_cell
 from .display import StatusReport
@@ -67,13 +68,14 @@ class PlaygroundMagics(Magics):
     def route(self, line: str, cell: str) -> None:
         """Run the cell and serve its last top-level function as an HTTP endpoint at PATH (``--method``, GET).
 
-        For example a small page that talks to a WebSocket route::
+        For example a small page that talks to a WebSocket route, by a URL relative to the page, so it works direct,
+        through the Jupyter server's proxy (``pg.browser_url``) and shown in the notebook (``pg.show``)::
 
             %%route /index
             from lihil import HTML
 
             def index() -> HTML:
-                return "<script>const ws = new WebSocket(`ws://${location.host}/echo/lobby`)</script>"
+                return "<script>const ws = new WebSocket(new URL('echo/lobby', location.href))</script>"
         """
         args = parse_argstring(self.route, line)
         with _usage_errors():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import ServerNotRunningError
-from ..wire import TOKEN_QUERY
+from ..wire import with_token
 
 
 class DirectUrls:
@@ -31,9 +31,5 @@ class DirectUrls:
             raise ValueError(f"{where}(path): expected a path starting with '/', got {path!r}")
         return f"{scheme}://{self.netloc()}{path}"
 
-    def with_token(self, url: str) -> str:
-        token = self._token()
-        return url if token is None else f"{url}{'&' if '?' in url else '?'}{TOKEN_QUERY}={token}"
-
     def url(self, scheme: str, path: str, where: str) -> str:
-        return self.with_token(self.bare(scheme, path, where))
+        return with_token(self.bare(scheme, path, where), self._token())

@@ -30,8 +30,10 @@ from urllib.parse import parse_qsl, urlencode
 
 import ipywidgets as widgets
 
+from ..kernel import playground as kernel_playground
 from ..playground import Playground
-from ..playground import playground as kernel_playground
+from .browser_url import BrowserUrl
+from .poll import PollingPump, update_mode
 from .route_card import RouteCard
 from .session_panel import SessionPanel
 from .style import ASSETS_HTML, error_html, html_view, row, text_field
@@ -52,14 +54,17 @@ def console(
     max_entries: int = 500,
     refresh_rate: float = 15.0,
     export_dir: str | Path | None = None,
+    updates: str = "auto",
 ) -> Console:
     """Build a console for ``path`` (``/chat/lobby?user=ann``, a route pattern, or None to pick later).
 
     ``sessions`` names the panels to start with ("" lets the playground pick "s1", "s2", …); ``connect``
     connects them at once. Each log view keeps the last ``max_entries`` entries on screen (the sessions keep
     all of theirs); the screen is refreshed at most ``refresh_rate`` times a second. Exports go to
-    ``export_dir`` (default: the kernel's working directory, i.e. next to the notebook).
+    ``export_dir`` (default: the kernel's working directory, i.e. next to the notebook). ``updates="poll"``
+    makes the page pull its updates from the kernel's main thread (see :mod:`.poll`; "auto" does it in Colab).
     """
+    update_mode(updates)  # a bad value is an error before any widget exists
     pg = playground if playground is not None else kernel_playground()
     view = Console(
         pg,
@@ -67,6 +72,7 @@ def console(
         max_entries=max_entries,
         refresh_rate=refresh_rate,
         export_dir=Path(export_dir) if export_dir is not None else None,
+        updates=updates,
     )
     for name in sessions:
         panel = view.add_session(name)
@@ -163,12 +169,17 @@ class Console(widgets.VBox):
         max_entries: int = 500,
         refresh_rate: float = 15.0,
         export_dir: Path | None = None,
+        updates: str = "auto",
     ) -> None:
         self.pg = pg
         self.panels: list[SessionPanel] = []
         self.max_entries = max_entries
         self.export_dir = export_dir
-        self.pump = UiPump(pg, self._flush, rate=refresh_rate)
+        self.updates = update_mode(updates)
+        self.pump: UiPump | PollingPump = (
+            UiPump(pg, self._flush, rate=refresh_rate) if self.updates == "push"
+            else PollingPump(self._flush, active=self._has_live_session)
+        )
         self._new_route_options: list[tuple[str, str | None]] | None = None
         self._refreshing_routes = False
         self._param_fields: dict[str, widgets.Text] = {}
@@ -192,6 +203,7 @@ class Console(widgets.VBox):
             "", "subprotocols: chat.v1, chat.v2", "220px", "lihil-console-subprotocols"
         )
         self.target_url = html_view("", "lihil-console-target")
+        self.browser_target = BrowserUrl(websocket=True)  # the target for a browser's own client, with "copy"
         self.session_name = text_field("", "new session's name", "150px", "lihil-console-new-name")
         self.add_session_button = widgets.Button(description="+ session", layout=widgets.Layout(width="auto"))
         self.add_session_button.add_class("lihil-console-add-session")
@@ -212,9 +224,10 @@ class Console(widgets.VBox):
                 widgets.HTML(ASSETS_HTML),
                 row([_label("route"), self.route_picker, _label("path"), self.path, self.params_box]),
                 row([self.query_box, self.headers, self.subprotocols]),
-                row([self.target_url]),
+                row([self.target_url, self.browser_target]),
                 row([self.session_name, self.add_session_button, self.notice]),
                 self.sessions_box,
+                *([self.pump.ticker] if isinstance(self.pump, PollingPump) else []),
             ]
         )
         self.add_class("lihil-console")
@@ -285,7 +298,10 @@ class Console(widgets.VBox):
             panel.dispose()
         super().close()
 
-    # ---- UI pump (server thread) ---------------------------------------------------------------------
+    # ---- UI pump (server thread; the main thread in poll mode) -------------------------------------------
+
+    def _has_live_session(self) -> bool:
+        return any(p.session is not None and p.session.state in ("connecting", "open") for p in self.panels)
 
     def _flush(self) -> None:
         options, self._new_route_options = self._new_route_options, None
@@ -356,7 +372,9 @@ class Console(widgets.VBox):
             target = self.target()
         except ValueError as error:
             self.target_url.value = error_html(str(error))
+            self.browser_target.href = ""
             return
+        self.browser_target.follow(self.pg, target.path)
         extras = []
         if target.headers:
             extras.append(f"{len(target.headers)} header(s)")

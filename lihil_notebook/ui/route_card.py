@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from .style import ASSETS_HTML, html_view, row
+from .browser_url import BrowserUrl
+from .style import ASSETS_HTML, button, error_html, html_view, row
 from .target import find_route, full_url, url_code
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class RouteCard(widgets.VBox):
         self.pg = pg
         self.path = path
         self._open_console = open_console
+        self.page: widgets.Widget | None = None
         route = find_route(pg, path)
         self.version = getattr(route, "version", None)
         self.kind = getattr(route, "kind", "ws")
@@ -55,12 +57,21 @@ class RouteCard(widgets.VBox):
         self.console: widgets.Widget | None = None
         self._lock = threading.Lock()
         self.console_slot = widgets.VBox()
-        children: list[widgets.Widget] = [widgets.HTML(ASSETS_HTML), self.info, self.console_slot]
+        # Where the user's browser reaches the route (through the Jupyter proxy on a hub), to copy or open.
+        self.browser_url = BrowserUrl(websocket=self.kind == "ws", open_link=self.kind == "http")
+        self.browser_url.follow(pg, path)
+        self.page_slot = widgets.VBox()
+        children: list[widgets.Widget] = [widgets.HTML(ASSETS_HTML), self.info, row([self.browser_url]),
+                                          self.console_slot, self.page_slot]
         if self.kind == "ws":
             self.open_button = widgets.Button(description="Open console", layout=widgets.Layout(width="auto"))
             self.open_button.add_class("lihil-route-open-console")
             self.open_button.on_click(self._on_open_click)
-            children.insert(2, row([self.open_button]))
+            children.insert(3, row([self.open_button]))
+        elif "GET" in getattr(route, "methods", ()) and "{" not in path:
+            # A page shown in the notebook, its WebSockets through the kernel: works where no port is reachable.
+            self.show_button = button("Show page here", "lihil-route-show-page", self._on_show_click)
+            children.insert(3, row([self.show_button]))
         super().__init__(children)
         self.add_class("lihil-route-card")
         self._unobserve: Callable[[], None] | None = pg.observe(self._on_playground_event)
@@ -70,7 +81,7 @@ class RouteCard(widgets.VBox):
         bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
         route = find_route(self.pg, self.path)
         if route is not None:
-            url = full_url(self.pg, self.path, http=route.kind == "http")
+            url = full_url(self.pg, self.path, http=route.kind == "http", browser=True)
             static = RouteSummary(route, url or f"{self.path} (server stopped)")
             bundle["text/plain"], bundle["text/html"] = repr(static), static._repr_html_()
         return bundle
@@ -93,10 +104,25 @@ class RouteCard(widgets.VBox):
             self._unobserve = None
         close_tree(self)
 
+    def _on_show_click(self, _: object) -> None:
+        if self.page is None:
+            try:
+                self.page = self.pg.show(self.path)
+            except (ValueError, RuntimeError) as error:
+                self.page_slot.children = (widgets.HTML(error_html(str(error))),)
+                return
+            self.page_slot.children = (self.page,)
+            self.show_button.description = "Hide page"
+        else:
+            self.page.close()
+            self.page, self.page_slot.children = None, ()
+            self.show_button.description = "Show page here"
+
     def _on_playground_event(self, event: str) -> None:
         if event not in ("routes", "server", "edge"):
             return
         with self._lock:  # callbacks may come from several threads
+            self.browser_url.follow(self.pg, self.path)
             value = self._info_html()
             if self.info.value != value:
                 self.info.value = value

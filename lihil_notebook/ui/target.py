@@ -39,8 +39,11 @@ def url_code(pg: Playground, path: str, *, http: bool = False) -> str:
     return f"<code class='lihil-url'>{html.escape(url)}</code>"
 
 
-def full_url(pg: Playground, path: str, *, http: bool) -> str | None:
+def full_url(pg: Playground, path: str, *, http: bool, browser: bool = False) -> str | None:
+    """The kernel's URL of ``path`` (``browser=True``: where the user's browser reaches it, ``pg.browser_url``)."""
     try:
+        if browser:
+            return pg.browser_url(path) if http else pg.browser_ws_url(path)
         return pg.url + path if http else pg.ws_url(path)
     except RuntimeError:  # ServerNotRunningError: no port while stopped
         return None

@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,13 @@ class JupyterLab:
         python: str = sys.executable,
         ready_timeout: float = 60.0,
         attempts: int = 3,
+        extra_arguments: Sequence[str] = (),
     ) -> JupyterLab:
         """Start JupyterLab with all its state under ``state_dir``; return once ``/api/status`` answers.
 
         ``ready_timeout`` bounds the wait for one start; a start that loses the race for its port is retried
-        up to ``attempts`` times on a new port.
+        up to ``attempts`` times on a new port. ``extra_arguments`` go to the server's command line
+        (e.g. ``--ServerApp.allow_remote_access=True`` to be opened under another host name).
         """
         root_dir = state_dir / "notebooks"
         root_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,7 @@ class JupyterLab:
             log_path = state_dir / f"jupyterlab-{attempt}.log"
             with log_path.open("wb") as log:
                 process = subprocess.Popen(
-                    [python, "-m", "jupyterlab", *_server_arguments(port, token, root_dir)],
+                    [python, "-m", "jupyterlab", *_server_arguments(port, token, root_dir), *extra_arguments],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env,

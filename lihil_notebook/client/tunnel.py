@@ -1,0 +1,122 @@
+"""``TunnelSocket``: one WebSocket connection made by the kernel on behalf of a page the browser shows.
+
+Where the browser cannot reach the playground's port (Colab; a hub without the proxy) a page shown with
+``pg.show`` opens its WebSockets through the widget comm; for each one the kernel dials the real route at
+``ws://127.0.0.1:PORT`` with the page's own path and query, and relays frames both ways — text as text, binary as
+binary — and the close code and reason. It is a plain relay, not a :class:`~.session.Session`: the server sees an
+ordinary client (no session header), so the route's handler behaves exactly as for a browser connecting direct.
+
+Everything runs on the server loop; :meth:`TunnelSocket.send` and :meth:`TunnelSocket.close` may be called from any
+thread and return at once. What happens is reported through the ``events`` callback (on the server loop):
+``("open", protocol)``, ``("message", str | bytes)``, ``("close", (code, reason))``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
+
+TunnelEvent = Literal["open", "message", "close"]
+
+#: The close code a page sees when the kernel could not connect at all (as a browser's 1006 "abnormal closure").
+ABNORMAL_CLOSURE = 1006
+OPEN_TIMEOUT = 10.0
+MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+
+
+class TunnelSocket:
+    """A relayed connection to ``url`` (``ws://127.0.0.1:PORT/path?query``); see the module docstring.
+
+    ``call_soon(fn, *args)`` runs ``fn`` on the server loop from any thread (``pg.call_soon``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        call_soon: Callable[..., None],
+        events: Callable[[TunnelEvent, Any], None],
+        *,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] = (),
+        open_timeout: float = OPEN_TIMEOUT,
+    ) -> None:
+        self.url = url
+        self._call_soon = call_soon
+        self._events = events
+        self._headers = dict(headers or {})
+        self._subprotocols = [Subprotocol(p) for p in subprotocols]
+        self._open_timeout = open_timeout
+        self._ws: ClientConnection | None = None
+        self._outgoing: asyncio.Queue[str | bytes | tuple[int, str]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        """Begin connecting (from any thread)."""
+        self._call_soon(self._start)
+
+    def send(self, data: str | bytes) -> None:
+        """Queue a frame for the route (from any thread); frames go out in call order."""
+        self._call_soon(self._put, data)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection with ``code`` and ``reason`` (from any thread); idempotent."""
+        self._call_soon(self._put, (code, reason))
+
+    # --- on the server loop ------------------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._outgoing = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def _put(self, item: str | bytes | tuple[int, str]) -> None:
+        if self._outgoing is not None and not self._closed:
+            self._outgoing.put_nowait(item)
+
+    async def _run(self) -> None:
+        assert self._outgoing is not None
+        try:
+            self._ws = await asyncio.wait_for(
+                connect(self.url, additional_headers=self._headers, subprotocols=self._subprotocols or None,
+                        max_size=MAX_MESSAGE_SIZE, open_timeout=None, ping_interval=None),
+                self._open_timeout,
+            )
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            status = exc.response.status_code if isinstance(exc, InvalidStatus) else None
+            self._finish(ABNORMAL_CLOSURE, f"HTTP {status}" if status else type(exc).__name__)
+            return
+        self._events("open", self._ws.subprotocol or "")
+        writer = asyncio.create_task(self._write(self._ws, self._outgoing))
+        try:
+            async for message in self._ws:
+                self._events("message", message)
+        except ConnectionClosed:
+            pass
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        # The code the route closed with (or echoed back when the page closed first); 1006 without a close frame.
+        self._finish(self._ws.close_code or ABNORMAL_CLOSURE, self._ws.close_reason or "")
+
+    async def _write(self, ws: ClientConnection, outgoing: asyncio.Queue[str | bytes | tuple[int, str]]) -> None:
+        while True:
+            item = await outgoing.get()
+            try:
+                if isinstance(item, tuple):
+                    await ws.close(*item)
+                    return
+                await ws.send(item)
+            except ConnectionClosed:
+                return
+
+    def _finish(self, code: int, reason: str) -> None:
+        if not self._closed:
+            self._closed = True
+            self._events("close", (code, reason))
