@@ -153,6 +153,9 @@ class ChannelBase:
         task = self._tasks.pop(name, None)
         if task is None:
             return
+        if not task.done():
+            await asyncio.sleep(0)  # one loop turn: a task started just now gets to run up to its first await,
+            # so its body sees the cancellation (its `finally`/`except CancelledError` run) rather than never starting
         task.cancel()
         try:
             await task
