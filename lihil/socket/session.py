@@ -12,6 +12,7 @@ The order of things, per connection:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -121,6 +122,9 @@ class SocketSession:
                                         ref=bad.ref)
                 continue
             await self.handle_message(env, self._resolver)
+            # Yield once per message: ws.receive() does not suspend while frames are buffered, and a burst of
+            # publishes must not fill the members' outboxes before their writers have had a turn.
+            await asyncio.sleep(0)
 
     # --- one envelope -----------------------------------------------------------------------------------------
 

@@ -6,11 +6,13 @@ timeout and waits on a condition (a frame, a PING answer, a port that accepts); 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -248,3 +250,57 @@ class UvicornProcess:
         stop_pid(self.proc)
         if self.proc.stderr:
             self.proc.stderr.close()
+
+
+class RawClient:
+    """A WebSocket client on a bare socket that reads only when told to — a truly slow client.
+
+    (`websockets` reads ahead into its own memory, so the server would never see it fall behind.)
+    """
+
+    def __init__(self, port: int, path: str = "/ws", rcvbuf: int = 4096) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(FRAME_TIMEOUT)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                           ).encode())
+        self._buffer = b""
+        while b"\r\n\r\n" not in self._buffer:
+            self._buffer += self._recv()
+        head, _, self._buffer = self._buffer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def send_text(self, text: str) -> None:
+        payload = text.encode()
+        assert len(payload) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+
+    def recv_frame(self) -> tuple[int, bytes]:
+        """(opcode, payload) of the next frame from the server."""
+        header = self._take(2)
+        opcode, length = header[0] & 0x0F, header[1] & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", self._take(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", self._take(8))[0]
+        return opcode, self._take(length)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _take(self, n: int) -> bytes:
+        while len(self._buffer) < n:
+            self._buffer += self._recv()
+        data, self._buffer = self._buffer[:n], self._buffer[n:]
+        return data
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the TCP connection")
+        return chunk
