@@ -304,3 +304,12 @@ class RawClient:
         if not chunk:
             raise ConnectionError("the server closed the TCP connection")
         return chunk
+
+
+def numsub(redis: RedisServer, channel: str) -> int:
+    """How many connections Redis has subscribed to ``channel`` (``PUBSUB NUMSUB``)."""
+    try:
+        reply = redis.command("PUBSUB", "NUMSUB", channel)
+    except OSError:
+        return -1
+    return int(reply.rstrip(b"\r\n").rsplit(b":", 1)[1])
