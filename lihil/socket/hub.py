@@ -207,7 +207,7 @@ class SocketHub(WebSocketRoute):
         bus = self._bus or await self._resolve_bus()
         async with self.graph.ascope() as conn_scope:
             session = SocketSession(
-                socket=ISocket(ws), bus=bus, resolver=conn_scope, channel_factories=channels.factories,
+                socket=ISocket(ws, send=send), bus=bus, resolver=conn_scope, channel_factories=channels.factories,
                 connect_cb=channels.on_connect, disconnect_cb=channels.on_disconnect, dispatcher=self._dispatcher,
                 reply_frames=self.reply_frames, max_send_queue=self.max_send_queue, close_timeout=self.close_timeout,
             )

@@ -7,6 +7,10 @@ outbox holds ``max_send_queue`` envelopes, the hub closes *that* connection with
 reason that says so; everyone else carries on. Nothing is dropped silently: the close tells the client, and the
 server logs a warning naming the connection and the setting.
 
+Sending costs no task switch while the client keeps up: an envelope for an idle outbox is handed to the server at
+once, and only if the server has to wait for the client (its write buffer is full) does the rest of that send, and
+everything queued behind it, move to the writer task.
+
 An ``ISocket`` made by hand (``ISocket(websocket)``) has no outbox: its sends are awaited directly, like lihil's.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 import msgspec
@@ -40,8 +45,9 @@ class ISocket:
     ``binary`` says which frame type envelopes go out in; the hub sets it from the frames the client sends.
     """
 
-    def __init__(self, websocket: Any) -> None:
+    def __init__(self, websocket: Any, *, send: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> None:
         self._ws = websocket
+        self._asgi_send = send  # the server's own ASGI send, if given: the outbox writes through it directly
         self._seq = 0
         self.binary = False
         self._outbox: _Outbox | None = None
@@ -141,7 +147,8 @@ class ISocket:
         data = _encode(MessageEnvelope(topic, event, payload, ref, join_ref, event_id, self._seq))
         outbox = self._outbox
         if outbox is not None:
-            outbox.put(data, self.binary)
+            outbox.put({"type": "websocket.send", "bytes": data} if self.binary
+                       else {"type": "websocket.send", "text": data.decode()})
         elif self.binary:
             await self._ws.send_bytes(data)
         else:
@@ -178,7 +185,7 @@ class ISocket:
 
     def start_outbox(self, max_send_queue: int = MAX_SEND_QUEUE, close_timeout: float = CLOSE_TIMEOUT) -> None:
         """From now on, envelopes are queued and written by a task of their own (the hub calls this on accept)."""
-        self._outbox = _Outbox(self, max_send_queue, close_timeout)
+        self._outbox = _Outbox(self, self._asgi_send or self._ws.send, max_send_queue, close_timeout)
 
     async def stop_outbox(self) -> None:
         """Stop writing; what is still queued is not sent (the connection is going away)."""
@@ -187,54 +194,62 @@ class ISocket:
             await outbox.stop()
 
 
-class _Outbox:
-    """A bounded queue of encoded envelopes and the one task that writes them, in order."""
+Message = dict[str, Any]
+_GONE = (WebSocketDisconnect, OSError, RuntimeError)  # the client left, or the socket is already closed
 
-    def __init__(self, socket: ISocket, limit: int, close_timeout: float) -> None:
-        self._socket, self._ws = socket, socket.websocket
+
+class _Outbox:
+    """A bounded queue of ASGI send messages, written in order: at once while the client keeps up, else by a task."""
+
+    def __init__(self, socket: ISocket, send: Callable[[Message], Awaitable[None]], limit: int,
+                 close_timeout: float) -> None:
+        self._ws, self._send = socket.websocket, send
         self._limit, self._close_timeout = limit, close_timeout
-        self._queue: deque[tuple[bytes, bool] | asyncio.Future[None]] = deque()
+        self._queue: deque[Message | asyncio.Future[None]] = deque()
         self._loop = asyncio.get_running_loop()
-        self._wakeup: asyncio.Future[None] | None = None
-        self._task: asyncio.Task[None] | None = self._loop.create_task(self._write())
+        self._writer: asyncio.Task[None] | None = None  # set while a send waits for the client
+        self._open = True
         self._overflowed = False
 
-    def put(self, data: bytes, binary: bool) -> None:
-        if self._task is None:
+    def put(self, message: Message) -> None:
+        if not self._open:
             return  # stopped: the connection is closing or gone, there is nobody to send to
-        if len(self._queue) >= self._limit:
-            self._overflow()
+        if self._writer is not None:
+            if len(self._queue) >= self._limit:
+                self._overflow()
+            else:
+                self._queue.append(message)
             return
-        self._queue.append((data, binary))
-        wakeup = self._wakeup
-        if wakeup is not None:
-            self._wakeup = None
-            wakeup.set_result(None)
-
-    async def _write(self) -> None:
-        queue, ws = self._queue, self._ws
+        coro: Any = self._send(message)
         try:
-            while True:
-                while queue:
-                    item = queue.popleft()
-                    if isinstance(item, asyncio.Future):  # a flush marker: everything before it has gone out
-                        if not item.done():
-                            item.set_result(None)
-                        continue
-                    data, binary = item
-                    if binary:
-                        await ws.send_bytes(data)
-                    else:
-                        await ws.send_text(data.decode())
-                self._wakeup = self._loop.create_future()
-                await self._wakeup
-        except (WebSocketDisconnect, OSError, RuntimeError):
-            # The client is gone (or the socket already closed): nothing more can be delivered.
+            waiting_on = coro.send(None)  # run the send up to its first wait; usually it finishes right here
+        except StopIteration:
+            return
+        except _GONE:
+            self._open = False
+            return
+        self._writer = self._loop.create_task(self._finish(coro, waiting_on))
+
+    async def _finish(self, coro: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
+        """Complete the send that had to wait, then send what queued up meanwhile, then go idle."""
+        queue = self._queue
+        try:
+            await _resume(coro, waiting_on)
+            while queue:
+                item = queue.popleft()
+                if isinstance(item, asyncio.Future):  # a flush marker: everything before it has gone out
+                    if not item.done():
+                        item.set_result(None)
+                else:
+                    await self._send(item)
+        except _GONE:
+            self._open = False
             for item in queue:
                 if isinstance(item, asyncio.Future) and not item.done():
                     item.set_result(None)
             queue.clear()
-            self._task = None
+        finally:
+            self._writer = None
 
     def _overflow(self) -> None:
         if self._overflowed:
@@ -244,36 +259,70 @@ class _Outbox:
         reason = f"send queue full: {waiting} envelopes waiting (max_send_queue={self._limit})"
         client = self._ws.scope.get("client") if hasattr(self._ws, "scope") else None
         logger.warning("closing hub connection %s with 1013: %s; the client reads too slowly", client, reason)
-        self._loop.create_task(self._close_overflowed(reason))
+        _background.add(task := self._loop.create_task(self._close_overflowed(reason)))
+        task.add_done_callback(_background.discard)
 
     async def _close_overflowed(self, reason: str) -> None:
         await self.stop()
         try:
             await asyncio.wait_for(self._ws.close(TRY_AGAIN_LATER, reason), self._close_timeout)
-        except (TimeoutError, WebSocketDisconnect, OSError, RuntimeError):
+        except (TimeoutError, *_GONE):
             pass  # the client does not even read the close frame; the server's keepalive will drop it
 
     async def flush_and_stop(self) -> None:
-        """Let the queued envelopes go out (bounded by the close timeout), then stop the writer."""
-        if self._task is not None and self._queue:
+        """Let the queued envelopes go out (bounded by the close timeout), then stop."""
+        if self._writer is not None:
             flushed: asyncio.Future[None] = self._loop.create_future()
             self._queue.append(flushed)
-            wakeup, self._wakeup = self._wakeup, None
-            if wakeup is not None:
-                wakeup.set_result(None)
             try:
                 await asyncio.wait_for(asyncio.shield(flushed), self._close_timeout)
             except TimeoutError:
                 logger.warning("closing hub connection: %d envelopes still queued after %.1f s (close_timeout); "
-                               "not sent", sum(1 for i in self._queue if isinstance(i, tuple)), self._close_timeout)
+                               "not sent", sum(1 for i in self._queue if isinstance(i, dict)), self._close_timeout)
         await self.stop()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
+        self._open = False
         self._queue.clear()
-        if task is not None and not task.done():
-            task.cancel()
+        writer, self._writer = self._writer, None
+        if writer is not None and not writer.done():
+            writer.cancel()
             try:
-                await task
+                await writer
             except asyncio.CancelledError:
                 pass
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+class _Yield:
+    """Awaiting it yields ``value`` to the event loop once, as the coroutine that produced it did."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield self.value)
+
+
+async def _resume(coro: Coroutine[Any, Any, Any], waiting_on: Any) -> Any:
+    """Drive ``coro`` to its end from inside this task, the way a task would have; it last yielded ``waiting_on``.
+
+    (A send is started outside any task so that, in the common case, it completes with no task switch at all.)
+    """
+    while True:
+        try:
+            value = await _Yield(waiting_on)
+        except BaseException as exc:  # cancellation goes into the send
+            try:
+                waiting_on = coro.throw(exc)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                waiting_on = coro.send(value)
+            except StopIteration as done:
+                return done.value
