@@ -183,7 +183,10 @@ def test_channels_can_be_replaced_on_a_live_hub(serve: Any) -> None:
             new.send("room:1", "version", ref="v")
             assert new.recv()["payload"]["response"] == 2
             old.send("room:1", "version", ref="v")
-            assert old.recv()["payload"]["response"] == 1  # open connections keep what they started with
+            assert old.recv()["payload"]["response"] == 1  # open connections keep what they started with...
+            old.join("room:2", ref="j2")
+            old.send("room:2", "version", ref="v2")
+            assert old.recv()["payload"]["response"] == 1  # ...also for topics they join afterwards
             old.send("room:1", "chat", "still one room", ref="c")
             assert new.recv_event("chat")["payload"] == "still one room"  # ...on the same bus
         assert seen == ["v2 connect"]

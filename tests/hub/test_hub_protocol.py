@@ -122,7 +122,7 @@ def test_typed_payloads_struct_replies_and_errors(serve: Any, caplog: pytest.Log
         assert reply["payload"] == {"status": "ok", "response": {"accepted": True, "ref": "p1"}}
         assert (reply["ref"], reply["join_ref"]) == ("p1", "j")
 
-        a.send("cmd:x", "ping", {"ok": "yes"}, ref="p2")  # strict: "yes" is not a bool
+        a.send("cmd:x", "ping", {"ok": "true"}, ref="p2")  # strict: the string "true" is not a bool
         error = a.recv()["payload"]["error"]
         assert error["code"] == "invalid_payload" and "Expected `bool`, got `str`" in error["detail"]["error"]
 
