@@ -23,6 +23,7 @@ import re
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+import msgspec
 from ididi import Resolver
 
 from .bus import SocketBus
@@ -184,7 +185,7 @@ class ChannelBase:
         logger.error("channel task %r failed on %s", name, self._resolved_topic, exc_info=exc)
         policy = self.task_exception_policy
         if policy == "error":
-            payload = error_payload("internal_error", detail={"task": name, "error": str(exc)})
+            payload = msgspec.to_builtins(error_payload("internal_error", detail={"task": name, "error": str(exc)}))
             _in_background(self.socket.send_envelope(self._resolved_topic, "error", payload))
         elif policy == "close":
             _in_background(self.socket.close(code=self.task_exception_close_code,

@@ -8,8 +8,8 @@ subscribes to the channels of the topics it has members in; each process then fa
 envelope published in one process reaches the members connected to every other (and to itself, through Redis, so
 all members see one order).
 
-* **Connections**: one subscriber connection per process and event loop, shared by all topics, plus a small
-  command pool for PUBLISH (see :mod:`lihil.socket.redis_link`). The first use connects; ``await bus.aclose()``
+* **Connections**: one subscriber connection per bus, process and event loop, shared by all topics (and by every
+  hub given the same bus), plus a small command pool for PUBLISH (see :mod:`lihil.socket.redis_link`). The first use connects; ``await bus.aclose()``
   disconnects.
 * **Faults**: Redis restarts are survived without clients noticing more than the messages published meanwhile (see
   the link). While Redis is down, ``publish`` raises :class:`~lihil.socket.bus.BusUnavailableError` within
@@ -31,7 +31,7 @@ from typing import Any
 
 import msgspec
 
-from .bus import BusUnavailableError, SocketBus, Subscriber, deliver
+from .bus import BusUnavailableError, SocketBus, Subscriber, deliver, logger
 from .protocol import MessageEnvelope
 from .redis_link import LinkSettings, RedisLink, redact_url
 
@@ -100,6 +100,7 @@ class RedisSocketBus(SocketBus):
         self._links: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisLink] = weakref.WeakKeyDictionary()
         self._subs: dict[str, set[Subscriber]] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        self._scripts: weakref.WeakKeyDictionary[RedisLink, Any] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         extra = f", history={self.history}" if self.history else ""
@@ -153,8 +154,10 @@ class RedisSocketBus(SocketBus):
         channel = self.prefix + topic
         if self.history:
             keys = [self._stream(topic), channel, self._stream(topic) + ":trimmed"]
-            await link.command(f"publish to {channel}", lambda: link.commands.eval(
-                _PUBLISH_WITH_HISTORY, 3, *keys, data, self.history))
+            script = self._scripts.get(link)
+            if script is None:  # EVALSHA from now on; redis-py loads the script again after a Redis restart
+                script = self._scripts[link] = link.commands.register_script(_PUBLISH_WITH_HISTORY)
+            await link.command(f"publish to {channel}", lambda: script(keys=keys, args=[data, self.history]))
         else:
             await link.command(f"publish to {channel}", lambda: link.commands.publish(channel, data))
 
@@ -164,8 +167,6 @@ class RedisSocketBus(SocketBus):
             try:
                 await self.publish(topic, event, payload)
             except BusUnavailableError as exc:
-                from .bus import logger
-
                 logger.warning("emit to %s lost: %s", topic, exc)
 
         task = asyncio.get_running_loop().create_task(publish_logged())
@@ -217,8 +218,6 @@ class RedisSocketBus(SocketBus):
         try:
             env = _decode(data)
         except msgspec.DecodeError:
-            from .bus import logger
-
             logger.warning("dropped a message on %s that is not an envelope: %r", channel, data[:200])
             return
         if event_id is not None:
