@@ -11,7 +11,7 @@ import pytest
 from hub_support import FRAME_TIMEOUT, HubClient, RawClient
 
 from lihil import ChannelBase, InMemorySocketBus, Lihil, SocketHub, Topic
-from lihil.socket import MessageEnvelope
+from lihil.socket import MessageEnvelope, RedisSocketBus, SocketBus
 
 
 class Room(ChannelBase):
@@ -114,11 +114,15 @@ class Megaphone(ChannelBase):
         await self.bus.publish(self.room, "chat", payload)
 
 
+@pytest.mark.parametrize("bus_kind", ["memory", "redis"])
 def test_a_slow_subscriber_is_closed_with_1013_and_does_not_hold_up_the_room(
-    serve: Any, caplog: pytest.LogCaptureFixture
+    serve: Any, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest, bus_kind: str
 ) -> None:
     messages, size, limit = 400, 32 * 1024, 20
-    server = serve(Lihil(hub_with(Room, Megaphone, max_send_queue=limit)))
+    bus: SocketBus = InMemorySocketBus()
+    if bus_kind == "redis":  # the same on Redis: its reader hands envelopes to the outboxes and never waits
+        bus = RedisSocketBus(request.getfixturevalue("redis_server").url)
+    server = serve(Lihil(hub_with(Room, Megaphone, max_send_queue=limit, bus=bus)))
     received: list[int] = []
     slow = RawClient(server.port)
     try:
