@@ -143,6 +143,14 @@ class SocketHub(WebSocketRoute):
         factories = tuple(self._register(cls) for cls in classes)
         self._channels = HubChannels(_by_specificity(factories), on_connect, on_disconnect)
 
+    def replace_bus(self, bus: SocketBus) -> SocketBus | None:
+        """Put the next connections on ``bus``; open ones stay on theirs. Returns the previous bus (close it once
+        its connections are gone, e.g. ``await old.aclose()`` for a RedisSocketBus)."""
+        if not isinstance(bus, SocketBus):
+            raise TypeError(f"SocketHub({self.path!r}).replace_bus expects a SocketBus instance, got {bus!r}")
+        old, self._bus, self._bus_factory = self._bus, bus, None
+        return old
+
     def on_connect(self, fn: SocketHook) -> SocketHook:
         """``await fn(socket)`` before each handshake is accepted; ``await socket.allow_if(ok)`` rejects."""
         self._channels = HubChannels(self._channels.factories, fn, self._channels.on_disconnect)

@@ -222,3 +222,24 @@ def test_replayed_and_live_envelopes_arrive_in_order_without_duplicates(serve: A
     with HubClient(server.url()) as a:
         a.join("log:1", last_event_id="e1")
         assert [a.recv()["event"] for _ in range(2)] == ["old", "live"]
+
+
+def test_the_bus_can_be_replaced_on_a_live_hub(serve: Any) -> None:
+    first, second = InMemorySocketBus(), InMemorySocketBus()
+    hub = hub_with(Room, bus=first)
+    server = serve(Lihil(hub))
+    with HubClient(server.url()) as old:
+        old.join("room:1")
+        assert hub.replace_bus(second) is first and hub.bus is second
+        with HubClient(server.url()) as new, HubClient(server.url()) as newer:
+            new.join("room:1")
+            newer.join("room:1")
+            new.send("room:1", "chat", "on the second bus", ref="c")
+            assert newer.recv_event("chat")["payload"] == "on the second bus"
+            old.send("room:1", "chat", "on the first bus", ref="c")
+            assert old.recv_event("chat")["payload"] == "on the first bus"  # old connections keep their bus
+            new.send("room:1", "version", ref="v")
+            assert new.recv_event("chat")["payload"] == "on the second bus"  # its own broadcast, then...
+            assert new.recv()["payload"]["response"] == 1  # ...the reply; nothing from the first bus in between
+    with pytest.raises(TypeError, match="replace_bus expects a SocketBus instance"):
+        hub.replace_bus("redis://x")  # type: ignore[arg-type]

@@ -421,3 +421,24 @@ def test_dependency_injection_through_the_hub_graph(serve: Any) -> None:
             assert a.recv()["payload"]["response"] == "hello ann"
     assert calls == ["kafka", "bus"]  # bus_factory: once per hub, shared by every connection
     assert isinstance(hub.bus, InMemorySocketBus)
+
+
+def test_on_connect_failing_refuses_the_handshake_with_500(serve: Any) -> None:
+    from websockets.exceptions import InvalidStatus
+
+    events: list[str] = []
+    hub = room_hub()
+
+    @hub.on_connect
+    async def broken(sock: ISocket) -> None:
+        raise RuntimeError("on_connect broke")
+
+    @hub.on_disconnect
+    async def gone(sock: ISocket) -> None:
+        events.append("disconnect")
+
+    server = serve(Lihil(hub))
+    with pytest.raises(InvalidStatus) as refused:
+        HubClient(server.url())
+    assert refused.value.response.status_code == 500
+    assert events == ["disconnect"]
