@@ -215,7 +215,7 @@ class ClientProcess:
         reply = json.loads(_read_line(self.proc, self.timeout))
         if "error" in reply:
             raise RuntimeError(f"client failed on {op} against {kind}: {reply['error']}")
-        return reply  # type: ignore[no-any-return]
+        return reply
 
 
 @contextmanager

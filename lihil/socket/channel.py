@@ -101,8 +101,12 @@ class ChannelBase:
 
     # --- hooks -------------------------------------------------------------------------------------------------
 
-    async def on_join(self, **params: Any) -> None:
-        """Subscribe to the topic. An override must call ``await super().on_join()`` or it gets no broadcasts."""
+    async def on_join(self, *args: Any, **params: Any) -> None:
+        """Subscribe to the topic. An override must call ``await super().on_join()`` or it gets no broadcasts.
+
+        An override declares the topic parameters it wants by name (``async def on_join(self, room_id: str)``);
+        ``(*args, **params)`` here only lets type checkers accept any such override.
+        """
         await self.bus.subscribe(self._resolved_topic, self.on_update)
 
     async def on_exit(self) -> None:

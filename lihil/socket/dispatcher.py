@@ -108,6 +108,8 @@ def _read_channel(cls: type[ChannelBase]) -> ChannelSpec:
 
 def _join_params(cls: type[ChannelBase], groups: list[str]) -> frozenset[str] | None:
     name = cls.__qualname__
+    if cls.on_join is ChannelBase.on_join:
+        return frozenset()  # the default takes no topic parameters
     params = list(inspect.signature(cls.on_join).parameters.values())[1:]
     if any(p.kind is p.VAR_POSITIONAL for p in params):
         raise TypeError(f"{name}.on_join does not support variadic positional parameters (*args); "

@@ -65,7 +65,7 @@ def test_reply_frames_text_sends_text_to_binary_clients_as_lihil_does(serve: Any
 
 def test_a_bus_instance_can_be_shared_by_two_hubs(serve: Any) -> None:
     shared = InMemorySocketBus()
-    app = Lihil()
+    app: Lihil[None] = Lihil()
     app.include(hub_with(Room, bus=shared), SocketHub("/other", bus=shared))
     other = app.get_route("/other")
     assert isinstance(other, SocketHub)
@@ -171,7 +171,7 @@ class RoomV2(RoomV1):
 
 def test_channels_can_be_replaced_on_a_live_hub(serve: Any) -> None:
     hub = hub_with(RoomV1)
-    app = Lihil(hub)
+    app: Lihil[None] = Lihil(hub)
     server = serve(app)
     assert app.get_route("/ws") is hub
     with HubClient(server.url()) as old:
