@@ -221,6 +221,8 @@ class _Outbox:
                 self._queue.append(message)
             return
         coro: Any = self._send(message)
+        if not asyncio.iscoroutine(coro):  # a middleware's send may return another kind of awaitable
+            coro = _awaited(coro)
         try:
             waiting_on = coro.send(None)  # run the send up to its first wait; usually it finishes right here
         except StopIteration:
@@ -294,6 +296,10 @@ class _Outbox:
 
 
 _background: set[asyncio.Task[None]] = set()
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 class _Yield:

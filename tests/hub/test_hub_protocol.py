@@ -442,3 +442,25 @@ def test_on_connect_failing_refuses_the_handshake_with_500(serve: Any) -> None:
         HubClient(server.url())
     assert refused.value.response.status_code == 500
     assert events == ["disconnect"]
+
+
+def test_route_middlewares_wrap_the_hub_and_see_every_frame(serve: Any) -> None:
+    import asyncio
+
+    seen: list[str] = []
+
+    def recording(app: Any) -> Any:
+        async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+            def send_and_record(message: Any) -> Any:  # not a coroutine function: returns a future
+                seen.append(message["type"])
+                return asyncio.ensure_future(send(message))
+
+            await app(scope, receive, send_and_record)
+        return wrapped
+
+    server = serve(Lihil(room_hub(middlewares=[recording])))
+    with HubClient(server.url()) as a:
+        a.join("room:1")
+        a.send("room:1", "chat", "through the middleware", ref="c")
+        assert a.recv_event("chat")["payload"] == "through the middleware"
+    assert seen[:3] == ["websocket.accept", "websocket.send", "websocket.send"]
