@@ -154,3 +154,39 @@ def test_bad_settings_name_the_parameter(kwargs: dict[str, Any], says: str) -> N
     url = kwargs.pop("url", "redis://127.0.0.1:6379/0")
     with pytest.raises(ValueError, match=says.replace("(", r"\(").replace(")", r"\)")):
         RedisSocketBus(url, **kwargs)
+
+
+def test_reconnects_back_off_up_to_the_cap_without_a_busy_loop(own_redis_server: RedisServer) -> None:
+    import asyncio
+
+    backoff, cap = 0.1, 0.4
+
+    async def scenario() -> tuple[float, int]:
+        bus = RedisSocketBus(own_redis_server.url, reconnect_backoff=backoff, reconnect_backoff_max=cap,
+                             connect_timeout=1.0)
+
+        async def member(env: Any) -> None: ...
+
+        try:
+            await bus.subscribe("room:b", member)
+            link = bus.link
+            own_redis_server.stop()
+
+            async def attempts_reach(n: int, timeout: float = 10.0) -> float:
+                deadline = time.monotonic() + timeout
+                while link.reconnects < n:
+                    assert time.monotonic() < deadline, f"only {link.reconnects} reconnect attempts in {timeout} s"
+                    await asyncio.sleep(0.01)
+                return time.monotonic()
+
+            first = await attempts_reach(1)  # the subscriber connection noticed Redis is gone
+            sixth = await attempts_reach(6)
+            return sixth - first, link.reconnects
+        finally:
+            await bus.aclose()
+
+    elapsed, attempts = asyncio.run(scenario())
+    # waits of 0.1, 0.2, 0.4, 0.4, 0.4 s between failures: 1.5 s (no cap: 0.1 + 0.2 + 0.4 + 0.8 + 1.6 = 3.1 s;
+    # a busy loop: milliseconds)
+    assert 1.3 <= elapsed < 2.6, elapsed
+    assert attempts <= 7
