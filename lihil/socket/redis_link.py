@@ -100,7 +100,7 @@ class RedisLink:
             raise
         except TimeoutError as exc:
             raise BusUnavailableError(f"Redis at {self.shown_url} did not answer ({what}) within {timeout} s "
-                                      "(command_timeout); nothing was sent") from exc
+                                      "(command_timeout); it may or may not have been carried out") from exc
         except LINK_ERRORS as exc:
             raise BusUnavailableError(f"Redis at {self.shown_url} is unreachable, could not {what}: "
                                       f"{type(exc).__name__}: {exc}") from exc

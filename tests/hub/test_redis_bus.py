@@ -190,3 +190,25 @@ def test_reconnects_back_off_up_to_the_cap_without_a_busy_loop(own_redis_server:
     # a busy loop: milliseconds)
     assert 1.3 <= elapsed < 2.6, elapsed
     assert attempts <= 7
+
+
+def test_a_redis_that_stops_answering_cannot_hang_a_handler(serve: Any, own_redis_server: RedisServer) -> None:
+    import os
+    import signal
+
+    (server,) = [serve(redis_hub_app(own_redis_server.url, command_timeout=1.0))]
+    assert own_redis_server.proc is not None
+    pid = own_redis_server.proc.pid
+    with HubClient(server.url()) as a:
+        a.join("room:hang")
+        os.kill(pid, signal.SIGSTOP)  # connections stay open, nothing answers
+        try:
+            started = time.monotonic()
+            a.send("room:hang", "chat", "anyone?", ref="c")
+            reply = a.recv()
+            waited = time.monotonic() - started
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        error = reply["payload"]["error"]
+        assert error["code"] == "bus_unavailable" and "within 1.0 s (command_timeout)" in error["detail"]["error"]
+        assert 0.9 <= waited < 3.0, waited  # the command_timeout, not forever
