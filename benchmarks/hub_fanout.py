@@ -1,6 +1,6 @@
 """Hub fan-out: one publisher, 1,000 subscribers in one room — our SocketHub against a hand-written Starlette loop.
 
-    .venv/bin/python benchmarks/hub_fanout.py            # full run (~2 min on 2 cores)
+    .venv/bin/python benchmarks/hub_fanout.py            # full run (~3 min on 2 cores)
     .venv/bin/python benchmarks/hub_fanout.py --quick    # seconds; proves the harness works, figures mean little
 
 Three servers, each under uvicorn (websockets-sansio) on 127.0.0.1 in its own process, so CPU is measured per server:
@@ -12,11 +12,12 @@ Three servers, each under uvicorn (websockets-sansio) on 127.0.0.1 in its own pr
 * ``hub-redis`` -- the same hub on ``RedisSocketBus``, against a redis-server this script starts on a free port
   (skipped, saying so, where ``redis-server`` is not installed).
 
-One client process (asyncio + ``websockets``) holds the subscribers and the publisher. Per measurement the publisher
-sends ``messages`` messages in bursts of ``burst`` and waits until every subscriber has received each burst;
-deliveries = subscribers × messages. Figures: deliveries/s and server CPU µs per delivery. Rounds rotate the server
-order and only ratios taken within a round are compared (the machine's speed drifts); the table shows each ratio's
-median over the rounds with its range (min-max). Every wait is bounded; servers are stopped by pid.
+One client process (asyncio + ``websockets``) holds every server's subscribers and publisher at once. Per measurement
+a publisher sends ``messages`` messages in bursts of ``burst`` and waits until every subscriber has received each
+burst; deliveries = subscribers × messages. Figures: deliveries/s and server CPU µs per delivery. Within a round the
+servers are measured in turn, ``reps`` times over (so a drift in the machine's load hits them alike), and the round
+keeps each server's median; only ratios taken within a round are compared, and the table shows each ratio's median
+over the rounds with its range (min-max). Every wait is bounded; servers are stopped by pid.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Workload:
     """How much each measurement does. Every count is bounded; `timeout` bounds every wait."""
 
     rounds: int = 5
+    reps: int = 3  # measurements per server per round, interleaved across servers; the round keeps their median
     subscribers: int = 1000
     messages: int = 60
     burst: int = 10
@@ -62,7 +64,7 @@ class Workload:
     timeout: float = 120.0
 
 
-QUICK = Workload(rounds=1, subscribers=20, messages=10, burst=5, warmup=2, timeout=60.0)
+QUICK = Workload(rounds=1, reps=1, subscribers=20, messages=10, burst=5, warmup=2, timeout=60.0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Workload(**{**asdict(work), "rounds": args.rounds})
     if args.subscribers:
         work = Workload(**{**asdict(work), "subscribers": args.subscribers})
+    if args.messages:
+        work = Workload(**{**asdict(work), "messages": args.messages})
     started = time.monotonic()
     with _redis_server(work.timeout) as redis_url:
         kinds = KINDS if redis_url else KINDS[:2]
@@ -100,14 +104,23 @@ Raw = dict[str, dict[str, float]]  # kind -> metric -> value
 
 
 def _measure_round(client: ClientProcess, kinds: Sequence[str], work: Workload, n: int, redis_url: str) -> Raw:
+    """Open every server's room, then measure them in turn, ``reps`` times; each figure is the median of its reps."""
     order = list(kinds[n % len(kinds):]) + list(kinds[: n % len(kinds)])
-    raw: Raw = {}
+    samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in order}
     with _servers(order, redis_url, work.timeout) as servers:
         for kind in order:
-            raw[kind] = client.call("fanout", kind, servers[kind], subscribers=work.subscribers,
-                                    messages=work.messages, burst=work.burst, warmup=work.warmup)
+            client.call("open", kind, servers[kind], subscribers=work.subscribers, warmup=work.warmup)
+        try:
+            for _ in range(work.reps):
+                for kind in order:
+                    samples[kind].append(client.call("measure", kind, servers[kind], messages=work.messages,
+                                                     burst=work.burst))
+        finally:
+            for kind in order:
+                client.call("close", kind, servers[kind])
     print(f"  round {n + 1}/{work.rounds} done", file=sys.stderr, flush=True)
-    return raw
+    return {kind: {key: statistics.median(s[key] for s in runs) for key, _ in METRICS}
+            for kind, runs in samples.items()}
 
 
 def _report(rounds: list[Raw], kinds: Sequence[str], work: Workload) -> dict[str, Any]:
@@ -370,12 +383,20 @@ def _raise_fd_limit() -> None:
 async def _client_loop() -> None:
     _raise_fd_limit()
     loop = asyncio.get_running_loop()
+    rooms: dict[str, Room] = {}
     while line := await loop.run_in_executor(None, sys.stdin.readline):
         command = json.loads(line)
         result: dict[str, Any]
         try:
-            assert command.pop("op") == "fanout"
-            result = await _fanout(**command)
+            op, kind = command.pop("op"), command.pop("kind")
+            if op == "open":
+                rooms[kind] = await Room.open(kind, **command)
+                result = {}
+            elif op == "measure":
+                result = await rooms[kind].measure(**command)
+            else:
+                await rooms.pop(kind).close()
+                result = {}
         except Exception as exc:
             result = {"error": f"{type(exc).__name__}: {exc}"}
         sys.stdout.write(json.dumps(result) + "\n")
@@ -411,49 +432,59 @@ class Subscriber:
                 self.reached.set()
 
 
-async def _fanout(kind: str, port: int, cpu_port: int, subscribers: int, messages: int, burst: int, warmup: int,
-                  timeout: float = 120.0) -> dict[str, float]:
-    hub = kind != "starlette"
-    sub_url = f"ws://127.0.0.1:{port}" + ("/ws" if hub else "/sub")
-    pub_url = f"ws://127.0.0.1:{port}" + ("/ws" if hub else "/pub")
-    socks = []
-    for _ in range(subscribers):
-        ws = await _connect(sub_url)
-        if hub:
-            await ws.send(json.dumps({"topic": "room:bench", "event": "join", "ref": "j"}))
-            await asyncio.wait_for(ws.recv(), timeout)
-        socks.append(ws)
-    subs = [Subscriber(ws) for ws in socks]
-    publisher = await _connect(pub_url)
-    if hub:
-        await publisher.send(json.dumps({"topic": "megaphone:bench", "event": "join", "ref": "p"}))
-        await asyncio.wait_for(publisher.recv(), timeout)
-    sent = 0
+class Room:
+    """One server's subscribers and publisher, kept open across the measurements of a round."""
 
-    async def publish(count: int) -> None:
-        nonlocal sent
+    def __init__(self, kind: str, cpu_port: int, subs: list[Subscriber], publisher: Any, timeout: float) -> None:
+        self.kind, self.cpu_port, self.subs, self.publisher, self.timeout = kind, cpu_port, subs, publisher, timeout
+        self.sent = 0
+
+    @classmethod
+    async def open(cls, kind: str, port: int, cpu_port: int, subscribers: int, warmup: int,
+                   timeout: float = 120.0) -> Room:
+        hub = kind != "starlette"
+        base = f"ws://127.0.0.1:{port}"
+        socks = []
+        for _ in range(subscribers):
+            ws = await _connect(base + ("/ws" if hub else "/sub"))
+            if hub:
+                await ws.send(json.dumps({"topic": "room:bench", "event": "join", "ref": "j"}))
+                await asyncio.wait_for(ws.recv(), timeout)
+            socks.append(ws)
+        publisher = await _connect(base + ("/ws" if hub else "/pub"))
+        if hub:
+            await publisher.send(json.dumps({"topic": "megaphone:bench", "event": "join", "ref": "p"}))
+            await asyncio.wait_for(publisher.recv(), timeout)
+        room = cls(kind, cpu_port, [Subscriber(ws) for ws in socks], publisher, timeout)
+        await room.publish(warmup, burst=warmup)
+        return room
+
+    async def publish(self, count: int, burst: int) -> None:
+        """Send ``count`` messages in bursts; after each burst, wait until every subscriber has all of them."""
         for start in range(0, count, burst):
             n = min(burst, count - start)
             for i in range(n):
-                await publisher.send(json.dumps({"topic": "megaphone:bench", "event": "say",
-                                                 "payload": {"n": sent + i, "text": "hello room"}}))
-            sent += n
-            for sub in subs:
-                sub.expect(sent)
-            await asyncio.wait_for(asyncio.gather(*(sub.reached.wait() for sub in subs)), timeout)
+                await self.publisher.send(json.dumps({"topic": "megaphone:bench", "event": "say",
+                                                      "payload": {"n": self.sent + i, "text": "hello room"}}))
+            self.sent += n
+            for sub in self.subs:
+                sub.expect(self.sent)
+            await asyncio.wait_for(asyncio.gather(*(sub.reached.wait() for sub in self.subs)), self.timeout)
 
-    await publish(warmup)
-    cpu, wall = _server_cpu_seconds(cpu_port), time.perf_counter()
-    await publish(messages)
-    wall, cpu = time.perf_counter() - wall, _server_cpu_seconds(cpu_port) - cpu
-    await publisher.close()
-    await asyncio.gather(*(ws.close() for ws in socks))
-    for sub in subs:
-        sub.task.cancel()
-    deliveries = subscribers * messages
-    result = {"deliveries_per_s": deliveries / wall, "cpu_us_per_delivery": cpu / deliveries * 1e6}
-    assert all(math.isfinite(v) and v > 0 for v in result.values()), result
-    return result
+    async def measure(self, port: int, cpu_port: int, messages: int, burst: int) -> dict[str, float]:
+        cpu, wall = _server_cpu_seconds(self.cpu_port), time.perf_counter()
+        await self.publish(messages, burst)
+        wall, cpu = time.perf_counter() - wall, _server_cpu_seconds(self.cpu_port) - cpu
+        deliveries = len(self.subs) * messages
+        result = {"deliveries_per_s": deliveries / wall, "cpu_us_per_delivery": cpu / deliveries * 1e6}
+        assert all(math.isfinite(v) and v > 0 for v in result.values()), result
+        return result
+
+    async def close(self, port: int = 0, cpu_port: int = 0) -> None:
+        await self.publisher.close()
+        await asyncio.gather(*(sub.ws.close() for sub in self.subs))
+        for sub in self.subs:
+            sub.task.cancel()
 
 
 def _server_cpu_seconds(cpu_port: int, timeout: float = 10.0) -> float:
@@ -466,6 +497,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny counts, one round: proves the harness runs")
     parser.add_argument("--rounds", type=int, help="rounds (default 5; quick 1)")
     parser.add_argument("--subscribers", type=int, help="subscribers in the room (default 1000; quick 20)")
+    parser.add_argument("--messages", type=int, help="messages per measurement (default 60; quick 10)")
     parser.add_argument("--json", help="also write the raw figures and ratios to this file")
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
