@@ -1,12 +1,12 @@
 # The two commands a newcomer runs:
 #   make play   sets up .venv and opens JupyterLab on notebooks/ (127.0.0.1 only; prints the URL with its token)
-#   make test   sets up .venv and Debian's Chromium, then runs every test (lint, types, unit, kernel, browser)
+#   make test   sets up .venv, Debian's Chromium and redis-server, then runs every test (lint, types, unit, kernel, browser, Redis)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser play test check bench
+.PHONY: setup browser services play test check bench
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -21,6 +21,10 @@ $(VENV)/.installed: pyproject.toml
 browser:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's redis-server for the Redis tests (tests/hub start their own on free ports; nothing is left running).
+services:
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
 play: setup
 	$(PY) -m jupyterlab --ServerApp.ip=127.0.0.1 --no-browser --ServerApp.root_dir=notebooks \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
@@ -29,10 +33,11 @@ check: setup
 	$(PY) -m ruff check lihil lihil_notebook tests benchmarks
 	$(PY) -m mypy
 
-test: setup browser check
+test: setup browser services check
 	$(PY) -m pytest
 
 bench: setup
 	$(PY) benchmarks/ws_echo.py
 	$(PY) benchmarks/notebook_latency.py
 	$(PY) benchmarks/console_flood.py
+	$(PY) benchmarks/hub_fanout.py

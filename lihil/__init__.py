@@ -26,6 +26,22 @@ from .params import Form as Form
 from .params import Param as Param
 from .params import Payload as Payload
 from .problems import HTTPException as HTTPException
+from .socket import (  # noqa: F401
+    EVENT_NOT_FOUND,
+    TOPIC_NOT_FOUND,
+    ChannelBase,
+    ErrorPayload,
+    InMemorySocketBus,
+    ISocket,
+    MessageEnvelope,
+    ReplyPayload,
+    SocketBus,
+    SocketError,
+    SocketHub,
+    Topic,
+    error_payload,
+    reply_payload,
+)
 from .vendors import Request as Request
 from .vendors import Response as Response
 from .vendors import UploadFile as UploadFile
