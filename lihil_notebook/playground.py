@@ -22,12 +22,14 @@ from typing import Any, ClassVar, TypeVar
 
 from starlette.types import Scope
 
+import lihil.socket as lihil_socket
 from lihil import Lihil
 
+from .addresses import Addresses
 from .client.session import LOG_LIMIT, MAX_UNREAD_BYTES, SESSION_LOG_BYTES, LogEntry, Session
 from .client.sessions import MAX_SESSIONS, TOTAL_LOG_BYTES, SessionRegistry
 from .errors import PlaygroundError, ServerNotRunningError, ServerStartError
-from .reach import Reach, detect, with_token
+from .reach import Reach
 from .server import capture
 from .server.access import Access
 from .server.connections import ConnectionTracker, header_value
@@ -58,8 +60,10 @@ CONNECT_GRACE = 1.0
 """Seconds a blocking call waits beyond its own timeout before giving up on the server loop."""
 
 
-class Playground:
-    """The lihil app served from a background thread, its live routes, and the notebook's client sessions."""
+class Playground(Addresses):
+    """The lihil app served from a background thread, its live routes, and the notebook's client sessions.
+
+    Where it is reached and who may reach it (URLs, the token, allowed origins and hosts): :class:`Addresses`."""
 
     #: What :meth:`show` displays; set by the package (the ui room), which the playground may not import.
     page_view: ClassVar[Callable[..., Any] | None] = None
@@ -106,6 +110,7 @@ class Playground:
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
         self._watchdog: LoopWatchdog | None = None
         self._reach: Reach | None = None
+        self._bus: Any = None
         tracker = ConnectionTracker(lambda: self.app, self._session_for, self._routes.find_for_scope,
                                     self.server_log.append)
         # The edge comes first: nothing reaches the tracker (or a handler) before it has let the request in.
@@ -130,75 +135,6 @@ class Playground:
     def port(self) -> int | None:
         """The port being served on; None while stopped."""
         return self._server.port if self.is_running and self._server else None
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (raises ServerNotRunningError while stopped)."""
-        return f"http://{self.urls.netloc()}"
-
-    def ws_url(self, path: str) -> str:
-        """``ws://127.0.0.1:PORT/path`` for ``path`` (which may carry a query string), with the token when one is
-        on (``?lihil_token=...``), so the URL works as it is in websocat or a browser."""
-        return self.urls.url("ws", path, "ws_url")
-
-    def http_url(self, path: str) -> str:
-        """``http://127.0.0.1:PORT/path``, with the token when one is on (a page opened with it keeps working: the
-        server sets an HttpOnly cookie)."""
-        return self.urls.url("http", path, "http_url")
-
-    # --- who may connect (see lihil_notebook.server.edge) ---------------------------------------------------------
-
-    @property
-    def token(self) -> str | None:
-        """The token every request must carry, or None when off. The notebook's own sessions carry it already."""
-        return self.access.token
-
-    def set_token(self, value: str | bool) -> str | None:
-        """``"on"``/True, ``"off"``/False, ``"new"`` or a token string; takes effect for the next connection."""
-        token = self.access.set_token(value)
-        self._notify("server")
-        return token
-
-    def allow_origin(self, origin: str) -> str:
-        """Let pages from ``origin`` (``https://hub.example.org``) open WebSockets and send POSTs here."""
-        allowed = self.access.allow_origin(origin)
-        self._notify("server")
-        return allowed
-
-    def allow_host(self, host: str) -> str:
-        """Serve requests whose ``Host`` is ``host`` (a name that resolves to this machine)."""
-        allowed = self.access.allow_host(host)
-        self._notify("server")
-        return allowed
-
-    @property
-    def refusals(self) -> list[Refusal]:
-        """The most recent requests the edge refused (what, from where, and the setting that would allow it)."""
-        return self.access.refusals(20)
-
-    @property
-    def reach(self) -> Reach:
-        """How the user's browser reaches the server, detected once (:mod:`lihil_notebook.reach`); assignable."""
-        if self._reach is None:
-            self._reach = detect()
-        return self._reach
-
-    @reach.setter
-    def reach(self, value: Reach) -> None:
-        if not isinstance(value, Reach):
-            raise TypeError(f"reach: expected a lihil_notebook.reach.Reach, got {value!r}")
-        self._reach = value
-        self._notify("server")
-
-    def browser_url(self, path: str, *, absolute: bool = False, websocket: bool = False) -> str:
-        """Where the user's *browser* opens ``path``: ``http://127.0.0.1:PORT/path``, or ``{base_url}proxy/PORT/path``
-        through the Jupyter server's proxy (``absolute``: ``proxy/absolute``); with ``lihil_token`` when it is on."""
-        url = self.reach.url(self._require_server().port, path, websocket=websocket, absolute=absolute)
-        return with_token(url, self.token)
-
-    def browser_ws_url(self, path: str, *, absolute: bool = False) -> str:
-        """:meth:`browser_url` for a WebSocket route: ``ws://...``, or path-absolute through a proxy."""
-        return self.browser_url(path, absolute=absolute, websocket=True)
 
     def show(self, path: str, **options: Any) -> Any:
         """The ``%%route`` page at ``path`` in an output iframe, its WebSockets through the widget comm: works where
@@ -357,6 +293,26 @@ class Playground:
     def mount_http(self, path: str, handler: Callable[..., Any], method: str = "GET") -> RouteInfo:
         """Serve ``handler`` (sync or async) for ``method`` requests to ``path``; other methods there are kept."""
         return self.mount(RouteKind.HTTP, path, handler, method)
+
+    def mount_hub(self, path: str, *channels: type[Any], on_connect: Any = None, on_disconnect: Any = None) -> RouteInfo:
+        """Serve ``channels`` (lihil ``ChannelBase`` subclasses) as a SocketHub at ``path`` — what ``%%ws_hub``
+        does. A redefinition replaces the channels for the next connection; the rooms (the bus) stay."""
+        return self._routes.mount_hub(path, channels, on_connect=on_connect, on_disconnect=on_disconnect,
+                                      bus=self._bus)
+
+    @property
+    def bus(self) -> Any:
+        """The bus the playground's hubs share (a RedisSocketBus), or None: each hub its own in-memory rooms."""
+        return self._bus
+
+    def set_bus(self, url: str | None) -> Any:
+        """Put every hub, now and later, on Redis at ``url`` (``redis://127.0.0.1:6379/0``): rooms shared with every
+        process and kernel on that Redis. ``None`` or ``"memory"``: back to in-memory rooms. Open connections stay on
+        the bus they started with."""
+        # RedisSocketBus comes from lihil.socket on first use: redis-py is an optional extra.
+        self._bus = None if url in (None, "memory") else lihil_socket.RedisSocketBus(url)
+        self._routes.set_bus(self._bus)
+        return self._bus
 
     def unmount(self, path: str) -> None:
         """Remove the route at ``path``: the next connection gets 404; open connections finish."""

@@ -92,4 +92,4 @@ def access_lines(pg: Playground) -> list[str]:
 
 
 def _kind(route: RouteInfo) -> str:
-    return "ws" if route.kind == "ws" else "http " + ",".join(route.methods)
+    return route.kind if route.kind != "http" else "http " + ",".join(route.methods)

@@ -143,6 +143,20 @@ def serving_as(handler: Callable[..., Any], entry: ServedRoute, version: int) ->
     return serve_sync
 
 
+def serving_route(entry: Any) -> Callable[[ASGIApp], ASGIApp]:
+    """A route middleware doing for a whole route what :func:`serving_as` does for a handler — for a SocketHub,
+    whose channels are not one handler: each connection is tied to the entry's version *when it connects*."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            with _Serving(entry, entry.version):
+                await app(scope, receive, send)
+
+        return serve
+
+    return wrap
+
+
 class _Serving:
     """The connection in this context is served by ``entry`` at ``version``; a handler error is filed there."""
 

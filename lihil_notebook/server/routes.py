@@ -13,7 +13,7 @@ import inspect
 import threading
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any, TypeVar
@@ -25,9 +25,10 @@ from lihil.errors import LihilError
 from lihil.http import HTTP_METHODS
 from lihil.routing import PathPattern
 from lihil.signature import EndpointSignature, RequestParam
+from lihil.socket import InMemorySocketBus, SocketHub
 
 from ..errors import RouteDefinitionError
-from .connections import ConnectionContext, serving_as
+from .connections import ConnectionContext, serving_as, serving_route
 
 T = TypeVar("T")
 
@@ -37,6 +38,7 @@ class RouteKind(enum.StrEnum):
 
     WS = "ws"
     HTTP = "http"
+    HUB = "hub"  # a lihil SocketHub: channels and the join/exit/reply protocol
 
 MAX_ROUTE_ERRORS = 20
 """Tracebacks kept per route (the newest)."""
@@ -90,8 +92,8 @@ class RouteEntry:
         with self._lock:
             return RouteInfo(
                 path=self.path, kind=self.kind,
-                methods=tuple(m for m in self.handler_names if m != "WS"),
-                handler_name=", ".join(self.handler_names.values()) if self.kind == RouteKind.WS else ", ".join(
+                methods=tuple(m for m in self.handler_names if m not in ("WS", "HUB")),
+                handler_name=", ".join(self.handler_names.values()) if self.kind != RouteKind.HTTP else ", ".join(
                     f"{name} ({method})" for method, name in self.handler_names.items()),
                 params=tuple(dict.fromkeys(p for ps in self.params_by_method.values() for p in ps)),
                 version=self.version, open_connections=len(self._open),
@@ -169,6 +171,47 @@ class RouteTable:
         self._changed()
         return info
 
+    def mount_hub(
+        self, path: str, channels: Sequence[type[Any]], *, on_connect: Any = None, on_disconnect: Any = None,
+        bus: Any = None,
+    ) -> RouteInfo:
+        """Serve ``channels`` (ChannelBase subclasses) as the SocketHub at ``path``; replaces an earlier set there.
+
+        Like a handler's redefinition: the next connection gets the new channels, open connections finish with the
+        ones they started with and are told they are stale. The hub's bus (its rooms) stays. ``bus``: the bus of a
+        new hub (None: the hub's own in-memory one).
+        """
+        path = check_path(path)
+        names = ", ".join(getattr(c, "__name__", repr(c)) for c in channels) or "no channels"
+        with self._lock:
+            entry = self._entry_for(path, RouteKind.HUB)
+            hub = entry.route
+            if hub is None:
+                hub = SocketHub(path, bus=bus, middlewares=[serving_route(entry)])
+            try:
+                hub.replace_channels(*channels, on_connect=on_connect, on_disconnect=on_disconnect)
+            except (TypeError, ValueError, LihilError) as exc:  # the channels are checked before anything changes
+                raise RouteDefinitionError(f"cannot mount the hub {path} ({names}): {exc}") from exc
+            if entry.route is None:
+                self._apply(path, names, lambda: self._app.include(hub))
+                entry.route, self._entries[path] = hub, entry
+            entry.version += 1
+            entry.handler_names = {"HUB": names}
+            entry.params_by_method = {}
+            entry.handler_codes = {}
+            self._mark_stale(entry, entry.version)
+            info = entry.info()
+        self._changed()
+        return info
+
+    def set_bus(self, bus: Any) -> None:
+        """Every hub's next connections on ``bus`` (None: a fresh in-memory bus each); open ones keep theirs."""
+        with self._lock:
+            hubs = [e.route for e in self._entries.values() if e.kind == RouteKind.HUB and e.route is not None]
+        for hub in hubs:
+            hub.replace_bus(bus if bus is not None else InMemorySocketBus())
+        self._changed()
+
     def _check_handler(
         self, kind: RouteKind, path: str, name: str, handler: Any, method: str
     ) -> tuple[str, Callable[[], EndpointSignature]]:
@@ -206,8 +249,8 @@ class RouteTable:
         if entry is None:
             return RouteEntry(path, kind, None)
         if entry.kind != kind:
-            other = "a WebSocket" if entry.kind == "ws" else "an HTTP"
-            raise RouteDefinitionError(f"{path} is already {other} route; `%lihil unmount {path}` first")
+            other = {RouteKind.WS: "a WebSocket route", RouteKind.HTTP: "an HTTP route", RouteKind.HUB: "a hub"}
+            raise RouteDefinitionError(f"{path} is already {other[entry.kind]}; `%lihil unmount {path}` first")
         return entry
 
     def _probe(
@@ -244,16 +287,17 @@ class RouteTable:
                 ctx.session.mark_stale(f"{entry.path} was redefined (now version {version}); this connection "
                                         f"still runs version {ctx.version}")
 
-    def find(self, concrete_path: str, kind: RouteKind) -> RouteEntry | None:
-        """The entry whose path pattern matches ``concrete_path`` (e.g. ``/echo/lobby``), if any."""
+    def find(self, concrete_path: str, *kinds: RouteKind) -> RouteEntry | None:
+        """The entry of one of ``kinds`` whose path pattern matches ``concrete_path`` (``/echo/lobby``), if any."""
         for entry in list(self._entries.values()):
-            if entry.kind == kind and entry.route is not None and entry.pattern.match(concrete_path) is not None:
+            if entry.kind in kinds and entry.route is not None and entry.pattern.match(concrete_path) is not None:
                 return entry
         return None
 
     def find_for_scope(self, scope: Scope) -> RouteEntry | None:
-        """:meth:`find` for an ASGI connection scope (``websocket`` -> "ws" routes, ``http`` -> "http")."""
-        return self.find(scope["path"], RouteKind.WS if scope["type"] == "websocket" else RouteKind.HTTP)
+        """:meth:`find` for an ASGI connection scope (``websocket`` -> "ws" and "hub" routes, ``http`` -> "http")."""
+        kinds = (RouteKind.WS, RouteKind.HUB) if scope["type"] == "websocket" else (RouteKind.HTTP,)
+        return self.find(scope["path"], *kinds)
 
     def report(self, entry: RouteEntry | None, text: str, *, tell_sessions: str | None = None) -> None:
         """File ``text`` among ``entry``'s errors (if any), and tell its open notebook sessions ``tell_sessions``."""

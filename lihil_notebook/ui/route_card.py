@@ -58,12 +58,12 @@ class RouteCard(widgets.VBox):
         self._lock = threading.Lock()
         self.console_slot = widgets.VBox()
         # Where the user's browser reaches the route (through the Jupyter proxy on a hub), to copy or open.
-        self.browser_url = BrowserUrl(websocket=self.kind == "ws", open_link=self.kind == "http")
+        self.browser_url = BrowserUrl(websocket=self.kind != "http", open_link=self.kind == "http")
         self.browser_url.follow(pg, path)
         self.page_slot = widgets.VBox()
         children: list[widgets.Widget] = [widgets.HTML(ASSETS_HTML), self.info, row([self.browser_url]),
                                           self.console_slot, self.page_slot]
-        if self.kind == "ws":
+        if self.kind != "http":
             self.open_button = widgets.Button(description="Open console", layout=widgets.Layout(width="auto"))
             self.open_button.add_class("lihil-route-open-console")
             self.open_button.on_click(self._on_open_click)
@@ -161,7 +161,7 @@ class RouteSummary:
         self.info, self.url = info, url
 
     def _headline(self) -> str:
-        what = "WebSocket route" if self.info.kind == "ws" else f"HTTP route ({', '.join(self.info.methods)})"
+        what = {"ws": "WebSocket route", "hub": "hub"}.get(self.info.kind) or f"HTTP route ({', '.join(self.info.methods)})"
         again = f", version {self.info.version}" if self.info.version > 1 else ""
         return f"{what} {self.info.path} is live{again}: {self.info.handler_name}"
 
