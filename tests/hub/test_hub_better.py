@@ -251,3 +251,23 @@ def test_the_bus_can_be_replaced_on_a_live_hub(serve: Any) -> None:
             assert new.recv()["payload"]["response"] == 1  # ...the reply; nothing from the first bus in between
     with pytest.raises(TypeError, match="replace_bus expects a SocketBus instance"):
         hub.replace_bus("redis://x")  # type: ignore[arg-type]
+
+
+def test_a_hub_can_be_swapped_in_the_app_route_table_while_serving(serve: Any) -> None:
+    first = hub_with(RoomV1)
+    app: Lihil[None] = Lihil(first)
+    server = serve(app)
+    with HubClient(server.url()) as old:
+        old.join("room:1")
+        assert app.remove_route("/ws") is first
+        second = hub_with(RoomV2, bus=first.bus)  # same bus: the room survives the swap
+        app.include(second)
+        assert app.get_route("/ws") is second
+        with HubClient(server.url()) as new:
+            new.join("room:1")
+            new.send("room:1", "version", ref="v")
+            assert new.recv()["payload"]["response"] == 2
+            new.send("room:1", "chat", "to the old hub's member", ref="c")
+            assert old.recv_event("chat")["payload"] == "to the old hub's member"
+            old.send("room:1", "version", ref="v")
+            assert old.recv()["payload"]["response"] == 1
