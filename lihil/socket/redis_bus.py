@@ -11,8 +11,9 @@ all members see one order).
 * **Connections**: one subscriber connection per bus, process and event loop, shared by all topics (and by every
   hub given the same bus), plus a small command pool for PUBLISH (see :mod:`lihil.socket.redis_link`). The first use connects; ``await bus.aclose()``
   disconnects.
-* **Faults**: Redis restarts are survived without clients noticing more than the messages published meanwhile (see
-  the link). While Redis is down, ``publish`` raises :class:`~lihil.socket.bus.BusUnavailableError` within
+* **Faults**: Redis restarts are survived by themselves (see the link). Afterwards each member gets a ``bus_resumed``
+  envelope (``{"gap_seconds", "replay", "detail"}``): messages published while its process was cut off from Redis may
+  not have reached it, and it is told so rather than left to guess. While Redis is down, ``publish`` raises :class:`~lihil.socket.bus.BusUnavailableError` within
   ``command_timeout`` — the hub turns that into a ``bus_unavailable`` error reply to the sender. Nothing is lost
   silently, and no handler waits forever.
 * **History** (``history=N``): each publish also appends the envelope to the Redis Stream ``lihil:history:<topic>``
@@ -116,7 +117,8 @@ class RedisSocketBus(SocketBus):
         loop = asyncio.get_running_loop()
         link = self._links.get(loop)
         if link is None:
-            link = self._links[loop] = RedisLink(self.url, self._settings, self._on_message, self._channels)
+            link = self._links[loop] = RedisLink(self.url, self._settings, self._on_message, self._channels,
+                                                 self._on_resumed)
         return link
 
     # --- SocketBus --------------------------------------------------------------------------------------------
@@ -223,6 +225,15 @@ class RedisSocketBus(SocketBus):
         if event_id is not None:
             env = msgspec.structs.replace(env, event_id=event_id)
         await deliver(self, env, tuple(callbacks))
+
+    async def _on_resumed(self, gap: float) -> None:
+        """Tell every member here that the bus was away: what was published meanwhile may not have reached them."""
+        detail = (f"the connection to Redis was lost for {gap:.1f} s; events published meanwhile may be missing"
+                  + ("; rejoin with payload.last_event_id to get them" if self.history else ""))
+        for topic, callbacks in list(self._subs.items()):
+            env = MessageEnvelope(topic, "bus_resumed", {"gap_seconds": round(gap, 3), "replay": self.history > 0,
+                                                         "detail": detail})
+            await deliver(self, env, tuple(callbacks))
 
     def _from_stream(self, topic: str, entry_id: Any, fields: dict[Any, Any]) -> MessageEnvelope:
         event_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

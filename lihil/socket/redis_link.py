@@ -10,7 +10,8 @@ A ``RedisLink`` owns, for one event loop:
 When the subscriber connection breaks (Redis restarted, network gone), the reader reconnects by itself: it waits
 ``reconnect_backoff`` seconds, doubling after each failure up to ``reconnect_backoff_max`` (never a busy loop), then
 opens a fresh ``PubSub`` and subscribes to every topic that still has members. Members stay joined throughout:
-when Redis is back, rooms carry messages again without clients reconnecting. While the link is down, ``subscribe``
+when Redis is back, rooms carry messages again without clients reconnecting, and the bus tells each member that
+messages of the gap may be missing (see ``bus_resumed`` in :mod:`lihil.socket.redis_bus`). While the link is down, ``subscribe``
 raises :class:`~lihil.socket.bus.BusUnavailableError` at once (a join fails with a clear error reply).
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
@@ -36,6 +38,7 @@ logger = logging.getLogger("lihil.socket.redis")
 
 T = TypeVar("T")
 OnMessage = Callable[[str, bytes], Awaitable[None]]
+OnResumed = Callable[[float], Awaitable[None]]
 LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
 
 
@@ -64,9 +67,11 @@ class LinkSettings:
 class RedisLink:
     """One event loop's connections to Redis. Create it on the loop that will use it."""
 
-    def __init__(self, url: str, settings: LinkSettings, on_message: OnMessage, channels: Callable[[], Iterable[str]]):
+    def __init__(self, url: str, settings: LinkSettings, on_message: OnMessage, channels: Callable[[], Iterable[str]],
+                 on_resumed: OnResumed | None = None):
         self.url, self.shown_url, self.settings = url, redact_url(url), settings
-        self._on_message, self._channels = on_message, channels
+        self._on_message, self._channels, self._on_resumed = on_message, channels, on_resumed
+        self._down_since: float | None = None
         no_retry = Retry(NoBackoff(), 0)  # the link retries (with back-off); a command fails fast and says so
         common: dict[str, Any] = {"socket_connect_timeout": settings.connect_timeout, "retry": no_retry}
         self.commands = Redis.from_url(url, max_connections=settings.max_connections, **common)
@@ -170,6 +175,9 @@ class RedisLink:
         if self.reconnects:
             logger.warning("Redis at %s is back; resubscribed to %d topic(s)", self.shown_url, len(channels) - 1)
         self._up.set()
+        down_since, self._down_since = self._down_since, None
+        if down_since is not None and self._on_resumed is not None:
+            await self._on_resumed(time.monotonic() - down_since)
 
     async def _read(self) -> None:
         interval = self.settings.health_check_interval
@@ -191,6 +199,8 @@ class RedisLink:
     def _went_down(self, exc: BaseException, backoff: float) -> None:
         was_up = self._up.is_set()
         self._up.clear()
+        if self._down_since is None:
+            self._down_since = time.monotonic()
         self.reconnects += 1
         for waiting in self._confirmations.values():
             for future in waiting:

@@ -31,8 +31,13 @@ def hub_with(*channels: type[ChannelBase], **kwargs: Any) -> SocketHub:
     return hub
 
 
-def test_the_default_bus_is_shared_so_a_broadcast_reaches_every_member(serve: Any) -> None:
-    server = serve(Lihil(hub_with(Room)))
+LEGACY_WARNING = "ignore:remove second argument of ws_handler:DeprecationWarning"  # uvicorn's legacy impl, not ours
+
+
+@pytest.mark.filterwarnings(LEGACY_WARNING)
+@pytest.mark.parametrize("ws", ["websockets-sansio", "websockets", "wsproto"])
+def test_the_default_bus_is_shared_so_a_broadcast_reaches_every_member(serve: Any, ws: str) -> None:
+    server = serve(Lihil(hub_with(Room)), ws=ws)  # under each of uvicorn's WebSocket implementations
     with HubClient(server.url()) as a, HubClient(server.url()) as b:
         a.join("room:1", ref="ja")
         b.join("room:1", ref="jb")
@@ -114,15 +119,18 @@ class Megaphone(ChannelBase):
         await self.bus.publish(self.room, "chat", payload)
 
 
-@pytest.mark.parametrize("bus_kind", ["memory", "redis"])
+@pytest.mark.filterwarnings(LEGACY_WARNING)
+@pytest.mark.parametrize(("bus_kind", "ws"), [
+    ("memory", "websockets-sansio"), ("redis", "websockets-sansio"), ("memory", "websockets"), ("memory", "wsproto"),
+])
 def test_a_slow_subscriber_is_closed_with_1013_and_does_not_hold_up_the_room(
-    serve: Any, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest, bus_kind: str
+    serve: Any, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest, bus_kind: str, ws: str
 ) -> None:
     messages, size, limit = 400, 32 * 1024, 20
     bus: SocketBus = InMemorySocketBus()
     if bus_kind == "redis":  # the same on Redis: its reader hands envelopes to the outboxes and never waits
         bus = RedisSocketBus(request.getfixturevalue("redis_server").url)
-    server = serve(Lihil(hub_with(Room, Megaphone, max_send_queue=limit, bus=bus)))
+    server = serve(Lihil(hub_with(Room, Megaphone, max_send_queue=limit, bus=bus)), ws=ws)
     received: list[int] = []
     slow = RawClient(server.port)
     try:
@@ -243,3 +251,23 @@ def test_the_bus_can_be_replaced_on_a_live_hub(serve: Any) -> None:
             assert new.recv()["payload"]["response"] == 1  # ...the reply; nothing from the first bus in between
     with pytest.raises(TypeError, match="replace_bus expects a SocketBus instance"):
         hub.replace_bus("redis://x")  # type: ignore[arg-type]
+
+
+def test_a_hub_can_be_swapped_in_the_app_route_table_while_serving(serve: Any) -> None:
+    first = hub_with(RoomV1)
+    app: Lihil[None] = Lihil(first)
+    server = serve(app)
+    with HubClient(server.url()) as old:
+        old.join("room:1")
+        assert app.remove_route("/ws") is first
+        second = hub_with(RoomV2, bus=first.bus)  # same bus: the room survives the swap
+        app.include(second)
+        assert app.get_route("/ws") is second
+        with HubClient(server.url()) as new:
+            new.join("room:1")
+            new.send("room:1", "version", ref="v")
+            assert new.recv()["payload"]["response"] == 2
+            new.send("room:1", "chat", "to the old hub's member", ref="c")
+            assert old.recv_event("chat")["payload"] == "to the old hub's member"
+            old.send("room:1", "version", ref="v")
+            assert old.recv()["payload"]["response"] == 1

@@ -62,6 +62,10 @@ def test_rooms_carry_messages_again_after_redis_restarts(serve: Any, own_redis_s
         own_redis_server.restart()  # stopped by pid, started again on the same port: no subscriptions left
         wait_until(lambda: numsub(own_redis_server, "lihil:room:r") == 2, RESUBSCRIBE_TIMEOUT,
                    "both servers resubscribed to room:r by themselves")
+        for member in (a, b):  # each member is told that the gap may have cost it messages
+            resumed = member.recv_event("bus_resumed")["payload"]
+            assert resumed["gap_seconds"] > 0 and resumed["replay"] is False
+            assert "events published meanwhile may be missing" in resumed["detail"]
         a.send("room:r", "chat", "after the restart", ref="c")  # same client connections as before
         assert b.recv_event("chat")["payload"] == "after the restart"
         assert a.recv_event("chat")["payload"] == "after the restart"
@@ -85,6 +89,7 @@ def test_while_redis_is_down_a_publish_gets_a_clear_error_reply(
         assert a.recv()["payload"]["error"]["code"] == "bus_unavailable"
         own_redis_server.start()
         wait_until(lambda: numsub(own_redis_server, "lihil:room:d") == 1, RESUBSCRIBE_TIMEOUT, "resubscribed")
+        assert a.recv_event("bus_resumed")["topic"] == "room:d"
         a.send("room:d", "chat", "back", ref="c2")
         assert a.recv_event("chat")["payload"] == "back"
     assert "unreachable" in caplog.text and "is back; resubscribed" in caplog.text

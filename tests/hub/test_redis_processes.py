@@ -37,6 +37,7 @@ def test_two_uvicorn_processes_share_a_room(two_processes: list[UvicornProcess],
         own_redis_server.restart()
         wait_until(lambda: numsub(own_redis_server, "lihil:room:lobby") == 2, RESUBSCRIBE_TIMEOUT,
                    "both processes resubscribed by themselves")
+        assert a.recv_event("bus_resumed")["topic"] == b.recv_event("bus_resumed")["topic"] == "room:lobby"
         b.send("room:lobby", "chat", "after the restart", ref="c2")
         assert a.recv_event("chat")["payload"] == "after the restart"
         assert b.recv_event("chat")["payload"] == "after the restart"
