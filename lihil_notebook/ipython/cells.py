@@ -1,4 +1,5 @@
-"""Running a ``%%ws_route`` / ``%%route`` cell: the body runs in the user namespace, the handler comes out.
+"""Running a ``%%ws_route`` / ``%%route`` / ``%%ws_hub`` cell: the body runs in the user namespace, the handler (or
+the hub's channels) comes out.
 
 The body is compiled under a filename registered in IPython's compile cache (the way IPython compiles every cell),
 with the cell's own text and numbering: line 1 is the ``%%ws_route`` line, so a traceback raised much later on the
@@ -13,8 +14,12 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from lihil import ChannelBase
+
 from ..errors import RouteDefinitionError
 from ..playground import RouteKind
+
+HUB_HOOKS = ("on_connect", "on_disconnect")
 
 
 def run_route_cell(
@@ -68,3 +73,31 @@ def _handler_in(tree: ast.Module, wanted: str | None, kind: RouteKind, magic: st
 def _sync_message(magic: str, name: str, line: int) -> str:
     return (f"{magic}: {name} (cell line {line}) is a sync `def`; a WebSocket handler must be an `async def`: "
             f"`async def {name}(ws: WebSocket, ...)`")
+
+
+def run_hub_cell(shell: Any, cell: str, *, magic_line: str) -> tuple[list[type[Any]], Any, Any]:
+    """Run a ``%%ws_hub`` cell like :func:`run_route_cell`; return the ChannelBase subclasses it defines at its top
+    level (in order) and its top-level ``on_connect`` / ``on_disconnect`` functions (or None)."""
+    source = shell.transform_cell(cell)
+    filename = shell.compile.cache(f"{magic_line}\n{source}", _cell_number(shell), raw_code=cell)
+    tree = shell.compile.ast_parse("\n" + source, filename)
+    magic = magic_line.split()[0]
+    class_names = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+    hooks = {node.name: node for node in tree.body
+             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in HUB_HOOKS}
+    for name, node in hooks.items():
+        if isinstance(node, ast.FunctionDef):
+            raise RouteDefinitionError(f"{magic}: {name} (cell line {node.lineno}) is a sync `def`; a hub hook must "
+                                       f"be `async def {name}(socket: ISocket): ...`")
+    if not class_names:
+        raise RouteDefinitionError(f"{magic}: the cell defines no channel; write e.g. `class Room(ChannelBase): "
+                                   "topic = Topic(\"room:{name}\")` at the top level of the cell")
+    exec(shell.compile(tree, filename, "exec"), shell.user_ns)
+    channels = [shell.user_ns[name] for name in class_names
+                if isinstance(shell.user_ns.get(name), type) and issubclass(shell.user_ns[name], ChannelBase)]
+    if not channels:
+        listed = ", ".join(class_names)
+        raise RouteDefinitionError(f"{magic}: none of the cell's classes ({listed}) is a channel; a channel "
+                                   "subclasses ChannelBase (`from lihil import ChannelBase, Topic`)")
+    return channels, shell.user_ns.get("on_connect") if "on_connect" in hooks else None, (
+        shell.user_ns.get("on_disconnect") if "on_disconnect" in hooks else None)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, SimpleMatcherResult, context_matcher
 from IPython.core.error import UsageError
@@ -16,13 +16,14 @@ from ..errors import PlaygroundError
 from ..kernel import playground
 from ..playground import RouteKind, check_path
 from ..ui import console, route_card
-from .cells import run_route_cell
+from .cells import run_hub_cell, run_route_cell
 from .display import StatusReport
 
 LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host", "token", "allow-origin",
-                  "allow-host")
+                  "allow-host", "bus")
 TOKEN_VALUES = ("on", "off", "new")
 MATCHER_ID = "lihil_notebook.route_paths"
+T = TypeVar("T")
 
 
 @magics_class
@@ -84,21 +85,57 @@ class PlaygroundMagics(Magics):
     def _mount(self, path: str, cell: str, magic_line: str, handler: str | None, kind: RouteKind, method: str) -> None:
         pg = playground()
         check_path(path)  # before running anything: an invalid path changes nothing
-        try:
-            func = run_route_cell(self.shell, cell, magic_line=magic_line, handler_name=handler, kind=kind)
-        except SyntaxError:
-            assert self.shell is not None
-            self.shell.showsyntaxerror()  # exactly as IPython shows a cell's syntax error, without our frames
-            raise UsageError(f"{magic_line.split()[0]}: the cell has a syntax error (above); nothing was run or "
-                             "mounted") from None
+        func = self._run(lambda: run_route_cell(self.shell, cell, magic_line=magic_line, handler_name=handler,
+                                                kind=kind), magic_line)
         pg.mount(kind, path, func, method)
         pg.start()
         display(route_card(pg, path))
 
+    def _run(self, step: Callable[[], T], magic_line: str) -> T:
+        """Run the cell (``step``); a syntax error is shown exactly as IPython shows a cell's, without our frames."""
+        try:
+            return step()
+        except SyntaxError:
+            assert self.shell is not None
+            self.shell.showsyntaxerror()
+            raise UsageError(f"{magic_line.split()[0]}: the cell has a syntax error (above); nothing was run or "
+                             "mounted") from None
+
+    @magic_arguments()
+    @argument("path", help="the hub's path, e.g. /rooms")
+    @cell_magic
+    @no_var_expand
+    def ws_hub(self, line: str, cell: str) -> None:
+        """Run the cell and serve its ChannelBase classes as a live SocketHub at PATH (lihil's rooms protocol).
+
+        The cell's top-level ``ChannelBase`` subclasses become the hub's channels, its ``async def on_connect`` /
+        ``on_disconnect`` the hub's hooks. Re-running the cell replaces the channels for the next connection; open
+        ones finish on the old ones (marked stale); the rooms stay. ``%lihil bus redis://...`` shares the rooms
+        with other kernels and processes::
+
+            %%ws_hub /rooms
+            from lihil import ChannelBase, Topic
+
+            class Room(ChannelBase):
+                topic = Topic("room:{name}")
+
+                async def on_chat(self, payload: dict) -> None:
+                    await self.publish(payload, event="chat")
+        """
+        args = parse_argstring(self.ws_hub, line)
+        pg = playground()
+        with _usage_errors():
+            check_path(args.path)
+            channels, on_connect, on_disconnect = self._run(lambda: run_hub_cell(
+                self.shell, cell, magic_line=f"%%ws_hub {line}"), f"%%ws_hub {line}")
+            pg.mount_hub(args.path, *channels, on_connect=on_connect, on_disconnect=on_disconnect)
+            pg.start()
+        display(route_card(pg, args.path))
+
     @magic_arguments()
     @argument("command", nargs="?", default="status", choices=LIHIL_COMMANDS, metavar="COMMAND",
               help="status (default) | routes | stop | start | restart | unmount PATH | port N | host HOST | "
-                   "token on|off|new | allow-origin URL | allow-host NAME")
+                   "token on|off|new | allow-origin URL | allow-host NAME | bus redis://...|memory")
     @argument("value", nargs="?", help="the PATH, port N, HOST, on|off|new, origin URL or host NAME")
     @line_magic
     @no_var_expand
@@ -113,10 +150,11 @@ class PlaygroundMagics(Magics):
         Who may connect: ``%lihil token on|off|new`` (every request must carry ``pg.token``),
         ``%lihil allow-origin https://hub.example.org`` (pages of that origin may open WebSockets and POST here),
         ``%lihil allow-host NAME`` (serve requests for that Host). ``%lihil`` lists the last refused requests.
+        ``%lihil bus redis://127.0.0.1:6379/0`` puts the hubs' rooms on Redis (``memory``: back to this kernel).
         """
         args = parse_argstring(self.lihil, line)
         command, value = args.command, args.value
-        needs_value = command in ("unmount", "port", "host", "token", "allow-origin", "allow-host")
+        needs_value = command in ("unmount", "port", "host", "token", "allow-origin", "allow-host", "bus")
         if needs_value != (value is not None):
             raise UsageError(f"%lihil {command}: " + (f"expected a value (%lihil {command} ...)" if needs_value
                                                       else f"takes no value, got {value!r}"))
@@ -148,6 +186,10 @@ class PlaygroundMagics(Magics):
                 print("token off: any client on this machine may connect" if token is None else
                       "token on: every request must carry it (pg.token); the notebook's sessions and the URLs "
                       "it shows carry it")
+            elif command == "bus":
+                bus = pg.set_bus(None if value == "memory" else value)
+                print("hubs on in-memory rooms (this kernel only)" if bus is None else
+                      f"hubs on {bus!r}: rooms shared with every process and kernel on that Redis")
             elif command == "allow-origin":
                 print(f"pages from {pg.allow_origin(value)} may now open WebSockets and send requests here")
             else:
@@ -179,7 +221,7 @@ def _port_number(value: str) -> int:
 # --- tab completion of mounted paths -----------------------------------------------------------------------------
 
 # magic -> (the argument position that is a path, which routes to offer)
-_PATH_ARGUMENTS = {"%%ws_route": (1, "ws"), "%%route": (1, "http"), "%ws_console": (1, "ws"),
+_PATH_ARGUMENTS = {"%%ws_route": (1, "ws"), "%%route": (1, "http"), "%%ws_hub": (1, "hub"), "%ws_console": (1, "ws"),
                    "%lihil": (2, "any")}
 
 
@@ -215,7 +257,7 @@ def register(shell: Any) -> None:
 def unregister(shell: Any) -> None:
     """Remove our magics and matcher (IPython has no public way to unregister magics)."""
     manager = shell.magics_manager
-    for kind, names in (("line", ("lihil", "ws_console")), ("cell", ("ws_route", "route"))):
+    for kind, names in (("line", ("lihil", "ws_console")), ("cell", ("ws_route", "route", "ws_hub"))):
         for name in names:
             manager.magics[kind].pop(name, None)
     manager.registry.pop(PlaygroundMagics.__name__, None)
