@@ -1,0 +1,94 @@
+"""Rooms across `Lihil.run` worker processes: a service run with two workers and a RedisSocketBus shares a room
+between members connected to different workers (a real multi-worker uvicorn, a real redis-server)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.core.test_run import LogLines, _free_port
+from tests.hub.hub_support import HubClient, RedisServer, require_redis_server
+
+SERVICE = textwrap.dedent(
+    """
+    import os
+    from lihil import ChannelBase, Lihil, SocketHub, Topic
+    from lihil.socket import RedisSocketBus
+
+    hub = SocketHub("/ws", bus=RedisSocketBus(os.environ["ROOMS_REDIS_URL"]))
+
+    @hub.channel
+    class Room(ChannelBase):
+        topic = Topic("room:{name}")
+
+        async def on_whoami(self) -> dict:
+            return {"pid": os.getpid()}
+
+        async def on_chat(self, payload: dict) -> None:
+            await self.publish(payload, event="chat")
+
+    app = Lihil(hub)
+
+    if __name__ == "__main__":
+        app.run(__file__)
+    """
+)
+MAX_CLIENTS = 24
+"""Connections opened at most to find members on both workers (the kernel spreads them; all on one is unlikely)."""
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    server = RedisServer(require_redis_server()).start()
+    yield server.url
+    server.stop()
+
+
+def test_a_room_spans_the_worker_processes_of_lihil_run(tmp_path: Path, redis_url: str) -> None:
+    script = tmp_path / "rooms_service.py"
+    script.write_text(SERVICE)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("LIHIL_")}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--server.PORT", str(port), "--server.WORKERS", "2"],
+        cwd="/", env={**env, "ROOMS_REDIS_URL": redis_url}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    workers: list[psutil.Process] = []
+    clients: list[HubClient] = []
+    try:
+        log = LogLines(proc)
+        started = log.wait_for(r"Started server process \[(\d+)\]", 2, timeout=30)
+        log.wait_for(r"Application startup complete", 2, timeout=30)
+        workers = [psutil.Process(int(m.group(1))) for m in started]
+        by_pid: dict[int, HubClient] = {}
+        while len(by_pid) < 2 and len(clients) < MAX_CLIENTS:
+            client = HubClient(f"ws://127.0.0.1:{port}/ws")
+            clients.append(client)
+            client.join("room:lobby")
+            client.send("room:lobby", "whoami", ref="w")
+            by_pid.setdefault(client.recv_event("reply")["payload"]["response"]["pid"], client)
+        assert len(by_pid) == 2, f"{len(clients)} connections all landed on one worker"
+        (pid_a, a), (pid_b, _) = by_pid.items()
+        a.send("room:lobby", "chat", {"text": f"from worker {pid_a}"}, ref="c")
+        for member in clients:  # every member, on either worker, gets it exactly once
+            assert member.recv_event("chat")["payload"] == {"text": f"from worker {pid_a}"}
+        assert {pid_a, pid_b} == {w.pid for w in workers}
+    finally:
+        for client in clients:
+            client.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        for leftover in alive:
+            leftover.kill()
