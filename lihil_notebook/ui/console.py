@@ -32,6 +32,7 @@ import ipywidgets as widgets
 
 from ..playground import Playground
 from ..playground import playground as kernel_playground
+from .front import ConsoleFront
 from .route_card import RouteCard
 from .session_panel import SessionPanel
 from .style import ASSETS_HTML, error_html, html_view, row, text_field
@@ -199,6 +200,7 @@ class Console(widgets.VBox):
         super().__init__(
             [
                 widgets.HTML(ASSETS_HTML),
+                ConsoleFront(),
                 row([_label("route"), self.route_picker, _label("path"), self.path, self.params_box]),
                 row([self.query_box, self.headers, self.subprotocols]),
                 row([self.target_url]),

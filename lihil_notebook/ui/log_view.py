@@ -118,14 +118,16 @@ class LogView:
         self._count = 0
         self._chunk_layout = widgets.Layout(width="100%")
         self._chunk_style = HTMLStyle()
-        self._rows = widgets.VBox(layout=widgets.Layout(width="100%"))
+        self._seq = 0
+        # The rows never scroll on their own (a box shrinks and scrolls by default): the log box is the one
+        # scroller, and the console's front end (static/console.js) keeps it pinned to the newest row.
+        self._rows = widgets.VBox(layout=widgets.Layout(width="100%", flex="0 0 auto", overflow="visible"))
         self._rows.add_class("lihil-log-rows")
-        # column-reverse keeps the scroll position anchored at the newest row as rows arrive.
         self.widget = widgets.Box(
             [self._rows],
             layout=widgets.Layout(
                 display="flex",
-                flex_flow="column-reverse",
+                flex_flow="column",
                 overflow="hidden auto",
                 max_height=height,
                 width="100%",
@@ -150,7 +152,7 @@ class LogView:
             return
         # Drop what the new rows push out first, so no chunk is filled only to be dropped.
         changed, reordered = self._drop_oldest(self._count + len(rows) - self.max_entries)
-        for row in rows:
+        for row in self._numbered(rows, renumber=False):
             if not self._chunks or len(self._chunks[-1].rows) >= self.chunk_size:
                 self._chunks.append(_Chunk(self._take_widget()))
                 reordered = True
@@ -182,7 +184,7 @@ class LogView:
 
     def replace(self, rows: Iterable[str]) -> None:
         """Show exactly ``rows`` (the last ``max_entries`` of them), e.g. after a filter change or a clear."""
-        kept = list(rows)[-self.max_entries :]
+        kept = self._numbered(list(rows)[-self.max_entries :], renumber=True)
         for chunk in self._chunks:
             self._spare.append(chunk.widget)
         self._chunks.clear()
@@ -191,6 +193,14 @@ class LogView:
         self._count = len(kept)
         self.rows_rendered += len(kept)
         self._publish(list(self._chunks), reordered=True)
+
+    def _numbered(self, rows: Sequence[str], *, renumber: bool) -> list[str]:
+        """Give each row a ``data-seq`` number, newest highest: the front end counts "N new" rows with it.
+        Re-rendered rows (``renumber``) end at the current number, so a filter change counts as nothing new."""
+        first = self._seq - len(rows) + 1 if renumber else self._seq + 1
+        if not renumber:
+            self._seq += len(rows)
+        return [row.replace("<div ", f'<div data-seq="{first + i}" ', 1) for i, row in enumerate(rows)]
 
     def _take_widget(self) -> widgets.HTML:
         if self._spare:

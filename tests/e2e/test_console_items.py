@@ -1,0 +1,111 @@
+"""Issue 12 in a real browser: what a new user meets in the console's first minutes, each checked as they see it.
+
+One notebook (``console_items_notebook``) is opened once per front end and run with Run All; each test then
+works in its own console (CSS class ``e2e-<name>``) through the console's public CSS classes, clicks and
+keystrokes. Items 1 and 2 run in JupyterLab and in Notebook 7; the rest in JupyterLab.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.console_items_notebook import CELLS
+from tests.e2e.lab_process import JupyterLab
+from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
+
+pytestmark = pytest.mark.e2e
+
+#: Milliseconds for something the kernel did to show up in the page.
+SHOWS_UP_MS = 15_000
+
+FRONT_ENDS = ["lab", "notebook7"]
+
+#: True when the newest log row is inside the log's visible box.
+NEWEST_IN_VIEW = """log => {
+  const rows = log.querySelectorAll('.lihil-log-row');
+  if (!rows.length) return false;
+  const box = log.getBoundingClientRect(), last = rows[rows.length - 1].getBoundingClientRect();
+  return last.bottom <= box.bottom + 2 && last.top >= box.top - 2;
+}"""
+
+
+def open_items(chromium: object, lab: JupyterLab, front_end: str) -> Iterator[NotebookPage]:
+    name = f"items-{front_end}.ipynb"
+    write_notebook(lab.root_dir / name, CELLS)
+    page = chromium.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(30_000)
+    notebook = NotebookPage(page, lab, ARTIFACTS)
+    notebook.open(lab.notebook_url(name) if front_end == "lab" else lab.notebook7_url(name))
+    notebook.run_all()
+    assert notebook.error_outputs() == []
+    try:
+        yield notebook
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module", params=FRONT_ENDS)
+def items(request: pytest.FixtureRequest, chromium: object, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
+    """The items notebook after Run All, in JupyterLab and in Notebook 7."""
+    yield from open_items(chromium, jupyter_lab, request.param)
+
+
+@pytest.fixture(scope="module")
+def lab_items(chromium: object, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
+    """The items notebook after Run All, in JupyterLab only."""
+    yield from open_items(chromium, jupyter_lab, "lab-only")
+
+
+def connect(notebook: NotebookPage, name: str, nth: int = 0) -> object:
+    panel = notebook.locator(f".e2e-{name}.lihil-console .lihil-console-session").nth(nth)
+    panel.scroll_into_view_if_needed()
+    panel.locator(".lihil-console-connect").click()
+    return panel
+
+
+def send(panel: object, text: str) -> None:
+    compose = panel.locator(".lihil-console-input textarea")  # type: ignore[attr-defined]
+    compose.fill(text)
+    panel.locator(".lihil-console-send").click()  # type: ignore[attr-defined]
+
+
+def test_1_the_log_follows_the_conversation_and_offers_the_new_ones(items: NotebookPage) -> None:
+    panel = connect(items, "flood")
+    expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+    log = panel.locator(".lihil-console-log")
+    send(panel, "300")
+    expect(log.locator(".lihil-log-row").last).to_contain_text("reply 300 of 300", timeout=SHOWS_UP_MS)
+    log.scroll_into_view_if_needed()
+    items.page.wait_for_function(NEWEST_IN_VIEW, arg=log.element_handle(), timeout=SHOWS_UP_MS)
+    new = panel.locator(".lihil-console-new")
+    expect(new).to_be_hidden()
+
+    # The user scrolls up to read: new messages must not pull the view away, and a control counts them.
+    log.evaluate("log => { log.scrollTop = 0; log.dispatchEvent(new Event('scroll')); }")
+    send(panel, "5")
+    expect(log.locator(".lihil-log-row").last).to_contain_text("reply 5 of 5", timeout=SHOWS_UP_MS)
+    expect(new).to_be_visible(timeout=SHOWS_UP_MS)
+    expect(new).to_have_text(re.compile(r"↓ 6 new"), timeout=SHOWS_UP_MS)
+    assert log.evaluate("log => log.scrollTop") < 50, "the view jumped away from where the user was reading"
+    items.screenshot(f"console-new-control-{items.notebook}", panel)  # type: ignore[arg-type]
+    new.click()
+    items.page.wait_for_function(NEWEST_IN_VIEW, arg=log.element_handle(), timeout=SHOWS_UP_MS)
+    expect(new).to_be_hidden()
+
+
+def test_2_a_refused_handshake_reads_as_one_refusal_with_its_problem(items: NotebookPage) -> None:
+    root = items.locator(".e2e-refused.lihil-console")
+    panel = connect(items, "refused")
+    status = panel.locator(".lihil-console-status")
+    expect(status).to_contain_text("refused · HTTP 400", timeout=SHOWS_UP_MS)
+    assert status.inner_text().count("HTTP 400") == 1, status.inner_text()
+    denied = panel.locator(".lihil-console-log .lihil-log-kind-denied .lihil-log-data")
+    expect(denied).to_contain_text('"param": "n"', timeout=SHOWS_UP_MS)
+    assert len(denied.inner_text().splitlines()) > 3, "the problem JSON is not pretty-printed"
+    assert "1006" not in root.inner_text()
+    assert "abnormal" not in root.inner_text()
+    items.screenshot(f"console-refused-{items.notebook}", panel)  # type: ignore[arg-type]
