@@ -72,6 +72,17 @@ def decode_json(message: Message, who: str) -> Any:
                          f"({exc}): {shown!r}") from None
 
 
+def denial_log_text(exc: InvalidStatus, problem: Any) -> str:
+    """What a refused handshake's log entry holds: the status line, then the problem JSON pretty-printed (or
+    the start of the body when it is not JSON)."""
+    response = exc.response
+    head = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+    if problem is not None:
+        return head + "\n" + json.dumps(problem, indent=2, ensure_ascii=False)
+    body = bytes(response.body or b"")
+    return head + ("\n" + body[:2000].decode(errors="replace") if body else "")
+
+
 def describe_denial(exc: InvalidStatus) -> tuple[int, Any, str]:
     """(status, problem JSON or None, a one-line text) for a refused handshake."""
     response = exc.response

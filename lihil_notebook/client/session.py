@@ -41,6 +41,7 @@ from .log import (
     Message,
     as_frame,
     decode_json,
+    denial_log_text,
     describe_denial,
     describe_message,
 )
@@ -102,6 +103,9 @@ class Session:
         self.close_code: int | None = None
         self.close_reason = ""
         self.accepted_subprotocol: str | None = None
+        #: A refused handshake is no close: no close code, but the HTTP status and a one-line summary.
+        self.refused_status: int | None = None
+        self.refusal = ""
         self._loop, self._loop_thread = loop, loop_thread
         self._calls = LoopCaller(loop, loop_thread, "Session")
         self._max_size, self._close_timeout = max_size, close_timeout
@@ -268,7 +272,8 @@ class Session:
             )
         except InvalidStatus as exc:
             status, problem, text = describe_denial(exc)
-            self._fail("denied", text)
+            self.refused_status, self.refusal = status, text
+            self._fail("denied", denial_log_text(exc, problem), refused=True)
             raise SessionConnectError(f"{self.url}: the server refused the handshake: {text}", url=self.url,
                                       status=status, problem=problem) from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
@@ -307,9 +312,9 @@ class Session:
                    f"{self.close_code} {self.close_reason}".strip())
         self._inbox.close()
 
-    def _fail(self, kind: Kind, text: str) -> None:
+    def _fail(self, kind: Kind, text: str, *, refused: bool = False) -> None:
         self.state = "closed"
-        self.close_code, self.close_reason = 1006, text
+        self.close_code, self.close_reason = (None, "") if refused else (1006, text)
         self._emit("event", kind, text)
         self._flush_early()
         self._inbox.close()
@@ -372,6 +377,9 @@ class Session:
         return TimeoutError(f"session {self.name} ({self.path}): no message within {timeout} s")
 
     def _closed_error(self, action: str) -> SessionClosedError:
+        if self.refused_status is not None:
+            return SessionClosedError(f"{self._who} cannot {action}: the server refused the handshake: "
+                                      f"{self.refusal}", code=None, reason=self.refusal)
         code = self.close_code
         meaning = CLOSE_CODE_NAMES.get(code or 0, "")
         said = f"code {code}" + (f" ({meaning})" if meaning else "") + (

@@ -332,9 +332,11 @@ class SessionPanel(widgets.VBox):
             return " · ".join(parts)
         if state == "closing":
             return '<span class="lihil-status-connecting">◌ closing…</span>'
+        if session.refused_status is not None:  # no connection was made: nothing was closed
+            return f'<span class="lihil-status-refused">✕ refused · {html.escape(session.refusal)}</span>'
         code = "" if session.close_code is None else f" {session.close_code}"
         reason = f" {session.close_reason}" if session.close_reason else ""
-        problem = f" — {self._last_problem}" if self._last_problem else ""
+        problem = f" — {self._last_problem}" if self._last_problem and self._last_problem != reason.strip() else ""
         return f'<span class="lihil-status-closed">✕ closed{html.escape(code + reason + problem)}</span>'
 
     # ---- widget callbacks (main thread) ------------------------------------------------------------------

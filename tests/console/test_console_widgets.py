@@ -322,9 +322,11 @@ def test_bad_handshake_parameter_is_shown_as_denied(pg: Playground, wait_until: 
     view = console("/typed?count=many", playground=pg)
     panel = view.panels[0]
     panel.connect_button.click()
-    wait_until(lambda: "✕ closed" in panel.status.value, what="the refused handshake")
-    assert "count" in panel.status.value
-    assert any("lihil-log-kind-denied" in row for row in panel.log_view.rows)
+    wait_until(lambda: "✕ refused · HTTP 400" in panel.status.value, what="the refused handshake")
+    assert "count" in panel.status.value and panel.status.value.count("HTTP 400") == 1
+    assert "1006" not in panel.status.value + log_text(panel)
+    denied = [row for row in panel.log_view.rows if "lihil-log-kind-denied" in row]
+    assert len(denied) == 1 and "&quot;param&quot;: &quot;count&quot;" in denied[0]  # the problem, pretty
 
 
 def test_route_card_opens_a_console_and_follows_redefinition(pg: Playground, wait_until: Waiter) -> None:
