@@ -11,7 +11,8 @@ from websockets.exceptions import InvalidStatus
 
 Direction = Literal["sent", "received", "event"]
 Kind = Literal["text", "binary", "open", "close", "error", "ping", "pong", "stale", "denied", "server-error",
-               "server-print"]
+               "server-print", "separator"]
+"""What a log entry is. "separator" is the console's own row between the connections of one panel."""
 Message = str | bytes
 
 CLOSE_CODE_NAMES = {

@@ -228,11 +228,11 @@ class Console(widgets.VBox):
         for text in (inline_query, self.query.value.strip().lstrip("?")):
             pairs += parse_qsl(text, keep_blank_values=True)
         query = urlencode(pairs)
-        return Target(
-            path + (f"?{query}" if query else ""),
-            parse_headers(self.headers.value),
-            [p for p in re.split(r"[,\s]+", self.subprotocols.value) if p],
-        )
+        return Target(path + (f"?{query}" if query else ""), *self.handshake())
+
+    def handshake(self) -> tuple[dict[str, str], list[str]]:
+        """The form's handshake headers and subprotocols (every session uses them); ``ValueError`` on a bad line."""
+        return parse_headers(self.headers.value), [p for p in re.split(r"[,\s]+", self.subprotocols.value) if p]
 
     def add_session(self, name: str = "", *, session: Session | None = None) -> SessionPanel:
         """Add a session panel named ``name`` (optionally showing an existing ``session``); return it."""
@@ -240,6 +240,8 @@ class Console(widgets.VBox):
             self.pg,
             name=name,
             target=self.target,
+            handshake=self.handshake,
+            initial_path=self._prefill(name),
             request_refresh=self.pump.request,
             on_remove=self.remove_session,
             max_entries=self.max_entries,
@@ -250,6 +252,20 @@ class Console(widgets.VBox):
         if session is not None:
             panel.attach(session)
         return panel
+
+    def _prefill(self, name: str) -> str:
+        """A new panel's target: the form's, with ``name`` in place of a query value that names another session
+        of this console (so "bob" added to ``?user=ann`` beside session "ann" connects as ``user=bob``)."""
+        try:
+            path = self.target().path
+        except ValueError:
+            return ""
+        others = {panel.name_input.value.strip() for panel in self.panels} - {"", name}
+        template, _, query = path.partition("?")
+        if not name or not others or not query:
+            return path
+        pairs = [(key, name if value in others else value) for key, value in parse_qsl(query, keep_blank_values=True)]
+        return f"{template}?{urlencode(pairs)}"
 
     def remove_session(self, panel: SessionPanel) -> None:
         """Close the panel's session (code 1000) and remove the panel."""
@@ -354,6 +370,8 @@ class Console(widgets.VBox):
         if target.subprotocols:
             extras.append("subprotocols " + ", ".join(target.subprotocols))
         suffix = html.escape(" · " + " · ".join(extras)) if extras else ""
+        for panel in self.panels:
+            panel.follow(target.path)
         self.target_url.value = f"target {url_code(self.pg, target.path)}{suffix}"
 
     def _load_path(self, path: str) -> None:

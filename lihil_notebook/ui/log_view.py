@@ -35,8 +35,12 @@ def render_entry(entry: LogEntry, *, max_text_chars: int = 4000, max_binary_byte
     are cut at ``max_text_chars`` characters / ``max_binary_bytes`` bytes on screen (the session's log and the
     export keep them whole). Everything from the wire is HTML-escaped.
     """
+    if entry.kind == "separator":  # the console's own row between two connections of a panel
+        return (f'<div class="lihil-log-row lihil-log-event lihil-log-kind-separator">'
+                f'<pre class="lihil-log-data">{html.escape(str(entry.data))}</pre></div>')
     clock = time.strftime("%H:%M:%S", time.localtime(entry.time)) + f".{int(entry.time * 1000) % 1000:03d}"
-    size = _format_size(entry.size) if entry.direction != "event" else entry.kind
+    # Control frames and events show what they are; data frames their size.
+    size = _format_size(entry.size) if entry.kind in ("text", "binary") else entry.kind
     body = _payload_text(entry, max_text_chars=max_text_chars, max_binary_bytes=max_binary_bytes)
     return (
         f'<div class="lihil-log-row lihil-log-{entry.direction} lihil-log-kind-{entry.kind}">'

@@ -11,7 +11,6 @@ exactly one writer.
 from __future__ import annotations
 
 import base64
-import binascii
 import html
 import json
 import re
@@ -23,59 +22,30 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
+from ..client.log import Kind, LogEntry
+from .compose import COMPOSE_MODES, encode_message
 from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
 from .target import Target
 
 if TYPE_CHECKING:
-    from ..client.session import LogEntry, Session
+    from ..client.session import Session
     from ..playground import Playground
-
-#: How to read the compose box: a text frame, JSON text (validated first), or a binary frame from hex / base64.
-COMPOSE_MODES = ("text", "json", "hex", "base64")
 
 _DIRECTION_LABELS = {"sent": "→ sent", "received": "← recv", "event": "• events"}
 _NO_PICK = -1  # the history menu's resting value: its "history" title
 
 
-def encode_message(text: str, mode: str) -> str | bytes:
-    """Turn the compose box into a frame: ``str`` for a text frame, ``bytes`` for a binary one.
-
-    Raises ``ValueError`` naming the mode and what was expected when the text does not fit the mode.
-    """
-    if mode == "text":
-        return text
-    if mode == "json":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"json: not valid JSON — {error.msg} at line {error.lineno}, column {error.colno}"
-            ) from None
-        return text
-    if mode == "hex":
-        digits = re.sub(r"0x|[\s:,]", "", text, flags=re.IGNORECASE)
-        try:
-            return bytes.fromhex(digits)
-        except ValueError:
-            raise ValueError(
-                "hex: expected pairs of hex digits (0-9, a-f), optionally separated by spaces, e.g. '68 69'"
-            ) from None
-    if mode == "base64":
-        try:
-            return base64.b64decode("".join(text.split()), validate=True)
-        except binascii.Error as error:
-            raise ValueError(f"base64: not valid base64 — {error}") from None
-    raise ValueError(f"compose mode: expected one of {', '.join(COMPOSE_MODES)}, got {mode!r}")
-
-
 class SessionPanel(widgets.VBox):
     """A named session: header, compose box and log, with CSS class ``lihil-console-session``.
 
-    ``target`` is called when Connect is pressed on a panel that has not connected yet and returns the
-    console form's current :class:`Target` (or raises ``ValueError`` saying what is missing). A panel that
-    has connected before reconnects to its own last target. ``request_refresh`` asks the UI pump to call
-    :meth:`refresh` soon; ``on_remove`` is called when the user removes the panel.
+    Each panel has its own target, shown and editable in its header (``lihil-console-session-target``):
+    ``initial_path`` prefills it, and until the panel first connects or the user edits it, it follows the
+    console's form (:meth:`follow`). ``target`` returns the console form's current :class:`Target`, whose
+    headers and subprotocols the panel uses. Reconnecting keeps the conversation: the earlier sessions'
+    entries (up to ``max_entries``) stay in the view and in exports, followed by a separator row.
+    ``request_refresh`` asks the UI pump to call :meth:`refresh` soon; ``on_remove`` is called when the user
+    removes the panel.
     """
 
     def __init__(
@@ -84,6 +54,8 @@ class SessionPanel(widgets.VBox):
         *,
         name: str,
         target: Callable[[], Target],
+        handshake: Callable[[], tuple[dict[str, str], list[str]]] | None = None,
+        initial_path: str = "",
         request_refresh: Callable[[], None],
         on_remove: Callable[[SessionPanel], None],
         max_entries: int = 500,
@@ -98,7 +70,11 @@ class SessionPanel(widgets.VBox):
         self.export_dir = export_dir
         self.download_limit = download_limit
         self._target_source = target
+        self._handshake = handshake
         self._target: Target | None = None
+        self._follows_console = True
+        self._following = False
+        self._earlier: list[LogEntry] = []  # the conversation of earlier connections, then a separator
         self._request_refresh = request_refresh
         self._on_remove = on_remove
         self._unsubscribe: Callable[[], None] | None = None
@@ -111,6 +87,9 @@ class SessionPanel(widgets.VBox):
         self._history: list[tuple[str, str]] = []
 
         self.name_input = text_field(name, "name", "80px", "lihil-console-name")
+        self.target_field = text_field(initial_path, "target: /path?query", "auto", "lihil-console-session-target")
+        self.target_field.layout.flex = "1 1 200px"
+        self.target_field.observe(self._on_target_edit, names="value")
         self.status = html_view("○ not connected", "lihil-console-status")
         self.connect_button = button(
             "Connect", "lihil-console-connect", self._on_connect_click, style="success"
@@ -159,8 +138,9 @@ class SessionPanel(widgets.VBox):
 
         super().__init__(
             [
-                row([self.name_input, self.connect_button, self.close_code, self.close_reason,
-                     self.ping_button, self.remove_button]),
+                row([self.name_input, self.target_field]),
+                row([self.connect_button, self.close_code, self.close_reason, self.ping_button,
+                     self.remove_button]),
                 row([self.status, self.url]),
                 row([self.mode, self.input, self.send_button, self.history]),
                 self.compose_note,
@@ -175,7 +155,7 @@ class SessionPanel(widgets.VBox):
 
     def connect(self) -> Session:
         """Open a session to this panel's target (or the console's current one); return it in "connecting"."""
-        target = self._target or self._target_source()
+        target = self._own_target()
         name = self.name_input.value.strip() or None
         session = self.pg.connect_nowait(
             target.path, name=name, headers=target.headers or None, subprotocols=target.subprotocols or None
@@ -189,6 +169,8 @@ class SessionPanel(widgets.VBox):
         """Show ``session`` in this panel (its whole log so far, then every new entry)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self.session is not None and self.session is not session:
+            self._carry_over(self.session, session)
         self.session = session
         self._last_rtt = self._last_problem = ""
         self._clear_mark = None
@@ -245,6 +227,7 @@ class SessionPanel(widgets.VBox):
         """Empty the view; the session's ``log`` keeps everything, and exports start after this point."""
         if self.session is not None and self.session.log:
             self._clear_mark = self.session.log[-1]
+        self._earlier = []
         self._rerender = True
         self._request_refresh()
 
@@ -260,8 +243,22 @@ class SessionPanel(widgets.VBox):
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         return path
 
+    def follow(self, path: str) -> None:
+        """The console's form changed: show ``path`` as this panel's target, unless the panel has connected or
+        the user has edited its target. Main thread only."""
+        if not self._follows_console or self.target_field.value == path:
+            return
+        self._following = True
+        try:
+            self.target_field.value = path
+        finally:
+            self._following = False
+
     def entries(self) -> Sequence[LogEntry]:
-        """The session's entries since the last clear (all of them, regardless of the filter)."""
+        """The conversation since the last clear, across reconnects (all of it, regardless of the filter)."""
+        return [*self._earlier, *self._current_entries()]
+
+    def _current_entries(self) -> Sequence[LogEntry]:
         if self.session is None:
             return []
         log = self.session.log
@@ -290,7 +287,7 @@ class SessionPanel(widgets.VBox):
             self._rerender = False
             self._pending.clear()
             entries = self.entries()
-            self._note_events(entries[-self.log_view.max_entries :])
+            self._note_events(self._current_entries()[-self.log_view.max_entries :])
             kept = self._filter.last_kept(entries, self.log_view.max_entries)
             self.log_view.replace([render_entry(entry) for entry in kept])
         elif self._pending:
@@ -304,6 +301,37 @@ class SessionPanel(widgets.VBox):
         with self.connect_button.hold_sync():  # two traits, one message
             _set(self.connect_button, "description", "Disconnect" if busy else "Reconnect")
             _set(self.connect_button, "button_style", "warning" if busy else "success")
+
+    def _own_target(self) -> Target:
+        """The target field's path with the console's headers and subprotocols; ValueError saying what is wrong."""
+        path = self.target_field.value.strip()
+        if not path:
+            path = self._target_source().path
+            self.follow(path)
+        if self._handshake is not None:
+            headers, subprotocols = self._handshake()
+        else:
+            base = self._target or self._target_source()
+            headers, subprotocols = base.headers, base.subprotocols
+        if not path.startswith("/"):
+            raise ValueError(f"target: expected a path starting with '/', e.g. /chat/lobby?user=ann, got {path!r}")
+        self._follows_console = False
+        return Target(path, headers, subprotocols)
+
+    def _carry_over(self, old: Session, new: Session) -> None:
+        # A reconnect: the earlier conversation stays, bounded by max_entries, and says what it dropped.
+        carried = [*self._earlier, *self._current_entries()]
+        limit = self.log_view.max_entries
+        if len(carried) > limit:
+            dropped = len(carried) - limit
+            carried = [_event("separator", f"… {dropped} earlier entries not kept here (max_entries={limit}; "
+                                           f"session {old.name}'s own log keeps its)"), *carried[-limit:]]
+        stamp = time.strftime("%H:%M:%S")
+        self._earlier = [*carried, _event("separator", f"── reconnected at {stamp} · {new.path} ──")]
+
+    def _on_target_edit(self, _: object) -> None:
+        if not self._following:
+            self._follows_console = False
 
     def _on_entry(self, entry: LogEntry) -> None:
         # Server loop thread, once per entry: keep it to an append and a wake-up.
@@ -407,6 +435,10 @@ class SessionPanel(widgets.VBox):
 
     def _note(self, message: str) -> None:
         self.compose_note.value = error_html(message)
+
+
+def _event(kind: Kind, text: str) -> LogEntry:
+    return LogEntry(time.time(), "event", kind, text, 0)
 
 
 def _url_html(url: str) -> str:

@@ -62,7 +62,7 @@ _STYLESHEET = """
 .lihil-console-banner { color: #c5221f; font-weight: bold; padding: 4px 6px; }
 .lihil-status-refused { color: #c5221f; font-weight: bold; }
 .lihil-log-kind-separator { color: var(--jp-ui-font-color2, #666); border-top: 2px solid var(--jp-border-color1, #bbb);
-  justify-content: center; }
+  text-align: center; }
 """
 
 #: One per console and route card: the stylesheet.

@@ -109,3 +109,54 @@ def test_2_a_refused_handshake_reads_as_one_refusal_with_its_problem(items: Note
     assert "1006" not in root.inner_text()
     assert "abnormal" not in root.inner_text()
     items.screenshot(f"console-refused-{items.notebook}", panel)  # type: ignore[arg-type]
+
+
+def test_3_each_session_has_its_own_target_in_its_header(lab_items: NotebookPage) -> None:
+    chat = lab_items.locator(".e2e-chat.lihil-console")
+    ann = connect(lab_items, "chat")
+    expect(ann.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+    expect(ann.locator(".lihil-console-session-target input")).to_have_value("/chat/lobby?user=ann")
+
+    # bob joins: his target is the console's, with his own name where ann's was.
+    chat.locator(".lihil-console-new-name input").fill("bob")
+    chat.locator(".lihil-console-add-session").click()
+    bob = chat.locator(".lihil-console-session").nth(1)
+    expect(bob.locator(".lihil-console-session-target input")).to_have_value("/chat/lobby?user=bob")
+    expect(bob.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+    send(ann, "hi bob")
+    expect(bob.locator(".lihil-log-received").last).to_contain_text("ann: hi bob", timeout=SHOWS_UP_MS)
+    send(bob, "hi ann")
+    expect(ann.locator(".lihil-log-received").last).to_contain_text("bob: hi ann", timeout=SHOWS_UP_MS)
+
+    # The target is the session's own: edit it, reconnect, and the server sees the new user.
+    bob.locator(".lihil-console-session-target input").fill("/chat/lobby?user=robert")
+    bob.locator(".lihil-console-connect").click()
+    expect(bob.locator(".lihil-console-status")).to_contain_text("closed", timeout=SHOWS_UP_MS)
+    bob.locator(".lihil-console-connect").click()
+    expect(bob.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+    send(bob, "new name")
+    expect(ann.locator(".lihil-log-received").last).to_contain_text("robert: new name", timeout=SHOWS_UP_MS)
+    expect(ann.locator(".lihil-console-session-target input")).to_have_value("/chat/lobby?user=ann")
+    lab_items.screenshot("console-own-targets", chat)
+
+
+def test_5_reconnecting_keeps_the_conversation_with_a_separator(lab_items: NotebookPage) -> None:
+    panel = connect(lab_items, "again")
+    status = panel.locator(".lihil-console-status")
+    expect(status).to_contain_text("open", timeout=SHOWS_UP_MS)
+    send(panel, "said before")
+    log = panel.locator(".lihil-console-log")
+    expect(log.locator(".lihil-log-received").last).to_contain_text("said before", timeout=SHOWS_UP_MS)
+    panel.locator(".lihil-console-connect").click()  # Disconnect
+    expect(status).to_contain_text("closed 1000", timeout=SHOWS_UP_MS)
+    panel.locator(".lihil-console-connect").click()  # Reconnect
+    expect(status).to_contain_text("open", timeout=SHOWS_UP_MS)
+    send(panel, "said after")
+    expect(log.locator(".lihil-log-received").last).to_contain_text("said after", timeout=SHOWS_UP_MS)
+    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("reconnected")
+    texts = log.locator(".lihil-log-row").all_inner_texts()
+    before = next(i for i, t in enumerate(texts) if "said before" in t)
+    separator = next(i for i, t in enumerate(texts) if "reconnected" in t)
+    after = next(i for i, t in enumerate(texts) if "said after" in t)
+    assert before < separator < after, texts
+    lab_items.screenshot("console-reconnected", panel)  # type: ignore[arg-type]
