@@ -58,6 +58,9 @@ _STYLESHEET = """
   background: var(--jp-brand-color1, #1a73e8); color: #fff; font-size: 12px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
 .lihil-console-new[hidden] { display: none; }
 .lihil-console-disconnected .lihil-console-session { opacity: 0.6; }
+/* One banner says it; not JupyterLab's broken-link icon on every part. */
+.lihil-console-disconnected.jupyter-widgets-disconnected::before,
+.lihil-console-disconnected .jupyter-widgets-disconnected::before { content: none; display: none; }
 .lihil-status-disconnected { color: #c5221f; font-weight: bold; }
 .lihil-console-banner { color: #c5221f; font-weight: bold; padding: 4px 6px; }
 .lihil-status-refused { color: #c5221f; font-weight: bold; }
