@@ -34,7 +34,7 @@ from .ipython import magics
 from .playground import ExposedServerWarning, Playground, RouteInfo, RouteKind, playground
 from .server import capture
 from .server.thread import ServerSettings
-from .ui import console
+from .ui import console, diagram
 
 __all__ = [
     "ExposedServerWarning",
@@ -52,6 +52,7 @@ __all__ = [
     "SessionConnectError",
     "SessionError",
     "console",
+    "diagram",
     "load_ipython_extension",
     "playground",
     "unload_ipython_extension",

@@ -32,6 +32,7 @@ import ipywidgets as widgets
 
 from ..playground import Playground
 from ..playground import playground as kernel_playground
+from .diagram_view import DIAGRAM_RATE, DiagramView
 from .front import ConsoleFront
 from .route_card import RouteCard
 from .session_panel import SessionPanel
@@ -53,13 +54,15 @@ def console(
     max_entries: int = 500,
     refresh_rate: float = 15.0,
     export_dir: str | Path | None = None,
+    diagram_rate: float = DIAGRAM_RATE,
 ) -> Console:
     """Build a console for ``path`` (``/chat/lobby?user=ann``, a route pattern, or None to pick later).
 
     ``sessions`` names the panels to start with ("" lets the playground pick "s1", "s2", …); ``connect``
     connects them at once. Each log view keeps the last ``max_entries`` entries on screen (the sessions keep
     all of theirs); the screen is refreshed at most ``refresh_rate`` times a second. Exports go to
-    ``export_dir`` (default: the kernel's working directory, i.e. next to the notebook).
+    ``export_dir`` (default: the kernel's working directory, i.e. next to the notebook). The "Diagram" view
+    redraws at most ``diagram_rate`` times a second while it is open.
     """
     pg = playground if playground is not None else kernel_playground()
     view = Console(
@@ -68,6 +71,7 @@ def console(
         max_entries=max_entries,
         refresh_rate=refresh_rate,
         export_dir=Path(export_dir) if export_dir is not None else None,
+        diagram_rate=diagram_rate,
     )
     for name in sessions:
         panel = view.add_session(name)
@@ -153,12 +157,14 @@ class Console(widgets.VBox):
         max_entries: int = 500,
         refresh_rate: float = 15.0,
         export_dir: Path | None = None,
+        diagram_rate: float = DIAGRAM_RATE,
     ) -> None:
         self.pg = pg
         self.panels: list[SessionPanel] = []
         self.max_entries = max_entries
         self.export_dir = export_dir
         self.pump = UiPump(pg, self._flush, rate=refresh_rate)
+        self.diagram = DiagramView(self.pump.request, rate=diagram_rate)
         self._new_route_options: list[tuple[str, str | None]] | None = None
         self._refreshing_routes = False
         self._param_fields: dict[str, widgets.Text] = {}
@@ -204,8 +210,9 @@ class Console(widgets.VBox):
                 row([_label("route"), self.route_picker, _label("path"), self.path, self.params_box]),
                 row([self.query_box, self.headers, self.subprotocols]),
                 row([self.target_url]),
-                row([self.session_name, self.add_session_button, self.notice]),
+                row([self.session_name, self.add_session_button, self.diagram.toggle, self.notice]),
                 self.sessions_box,
+                self.diagram.widget,
             ]
         )
         self.add_class("lihil-console")
@@ -300,6 +307,7 @@ class Console(widgets.VBox):
             self._refresh_route_picker(options)
         for panel in list(self.panels):
             panel.refresh()
+        self.diagram.refresh([panel.session for panel in self.panels if panel.session is not None])
         problems = self.pump.errors
         notice = f"<pre class='lihil-note-error'>{html.escape(problems[-1])}</pre>" if problems else ""
         if self.notice.value != notice:

@@ -60,6 +60,18 @@ CONSOLES = {
     "refused": 'console("/typed?n=abc")',
     "chat": 'console("/chat/lobby?user=ann", sessions=["ann"])',
     "again": 'console("/flood")',
+    "picture": 'console("/chat/hall?user=ann", sessions=["ann", "bob"])',
 }
 
-CELLS = [*ROUTES, *(console_cell(name, call) for name, call in CONSOLES.items())]
+#: A diagram in a cell's output, from Python sessions: one message fanning out to two members.
+DIAGRAM_CELL = """\
+from lihil_notebook import diagram, playground
+
+pg = playground()
+ann = pg.connect("/chat/fan?user=ann", name="ann")
+bob = pg.connect("/chat/fan?user=bob", name="bob")
+ann.send("hello fan")
+assert ann.receive() == bob.receive() == "ann: hello fan"
+diagram(ann, bob)"""
+
+CELLS = [*ROUTES, *(console_cell(name, call) for name, call in CONSOLES.items()), DIAGRAM_CELL]

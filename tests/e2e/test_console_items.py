@@ -160,3 +160,27 @@ def test_5_reconnecting_keeps_the_conversation_with_a_separator(lab_items: Noteb
     after = next(i for i, t in enumerate(texts) if "said after" in t)
     assert before < separator < after, texts
     lab_items.screenshot("console-reconnected", panel)  # type: ignore[arg-type]
+
+
+def test_16_a_diagram_of_the_conversation_in_a_cell_and_live_in_the_console(items: NotebookPage) -> None:
+    # A cell's diagram(ann, bob): an SVG output, drawn.
+    picture = items.locator('.jp-OutputArea-output[data-mime-type="image/svg+xml"]').last
+    picture.scroll_into_view_if_needed()
+    expect(picture).to_be_visible()
+    box = picture.locator("img, svg").first.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100, box
+    items.screenshot(f"diagram-cell-{items.notebook}", picture)
+
+    # The console's Diagram view follows the conversation live.
+    root = items.locator(".e2e-picture.lihil-console")
+    ann, bob = connect(items, "picture", 0), connect(items, "picture", 1)
+    for panel in (ann, bob):
+        expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    root.locator(".lihil-console-diagram-toggle").click()
+    view = root.locator(".lihil-console-diagram")
+    expect(view.locator("svg .lihil-diagram-lifeline")).to_have_count(3, timeout=SHOWS_UP_MS)
+    send(ann, "hello hall")
+    fanned = view.locator(".lihil-diagram-received", has_text="ann: hello hall")
+    expect(fanned).to_have_count(2, timeout=SHOWS_UP_MS)  # one message, out to every member
+    expect(view.locator(".lihil-diagram-sent", has_text="hello hall")).to_have_count(1)
+    items.screenshot(f"diagram-console-{items.notebook}", view)
