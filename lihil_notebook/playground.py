@@ -330,7 +330,9 @@ class Playground:
     ) -> tuple[Session, concurrent.futures.Future[None]]:
         self.start()  # a client needs the server
         server = self._require_server()
-        session = Session(path=path, url=self.ws_url(path), loop=server.loop, loop_thread=server.thread, name=name,
+        # A ws:// or wss:// URL dials that server (another local one, a public echo service) from the same loop.
+        url = path if path.startswith(("ws://", "wss://")) else self.ws_url(path)
+        session = Session(path=path, url=url, loop=server.loop, loop_thread=server.thread, name=name,
                           headers=headers, subprotocols=subprotocols, log_limit=self._session_log_limit)
         session.subscribe(self._on_session_entry)
         with self._lock:

@@ -23,6 +23,7 @@ import re
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,12 +38,28 @@ from .front import ConsoleFront
 from .route_card import RouteCard
 from .session_panel import SessionPanel
 from .style import ASSETS_HTML, error_html, html_view, row, text_field
-from .target import Target, fill_path, match_route, parse_headers, path_params, query_params, url_code
+from .target import (
+    Target,
+    check_target,
+    fill_path,
+    is_url,
+    match_route,
+    parse_headers,
+    path_params,
+    query_params,
+    url_code,
+)
 
 if TYPE_CHECKING:
     from ..client.session import Session
 
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console", "route_card"]
+
+RECENT_TARGETS = 8
+"""How many recently connected targets the route dropdown offers (shared by the kernel's consoles)."""
+_recent: list[str] = []  # newest first; written on the main thread (Connect clicks)
+_consoles: weakref.WeakSet[Console] = weakref.WeakSet()  # who shows _recent in its dropdown
+_RECENT_PREFIX = "recent:"
 
 
 def console(
@@ -220,17 +237,18 @@ class Console(widgets.VBox):
             self._load_path(path)
         self._show_target()
         self._unobserve = pg.observe(self._on_playground_event)
+        _consoles.add(self)
 
     # ---- public API --------------------------------------------------------------------------------
 
     def target(self) -> Target:
         """The form's target; ``ValueError`` naming the field when something is missing or malformed."""
         template, _, inline_query = self.path.value.strip().partition("?")
-        if not template.startswith("/"):
-            raise ValueError(
-                f"path: expected a path starting with '/', e.g. /chat/{{room}}, got {template!r}"
-            )
-        path = fill_path(template, {name: field.value for name, field in self._param_fields.items()})
+        check_target(template, "path")
+        if is_url(template):
+            path = template
+        else:
+            path = fill_path(template, {name: field.value for name, field in self._param_fields.items()})
         pairs = [(name, field.value) for name, field in self._query_fields.items() if field.value != ""]
         for text in (inline_query, self.query.value.strip().lstrip("?")):
             pairs += parse_qsl(text, keep_blank_values=True)
@@ -249,6 +267,7 @@ class Console(widgets.VBox):
             target=self.target,
             handshake=self.handshake,
             initial_path=self._prefill(name),
+            on_connect=self._remember_target,
             request_refresh=self.pump.request,
             on_remove=self.remove_session,
             max_entries=self.max_entries,
@@ -259,6 +278,16 @@ class Console(widgets.VBox):
         if session is not None:
             panel.attach(session)
         return panel
+
+    def _remember_target(self, target: str) -> None:
+        # Main thread. The dropdown itself is the pump's to write: hand it the new options.
+        if target in _recent:
+            _recent.remove(target)
+        _recent.insert(0, target)
+        del _recent[RECENT_TARGETS:]
+        for view in list(_consoles):
+            view._new_route_options = view._route_options()
+            view.pump.request()
 
     def _prefill(self, name: str) -> str:
         """A new panel's target: the form's, with ``name`` in place of a query value that names another session
@@ -295,6 +324,7 @@ class Console(widgets.VBox):
     def close(self) -> None:
         """Stop following the playground and the sessions (which stay open), then close the widgets."""
         self._unobserve()
+        _consoles.discard(self)
         for panel in self.panels:
             panel.dispose()
         super().close()
@@ -337,12 +367,15 @@ class Console(widgets.VBox):
 
     def _route_options(self) -> list[tuple[str, str | None]]:
         routes = [route for route in self.pg.routes if route.kind == "ws"]
-        return [("— pick a route —", None)] + [
+        return [("— pick a route or a recent target —", None)] + [
             (f"{route.path}  ·  {route.handler_name} v{route.version}", route.path) for route in routes
-        ]
+        ] + [(f"recent  ·  {target}", _RECENT_PREFIX + target) for target in _recent]
 
     def _on_route_pick(self, change: dict[str, Any]) -> None:
         if self._refreshing_routes or change["new"] is None:
+            return
+        if change["new"].startswith(_RECENT_PREFIX):
+            self._load_path(change["new"][len(_RECENT_PREFIX) :])
             return
         route = next((r for r in self.pg.routes if r.kind == "ws" and r.path == change["new"]), None)
         if route is None:
@@ -356,7 +389,8 @@ class Console(widgets.VBox):
         self.path.value = route.path
 
     def _on_path_change(self) -> None:
-        names = path_params(self.path.value.partition("?")[0])
+        template = self.path.value.partition("?")[0]
+        names = [] if is_url(template) else path_params(template)
         if list(self._param_fields) != names:
             fields = {name: self._param_fields.get(name) or _field(name, "path parameter") for name in names}
             for name, field in fields.items():
@@ -385,7 +419,9 @@ class Console(widgets.VBox):
     def _load_path(self, path: str) -> None:
         template, _, query = path.partition("?")
         route, values = match_route(template, [r for r in self.pg.routes if r.kind == "ws"])
-        if route is None:
+        if route is None:  # a URL, or a path no route matches (yet): the form as typed
+            self._query_fields = {}
+            self.query_box.children = (self.query,)
             self.path.value = template
             self.query.value = query
             return

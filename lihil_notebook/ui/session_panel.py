@@ -26,7 +26,7 @@ from ..client.log import Kind, LogEntry
 from .compose import COMPOSE_MODES, encode_message
 from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
-from .target import Target
+from .target import Target, check_target
 
 if TYPE_CHECKING:
     from ..client.session import Session
@@ -56,6 +56,7 @@ class SessionPanel(widgets.VBox):
         target: Callable[[], Target],
         handshake: Callable[[], tuple[dict[str, str], list[str]]] | None = None,
         initial_path: str = "",
+        on_connect: Callable[[str], None] | None = None,
         request_refresh: Callable[[], None],
         on_remove: Callable[[SessionPanel], None],
         max_entries: int = 500,
@@ -71,6 +72,7 @@ class SessionPanel(widgets.VBox):
         self.download_limit = download_limit
         self._target_source = target
         self._handshake = handshake
+        self._on_connect = on_connect
         self._target: Target | None = None
         self._follows_console = True
         self._following = False
@@ -161,6 +163,8 @@ class SessionPanel(widgets.VBox):
             target.path, name=name, headers=target.headers or None, subprotocols=target.subprotocols or None
         )
         self._target = target
+        if self._on_connect is not None:
+            self._on_connect(target.path)
         self.name_input.value = session.name
         self.attach(session)
         return session
@@ -313,8 +317,7 @@ class SessionPanel(widgets.VBox):
         else:
             base = self._target or self._target_source()
             headers, subprotocols = base.headers, base.subprotocols
-        if not path.startswith("/"):
-            raise ValueError(f"target: expected a path starting with '/', e.g. /chat/lobby?user=ann, got {path!r}")
+        check_target(path, "target")
         self._follows_console = False
         return Target(path, headers, subprotocols)
 

@@ -31,6 +31,18 @@ class Target:
     subprotocols: list[str]
 
 
+def is_url(target: str) -> bool:
+    """True for a ``ws://`` / ``wss://`` URL (any server), False for a path on the playground."""
+    return target.startswith(("ws://", "wss://"))
+
+
+def check_target(target: str, field: str) -> None:
+    """``ValueError`` unless ``target`` is a path (``/chat/lobby``) or a ``ws://`` / ``wss://`` URL."""
+    if not (target.startswith("/") or is_url(target)):
+        raise ValueError(f"{field}: expected a path starting with '/' (e.g. /chat/{{room}}) or a ws:// or wss:// "
+                         f"URL (e.g. wss://echo.websocket.org), got {target!r}")
+
+
 def url_code(pg: Playground, path: str, *, http: bool = False) -> str:
     """The full URL of ``path`` as copyable code, or a note when the server is stopped (no port yet)."""
     url = full_url(pg, path, http=http)
@@ -40,6 +52,8 @@ def url_code(pg: Playground, path: str, *, http: bool = False) -> str:
 
 
 def full_url(pg: Playground, path: str, *, http: bool) -> str | None:
+    if is_url(path):
+        return path
     try:
         return pg.url + path if http else pg.ws_url(path)
     except RuntimeError:  # ServerNotRunningError: no port while stopped

@@ -61,6 +61,7 @@ CONSOLES = {
     "chat": 'console("/chat/lobby?user=ann", sessions=["ann"])',
     "again": 'console("/flood")',
     "picture": 'console("/chat/hall?user=ann", sessions=["ann", "bob"])',
+    "anywhere": "console()",
 }
 
 #: A diagram in a cell's output, from Python sessions: one message fanning out to two members.

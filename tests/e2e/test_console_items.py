@@ -8,6 +8,7 @@ keystrokes. Items 1 and 2 run in JupyterLab and in Notebook 7; the rest in Jupyt
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -58,6 +59,24 @@ def items(request: pytest.FixtureRequest, chromium: object, jupyter_lab: Jupyter
 def lab_items(chromium: object, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
     """The items notebook after Run All, in JupyterLab only."""
     yield from open_items(chromium, jupyter_lab, "lab-only")
+
+
+@pytest.fixture(scope="module")
+def other_server() -> Iterator[str]:
+    """Another WebSocket server on 127.0.0.1 (plain ``websockets``, not the playground): its ws:// URL."""
+    from websockets.sync.server import ServerConnection, serve
+
+    def shout(connection: ServerConnection) -> None:
+        for message in connection:
+            connection.send(f"other server heard: {message!s}")
+
+    with serve(shout, "127.0.0.1", 0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        host, port = server.socket.getsockname()[:2]
+        yield f"ws://{host}:{port}/anything"
+        server.shutdown()
+    thread.join(timeout=10)
 
 
 def connect(notebook: NotebookPage, name: str, nth: int = 0) -> object:
@@ -184,3 +203,26 @@ def test_16_a_diagram_of_the_conversation_in_a_cell_and_live_in_the_console(item
     expect(fanned).to_have_count(2, timeout=SHOWS_UP_MS)  # one message, out to every member
     expect(view.locator(".lihil-diagram-sent", has_text="hello hall")).to_have_count(1)
     items.screenshot(f"diagram-console-{items.notebook}", view)
+
+
+def test_10_any_target_a_ws_url_and_recent_targets_in_the_dropdown(items: NotebookPage, other_server: str) -> None:
+    root = items.locator(".e2e-anywhere.lihil-console")
+    root.scroll_into_view_if_needed()
+    root.locator(".lihil-console-path input").fill(other_server)
+    expect(root.locator(".lihil-console-target")).to_contain_text(other_server)
+    panel = connect(items, "anywhere")
+    expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    send(panel, "hello out there")
+    expect(panel.locator(".lihil-log-received").last).to_contain_text(  # type: ignore[attr-defined]
+        "other server heard: hello out there", timeout=SHOWS_UP_MS
+    )
+    # The URL is now a recent target: picking it in any console's dropdown fills the path.
+    picker = items.locator(".e2e-flood.lihil-console .lihil-console-route select")
+    expect(picker.locator("option", has_text=other_server)).to_have_count(1, timeout=SHOWS_UP_MS)
+    value = picker.locator("option", has_text=other_server).get_attribute("value")
+    assert value is not None
+    flood_root = items.locator(".e2e-flood.lihil-console")
+    flood_root.scroll_into_view_if_needed()
+    picker.select_option(value=value)
+    expect(flood_root.locator(".lihil-console-path input")).to_have_value(other_server, timeout=SHOWS_UP_MS)
+    items.screenshot(f"console-url-target-{items.notebook}", root)
