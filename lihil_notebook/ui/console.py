@@ -56,9 +56,10 @@ if TYPE_CHECKING:
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console", "route_card"]
 
 RECENT_TARGETS = 8
-"""How many recently connected targets the route dropdown offers (shared by the kernel's consoles)."""
-_recent: list[str] = []  # newest first; written on the main thread (Connect clicks)
-_consoles: weakref.WeakSet[Console] = weakref.WeakSet()  # who shows _recent in its dropdown
+"""How many recently connected targets the route dropdown offers (shared by the consoles of a playground)."""
+# Per playground, newest first; written on the main thread (Connect clicks). And who shows them.
+_recent: weakref.WeakKeyDictionary[Playground, list[str]] = weakref.WeakKeyDictionary()
+_consoles: weakref.WeakSet[Console] = weakref.WeakSet()
 _RECENT_PREFIX = "recent:"
 
 
@@ -281,11 +282,12 @@ class Console(widgets.VBox):
 
     def _remember_target(self, target: str) -> None:
         # Main thread. The dropdown itself is the pump's to write: hand it the new options.
-        if target in _recent:
-            _recent.remove(target)
-        _recent.insert(0, target)
-        del _recent[RECENT_TARGETS:]
-        for view in list(_consoles):
+        recent = _recent.setdefault(self.pg, [])
+        if target in recent:
+            recent.remove(target)
+        recent.insert(0, target)
+        del recent[RECENT_TARGETS:]
+        for view in [view for view in list(_consoles) if view.pg is self.pg]:
             view._new_route_options = view._route_options()
             view.pump.request()
 
@@ -366,10 +368,11 @@ class Console(widgets.VBox):
     # ---- the form (main thread) --------------------------------------------------------------------------
 
     def _route_options(self) -> list[tuple[str, str | None]]:
-        routes = [route for route in self.pg.routes if route.kind == "ws"]
-        return [("— pick a route or a recent target —", None)] + [
-            (f"{route.path}  ·  {route.handler_name} v{route.version}", route.path) for route in routes
-        ] + [(f"recent  ·  {target}", _RECENT_PREFIX + target) for target in _recent]
+        options: list[tuple[str, str | None]] = [("— pick a route or a recent target —", None)]
+        options += [(f"{route.path}  ·  {route.handler_name} v{route.version}", route.path)
+                    for route in self.pg.routes if route.kind == "ws"]
+        options += [(f"recent  ·  {target}", _RECENT_PREFIX + target) for target in _recent.get(self.pg, [])]
+        return options
 
     def _on_route_pick(self, change: dict[str, Any]) -> None:
         if self._refreshing_routes or change["new"] is None:
