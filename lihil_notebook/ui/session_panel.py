@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import Kind, LogEntry
+from ..client.log import CLOSE_CODE_NAMES, Kind, LogEntry
 from .compose import COMPOSE_MODES, encode_message
 from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
@@ -345,7 +345,7 @@ class SessionPanel(widgets.VBox):
         for entry in entries:
             if entry.kind == "pong":
                 self._last_rtt = str(entry.data)
-            elif entry.kind in ("denied", "error"):
+            elif entry.kind in ("denied", "error", "server-error"):
                 self._last_problem = str(entry.data)
 
     def _status_html(self, session: Session) -> str:
@@ -365,10 +365,13 @@ class SessionPanel(widgets.VBox):
             return '<span class="lihil-status-connecting">◌ closing…</span>'
         if session.refused_status is not None:  # no connection was made: nothing was closed
             return f'<span class="lihil-status-refused">✕ refused · {html.escape(session.refusal)}</span>'
-        code = "" if session.close_code is None else f" {session.close_code}"
-        reason = f" {session.close_reason}" if session.close_reason else ""
-        problem = f" — {self._last_problem}" if self._last_problem and self._last_problem != reason.strip() else ""
-        return f'<span class="lihil-status-closed">✕ closed{html.escape(code + reason + problem)}</span>'
+        code = session.close_code
+        meaning = CLOSE_CODE_NAMES.get(code or 0)
+        said = "" if code is None else f" {code}" + (f" ({meaning})" if meaning else "")
+        reason = f" · {session.close_reason}" if session.close_reason else ""
+        problem = self._last_problem.strip().splitlines()[-1] if self._last_problem.strip() else ""
+        problem = f" — {problem}" if problem and problem != session.close_reason else ""
+        return f'<span class="lihil-status-closed">✕ closed{html.escape(said + reason + problem)}</span>'
 
     # ---- widget callbacks (main thread) ------------------------------------------------------------------
 

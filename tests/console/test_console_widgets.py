@@ -200,7 +200,7 @@ def test_disconnect_with_code_and_reason_then_reconnect(pg: Playground, wait_unt
     panel.close_code.value = 4000
     panel.close_reason.value = "done for today"
     panel.connect_button.click()
-    wait_until(lambda: "✕ closed 4000 done for today" in panel.status.value, what="the closed status")
+    wait_until(lambda: "✕ closed 4000 · done for today" in panel.status.value, what="the closed status")
     assert panel.connect_button.description == "Reconnect"
     wait_until(lambda: "lihil-log-kind-close" in panel.log_view.rows[-1])
 

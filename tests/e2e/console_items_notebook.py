@@ -46,6 +46,19 @@ async def chat(ws: WebSocket, room: str, user: str = "anon") -> None:
                 await member.send_text(f"{user}: {text}")
     except WebSocketDisconnect:
         members.discard(ws)""",
+    """\
+%%ws_route /textonly
+from lihil import WebSocket
+
+async def textonly(ws: WebSocket) -> None:
+    # Closes like lihil's WebSocket does when a text handler gets a binary frame.
+    await ws.accept()
+    while True:
+        message = await ws.receive()
+        if message.get("bytes") is not None:
+            await ws.close(1003, "expected a text message, got binary")
+            return
+        await ws.send_text(message["text"])""",
     "from lihil_notebook import console",
 ]
 
@@ -62,6 +75,7 @@ CONSOLES = {
     "again": 'console("/flood")',
     "picture": 'console("/chat/hall?user=ann", sessions=["ann", "bob"])',
     "anywhere": "console()",
+    "binary": 'console("/textonly")',
 }
 
 #: A diagram in a cell's output, from Python sessions: one message fanning out to two members.

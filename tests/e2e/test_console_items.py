@@ -226,3 +226,17 @@ def test_10_any_target_a_ws_url_and_recent_targets_in_the_dropdown(items: Notebo
     picker.select_option(value=value)
     expect(flood_root.locator(".lihil-console-path input")).to_have_value(other_server, timeout=SHOWS_UP_MS)
     items.screenshot(f"console-url-target-{items.notebook}", root)
+
+
+def test_4_a_1003_close_shows_its_code_meaning_and_reason(lab_items: NotebookPage) -> None:
+    panel = connect(lab_items, "binary")
+    status = panel.locator(".lihil-console-status")  # type: ignore[attr-defined]
+    expect(status).to_contain_text("open", timeout=SHOWS_UP_MS)
+    panel.locator(".lihil-console-mode select").select_option("hex")  # type: ignore[attr-defined]
+    send(panel, "de ad be ef")
+    expect(status).to_contain_text(
+        "closed 1003 (unsupported data) · expected a text message, got binary", timeout=SHOWS_UP_MS
+    )
+    close = panel.locator(".lihil-log-kind-close").last  # type: ignore[attr-defined]
+    expect(close).to_contain_text("1003 expected a text message, got binary")
+    lab_items.screenshot("console-1003", panel)  # type: ignore[arg-type]
