@@ -10,10 +10,8 @@ exactly one writer.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -22,9 +20,11 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import CLOSE_CODE_NAMES, Kind, LogEntry
+from ..client.log import Kind, LogEntry
 from .compose import COMPOSE_MODES, encode_message
+from .export import DOWNLOAD_LIMIT, export_path, exported_html, write_jsonl
 from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
+from .status import status_html
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
 from .target import Target, check_target
 
@@ -62,7 +62,7 @@ class SessionPanel(widgets.VBox):
         max_entries: int = 500,
         history_size: int = 20,
         export_dir: Path | None = None,
-        download_limit: int = 512 * 1024,
+        download_limit: int = DOWNLOAD_LIMIT,
     ) -> None:
         self.pg = pg
         self.session: Session | None = None
@@ -239,13 +239,7 @@ class SessionPanel(widgets.VBox):
         """Write the entries since the last clear as JSON lines to ``path`` (default: a new file in the
         notebook's directory, named after the session and the time); return the path."""
         name = self.session.name if self.session is not None else self.name_input.value or "session"
-        if path is None:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            path = (self.export_dir or Path.cwd()) / f"lihil-{_safe_filename(name)}-{stamp}.jsonl"
-        path = Path(path)
-        lines = [json.dumps(entry.to_dict(), ensure_ascii=False) for entry in self.entries()]
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        return path
+        return write_jsonl(self.entries(), path or export_path(self.export_dir, name))
 
     def follow(self, path: str) -> None:
         """The console's form changed: show ``path`` as this panel's target, unless the panel has connected or
@@ -299,7 +293,7 @@ class SessionPanel(widgets.VBox):
             self._note_events(fresh)
             kept = self._filter.last_kept(fresh, self.log_view.max_entries)
             self.log_view.append([render_entry(entry) for entry in kept])
-        _set(self.status, "value", self._status_html(session))
+        _set(self.status, "value", status_html(session, rtt=self._last_rtt, problem=self._last_problem))
         _set(self.url, "value", _url_html(session.url))
         busy = session.state in ("connecting", "open")
         with self.connect_button.hold_sync():  # two traits, one message
@@ -348,31 +342,6 @@ class SessionPanel(widgets.VBox):
             elif entry.kind in ("denied", "error", "server-error"):
                 self._last_problem = str(entry.data)
 
-    def _status_html(self, session: Session) -> str:
-        state = session.state
-        if state == "connecting":
-            return '<span class="lihil-status-connecting">◌ connecting…</span>'
-        if state == "open":
-            parts = ['<span class="lihil-status-open">● open</span>']
-            if session.accepted_subprotocol:
-                parts.append(f"subprotocol {html.escape(session.accepted_subprotocol)}")
-            if self._last_rtt:
-                parts.append(f"ping {html.escape(self._last_rtt)}")
-            if session.stale:
-                parts.append('<span class="lihil-status-stale">stale handler</span>')
-            return " · ".join(parts)
-        if state == "closing":
-            return '<span class="lihil-status-connecting">◌ closing…</span>'
-        if session.refused_status is not None:  # no connection was made: nothing was closed
-            return f'<span class="lihil-status-refused">✕ refused · {html.escape(session.refusal)}</span>'
-        code = session.close_code
-        meaning = CLOSE_CODE_NAMES.get(code or 0)
-        said = "" if code is None else f" {code}" + (f" ({meaning})" if meaning else "")
-        reason = f" · {session.close_reason}" if session.close_reason else ""
-        problem = self._last_problem.strip().splitlines()[-1] if self._last_problem.strip() else ""
-        problem = f" — {problem}" if problem and problem != session.close_reason else ""
-        return f'<span class="lihil-status-closed">✕ closed{html.escape(said + reason + problem)}</span>'
-
     # ---- widget callbacks (main thread) ------------------------------------------------------------------
 
     def _on_connect_click(self, _: object) -> None:
@@ -417,15 +386,9 @@ class SessionPanel(widgets.VBox):
         try:
             path = self.export_jsonl()
         except OSError as error:
-            self.export_note.value = error_html(f"export failed: {error}")
+            self.export_note.value = error_html(f"Export failed: {error}")
             return
-        data = path.read_bytes()
-        link = ""
-        if len(data) <= self.download_limit:
-            href = "data:application/x-ndjson;base64," + base64.b64encode(data).decode()
-            link = f' · <a download="{html.escape(path.name)}" href="{href}">download</a>'
-        count = data.count(b"\n")
-        self.export_note.value = f"exported {count} entries to <code>{html.escape(str(path))}</code>{link}"
+        self.export_note.value = exported_html(path, self.download_limit)
 
     def _remember(self, mode: str, text: str) -> None:
         item = (mode, text)
@@ -460,7 +423,3 @@ def _set(widget: widgets.Widget, name: str, value: object) -> None:
     # Skip unchanged values: no trait event, no comm message.
     if getattr(widget, name) != value:
         setattr(widget, name, value)
-
-
-def _safe_filename(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:40] or "session"

@@ -53,6 +53,7 @@ _STYLESHEET = """
 .lihil-note-error { color: #c5221f; }
 .lihil-console-note:empty, .lihil-console-notice:empty { display: none; }
 .lihil-console-front { display: none; }
+.lihil-console-download { color: var(--jp-content-link-color, #1a73e8); text-decoration: underline; }
 .lihil-console-new { position: sticky; bottom: 4px; align-self: center; flex: 0 0 auto; margin-top: -28px;
   padding: 2px 12px; border-radius: 12px; border: 1px solid var(--jp-brand-color1, #1a73e8); cursor: pointer;
   background: var(--jp-brand-color1, #1a73e8); color: #fff; font-size: 12px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }

@@ -270,7 +270,7 @@ def test_filter_by_text_and_direction_clear_and_export(
     wait_until(lambda: len(panel.log_view) == 1, what="the echo after the clear")
 
     panel.export_button.click()
-    assert "exported 2 entries" in panel.export_note.value and "download" in panel.export_note.value
+    assert "Exported 2 entries" in panel.export_note.value and "download" in panel.export_note.value
     exported = sorted(tmp_path.glob("lihil-*.jsonl"))
     assert len(exported) == 1
     lines = [json.loads(line) for line in exported[0].read_text().splitlines()]
