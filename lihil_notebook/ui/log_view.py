@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
+from ..client.log import CLOSE_CODE_NAMES
+
 if TYPE_CHECKING:
     from ..client.session import LogEntry
 
@@ -28,8 +30,14 @@ ARROWS = {"sent": "→", "received": "←", "event": "•"}
 DIRECTIONS = tuple(ARROWS)
 
 
-def render_entry(entry: LogEntry, *, max_text_chars: int = 4000, max_binary_bytes: int = 256) -> str:
+def render_entry(
+    entry: LogEntry, *, max_text_chars: int = 4000, max_binary_bytes: int = 256, frames: bool = False
+) -> str:
     """One log entry as an HTML row: time, direction arrow, size, payload.
+
+    ``frames`` shows the frame view: a column with the frame's opcode (``0x1 text``, ``0x8 close``, ``0x9 ping``,
+    …) and, for control frames, what they carry: the close code with its meaning and the reason, the ping's
+    round-trip time on its pong. Connection events (open, errors, prints) have no opcode: they are not frames.
 
     Text that parses as a JSON object or array is pretty-printed; binary payloads show as hex. Long payloads
     are cut at ``max_text_chars`` characters / ``max_binary_bytes`` bytes on screen (the session's log and the
@@ -42,13 +50,37 @@ def render_entry(entry: LogEntry, *, max_text_chars: int = 4000, max_binary_byte
     # Control frames and events show what they are; data frames their size.
     size = _format_size(entry.size) if entry.kind in ("text", "binary") else entry.kind
     body = _payload_text(entry, max_text_chars=max_text_chars, max_binary_bytes=max_binary_bytes)
+    opcode = ""
+    if frames:
+        code = OPCODES.get(entry.kind)
+        opcode = f'<span class="lihil-log-opcode">{f"0x{code:X} {entry.kind}" if code is not None else "—"}</span>'
+        body = _frame_text(entry, body)
     return (
         f'<div class="lihil-log-row lihil-log-{entry.direction} lihil-log-kind-{entry.kind}">'
         f'<span class="lihil-log-time">{clock}</span>'
-        f'<span class="lihil-log-dir">{ARROWS.get(entry.direction, "?")}</span>'
+        f'<span class="lihil-log-dir">{ARROWS.get(entry.direction, "?")}</span>{opcode}'
         f'<span class="lihil-log-size">{html.escape(size)}</span>'
         f'<pre class="lihil-log-data">{html.escape(body)}</pre></div>'
     )
+
+
+#: WebSocket opcodes (RFC 6455 §5.2) of the log kinds that are frames on the wire.
+OPCODES = {"text": 0x1, "binary": 0x2, "close": 0x8, "ping": 0x9, "pong": 0xA}
+
+
+def _frame_text(entry: LogEntry, body: str) -> str:
+    if entry.kind == "close":
+        code, _, reason = body.partition(" ")
+        meaning = CLOSE_CODE_NAMES.get(int(code)) if code.isdigit() else None
+        return (f"code {code}" + (f" ({meaning})" if meaning else "") + (f" · reason {reason!r}" if reason else
+                " · no reason"))
+    if entry.kind == "pong":
+        return f"RTT {body}"
+    if entry.kind == "ping":
+        return "ping sent, waiting for its pong"
+    if entry.kind in ("text", "binary"):
+        return f"{entry.size} bytes · {body}"
+    return body
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,10 @@ class SessionPanel(widgets.VBox):
         for toggle in self.direction_toggles.values():
             toggle.add_class("lihil-console-direction")
             toggle.observe(lambda _: self._on_filter_change(), names="value")
+        self.frames_toggle = widgets.ToggleButton(value=False, description="frames", layout=widgets.Layout(width="auto"),
+                                                  tooltip="frame view: opcode, length, close code and reason, RTT")
+        self.frames_toggle.add_class("lihil-console-frames")
+        self.frames_toggle.observe(lambda _: self._on_filter_change(), names="value")
         self.clear_button = button("Clear", "lihil-console-clear", lambda _: self.clear())
         self.export_button = button("Export", "lihil-console-export", lambda _: self._on_export_click())
         self.export_note = html_view("", "lihil-console-note")
@@ -146,7 +150,8 @@ class SessionPanel(widgets.VBox):
                 row([self.status, self.url]),
                 row([self.mode, self.input, self.send_button, self.history]),
                 self.compose_note,
-                row([self.filter_text, *self.direction_toggles.values(), self.clear_button, self.export_button]),
+                row([self.filter_text, *self.direction_toggles.values(), self.frames_toggle, self.clear_button,
+                     self.export_button]),
                 self.export_note,
                 self.log_view.widget,
             ]
@@ -287,12 +292,12 @@ class SessionPanel(widgets.VBox):
             entries = self.entries()
             self._note_events(self._current_entries()[-self.log_view.max_entries :])
             kept = self._filter.last_kept(entries, self.log_view.max_entries)
-            self.log_view.replace([render_entry(entry) for entry in kept])
+            self.log_view.replace([self._render(entry) for entry in kept])
         elif self._pending:
             fresh = [self._pending.popleft() for _ in range(len(self._pending))]
             self._note_events(fresh)
             kept = self._filter.last_kept(fresh, self.log_view.max_entries)
-            self.log_view.append([render_entry(entry) for entry in kept])
+            self.log_view.append([self._render(entry) for entry in kept])
         _set(self.status, "value", status_html(session, rtt=self._last_rtt, problem=self._last_problem))
         _set(self.url, "value", _url_html(session.url))
         busy = session.state in ("connecting", "open")
@@ -329,6 +334,9 @@ class SessionPanel(widgets.VBox):
     def _on_target_edit(self, _: object) -> None:
         if not self._following:
             self._follows_console = False
+
+    def _render(self, entry: LogEntry) -> str:
+        return render_entry(entry, frames=self.frames_toggle.value)
 
     def _on_entry(self, entry: LogEntry) -> None:
         # Server loop thread, once per entry: keep it to an append and a wake-up.

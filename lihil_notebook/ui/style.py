@@ -23,7 +23,7 @@ _STYLESHEET = """
 .lihil-console-sessions { gap: 8px; }
 .lihil-console-session { flex: 1 1 440px; min-width: 360px; border: 1px solid var(--jp-border-color2, #ddd);
   border-radius: 4px; padding: 4px; }
-.lihil-console-direction, .lihil-console-clear, .lihil-console-export, .lihil-console-ping,
+.lihil-console-direction, .lihil-console-frames, .lihil-console-clear, .lihil-console-export, .lihil-console-ping,
 .lihil-console-remove { padding: 0 8px; }
 .lihil-console-label { color: var(--jp-ui-font-color2, #666); padding: 0 4px; }
 .lihil-console-status, .lihil-console-url, .lihil-console-target { padding: 0 6px; }
@@ -37,6 +37,7 @@ _STYLESHEET = """
   font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
 .lihil-log-time, .lihil-log-size { color: var(--jp-ui-font-color2, #888); white-space: nowrap; }
 .lihil-log-size { min-width: 4.5em; text-align: right; }
+.lihil-log-opcode { color: #8430ce; white-space: nowrap; min-width: 6.5em; }
 .lihil-log-dir { font-weight: bold; width: 1em; text-align: center; }
 .lihil-log-row > pre.lihil-log-data { margin: 0; padding: 0; flex: 1; white-space: pre-wrap;
   word-break: normal; overflow-wrap: anywhere; background: transparent; border: 0; font-family: inherit; font-size: inherit; }

@@ -76,6 +76,7 @@ CONSOLES = {
     "picture": 'console("/chat/hall?user=ann", sessions=["ann", "bob"])',
     "anywhere": "console()",
     "binary": 'console("/textonly")',
+    "frames": 'console("/flood")',
 }
 
 #: A diagram in a cell's output, from Python sessions: one message fanning out to two members.

@@ -240,3 +240,24 @@ def test_4_a_1003_close_shows_its_code_meaning_and_reason(lab_items: NotebookPag
     close = panel.locator(".lihil-log-kind-close").last  # type: ignore[attr-defined]
     expect(close).to_contain_text("1003 expected a text message, got binary")
     lab_items.screenshot("console-1003", panel)  # type: ignore[arg-type]
+
+
+def test_13_the_frame_view_shows_opcodes_lengths_close_codes_and_ping_rtt(lab_items: NotebookPage) -> None:
+    panel = connect(lab_items, "frames")
+    expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-frames").click()  # type: ignore[attr-defined]
+    send(panel, "hi")
+    panel.locator(".lihil-console-ping").click()  # type: ignore[attr-defined]
+    log = panel.locator(".lihil-console-log")  # type: ignore[attr-defined]
+    expect(log.locator(".lihil-log-kind-pong .lihil-log-data")).to_contain_text(re.compile(r"RTT \d+\.\d ms"),
+                                                                                timeout=SHOWS_UP_MS)
+    panel.locator(".lihil-console-close-reason input").fill("see you")  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-connect").click()  # type: ignore[attr-defined]  # Disconnect with 1000
+    expect(log.locator(".lihil-log-kind-close")).to_contain_text(
+        "code 1000 (normal closure) · reason 'see you'", timeout=SHOWS_UP_MS
+    )
+    opcodes = log.locator(".lihil-log-opcode").all_inner_texts()
+    for expected in ("0x1 text", "0x9 ping", "0xA pong", "0x8 close"):
+        assert expected in opcodes, opcodes
+    expect(log.locator(".lihil-log-sent.lihil-log-kind-text .lihil-log-data").first).to_contain_text("2 bytes · hi")
+    lab_items.screenshot("console-frames", panel)  # type: ignore[arg-type]
