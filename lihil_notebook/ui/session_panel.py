@@ -27,6 +27,7 @@ from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
 from .status import status_html
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
 from .target import Target, check_target
+from .timers import Reconnector, Repeater
 
 if TYPE_CHECKING:
     from ..client.session import Session
@@ -122,6 +123,9 @@ class SessionPanel(widgets.VBox):
         self.history.add_class("lihil-console-history")
         self.history.observe(self._on_history_pick, names="value")
         self.compose_note = html_view("", "lihil-console-note")
+        self.repeater = Repeater(pg.call_soon, self._repeat_message, self._send_from_loop, request_refresh,
+                                 self._note)
+        self.reconnector = Reconnector(pg.call_soon, self._auto_reconnect, request_refresh)
 
         self.filter_text = text_field("", "filter", "100px", "lihil-console-filter")
         self.filter_text.observe(lambda _: self._on_filter_change(), names="value")
@@ -149,6 +153,7 @@ class SessionPanel(widgets.VBox):
                      self.remove_button]),
                 row([self.status, self.url]),
                 row([self.mode, self.input, self.send_button, self.history]),
+                row([*self.repeater.widgets, self.reconnector.toggle]),
                 self.compose_note,
                 row([self.filter_text, *self.direction_toggles.values(), self.frames_toggle, self.clear_button,
                      self.export_button]),
@@ -197,6 +202,8 @@ class SessionPanel(widgets.VBox):
         if not (code == 1000 or 3000 <= code <= 4999):
             self._note(f"close code: expected 1000 or 3000–4999 (what a client may send), got {code}")
             return
+        self.reconnector.cancel()
+        self.repeater.stop()
         self.session.close_nowait(code, reason)
         self._request_refresh()
 
@@ -283,6 +290,7 @@ class SessionPanel(widgets.VBox):
 
     def refresh(self) -> None:
         """Bring status, URL, button and log view up to date. Called only by the console's UI pump."""
+        self.repeater.refresh()
         session = self.session
         if session is None:
             return
@@ -298,7 +306,10 @@ class SessionPanel(widgets.VBox):
             self._note_events(fresh)
             kept = self._filter.last_kept(fresh, self.log_view.max_entries)
             self.log_view.append([self._render(entry) for entry in kept])
-        _set(self.status, "value", status_html(session, rtt=self._last_rtt, problem=self._last_problem))
+        status = status_html(session, rtt=self._last_rtt, problem=self._last_problem)
+        if self.reconnector.pending and session.state == "closed":
+            status += f' <span class="lihil-status-reconnect">· {html.escape(self.reconnector.pending)}</span>'
+        _set(self.status, "value", status)
         _set(self.url, "value", _url_html(session.url))
         busy = session.state in ("connecting", "open")
         with self.connect_button.hold_sync():  # two traits, one message
@@ -341,7 +352,33 @@ class SessionPanel(widgets.VBox):
     def _on_entry(self, entry: LogEntry) -> None:
         # Server loop thread, once per entry: keep it to an append and a wake-up.
         self._pending.append(entry)
+        if entry.kind == "open":
+            self.reconnector.opened()
+        elif (entry.kind == "close" and entry.direction != "sent") or (
+            entry.kind in ("denied", "error") and self.session is not None and self.session.state == "closed"
+        ):
+            self.reconnector.lost()
         self._request_refresh()
+
+    def _repeat_message(self) -> str | bytes:
+        if self.session is None or self.session.state != "open":
+            raise ValueError("Cannot repeat: the session is not open — press Connect first")
+        return encode_message(self.input.value.replace(SUBMIT_MARK, ""), self.mode.value)
+
+    def _send_from_loop(self, message: str | bytes) -> bool:
+        session = self.session
+        if session is None or session.state != "open":
+            return False
+        session.send_nowait(message)
+        return True
+
+    def _auto_reconnect(self) -> None:
+        # Server loop, from the reconnector's timer: the same as pressing Reconnect.
+        try:
+            self.connect()
+        except ValueError as error:
+            self.reconnector.pending = f"cannot reconnect: {error}"
+            self._request_refresh()
 
     def _note_events(self, entries: Sequence[LogEntry]) -> None:
         for entry in entries:

@@ -59,6 +59,18 @@ async def textonly(ws: WebSocket) -> None:
             await ws.close(1003, "expected a text message, got binary")
             return
         await ws.send_text(message["text"])""",
+    """\
+%%ws_route /flaky
+from lihil import WebSocket
+
+async def flaky(ws: WebSocket) -> None:
+    # Echoes; "drop" makes the server go away (1012 service restart), as servers do.
+    await ws.accept()
+    async for text in ws.iter_text():
+        if text == "drop":
+            await ws.close(1012, "restarting")
+            return
+        await ws.send_text(text)""",
     "from lihil_notebook import console",
 ]
 
@@ -77,6 +89,7 @@ CONSOLES = {
     "anywhere": "console()",
     "binary": 'console("/textonly")',
     "frames": 'console("/flood")',
+    "flaky": 'console("/flaky")',
 }
 
 #: A diagram in a cell's output, from Python sessions: one message fanning out to two members.

@@ -261,3 +261,39 @@ def test_13_the_frame_view_shows_opcodes_lengths_close_codes_and_ping_rtt(lab_it
         assert expected in opcodes, opcodes
     expect(log.locator(".lihil-log-sent.lihil-log-kind-text .lihil-log-data").first).to_contain_text("2 bytes · hi")
     lab_items.screenshot("console-frames", panel)  # type: ignore[arg-type]
+
+
+def test_12_auto_reconnect_with_its_back_off_and_repeated_sends_with_a_stop(lab_items: NotebookPage) -> None:
+    panel = connect(lab_items, "flaky")
+    status = panel.locator(".lihil-console-status")  # type: ignore[attr-defined]
+    expect(status).to_contain_text("open", timeout=SHOWS_UP_MS)
+    log = panel.locator(".lihil-console-log")  # type: ignore[attr-defined]
+
+    # Repeat "tick" every 50 ms, 5 times.
+    panel.locator(".lihil-console-repeat-every input").fill("50")  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-repeat-times input").fill("5")  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-input textarea").fill("tick")  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-repeat").click()  # type: ignore[attr-defined]
+    expect(panel.locator(".lihil-console-repeat-progress")).to_have_text("5 of 5 sent", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    expect(log.locator(".lihil-log-received", has_text="tick")).to_have_count(5, timeout=SHOWS_UP_MS)
+    # A long run stops when asked.
+    panel.locator(".lihil-console-repeat-every input").fill("100")  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-repeat-times input").fill("1000")  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-repeat").click()  # type: ignore[attr-defined]
+    expect(panel.locator(".lihil-console-repeat")).to_have_text("Stop", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-repeat").click()  # type: ignore[attr-defined]
+    expect(panel.locator(".lihil-console-repeat")).to_have_text("Repeat", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    expect(panel.locator(".lihil-console-repeat-progress")).to_contain_text(  # type: ignore[attr-defined]
+        re.compile(r"\d+ of 1000 sent · stopped"), timeout=SHOWS_UP_MS
+    )
+
+    # Auto-reconnect: the server goes away, the console says when it tries again, and does.
+    panel.locator(".lihil-console-auto-reconnect input").check()  # type: ignore[attr-defined]
+    send(panel, "drop")
+    expect(status).to_contain_text(re.compile(r"reconnecting in [\d.]+ s \(attempt 1 of \d+\)"),
+                                   timeout=SHOWS_UP_MS)
+    lab_items.screenshot("console-reconnecting", panel)  # type: ignore[arg-type]
+    expect(status).to_contain_text("● open", timeout=SHOWS_UP_MS)
+    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("reconnected")
+    send(panel, "still here")
+    expect(log.locator(".lihil-log-received").last).to_contain_text("still here", timeout=SHOWS_UP_MS)
