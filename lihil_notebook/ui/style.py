@@ -54,6 +54,12 @@ _STYLESHEET = """
 .lihil-note-error { color: #c5221f; }
 .lihil-console-note:empty, .lihil-console-notice:empty { display: none; }
 .lihil-console-front { display: none; }
+.lihil-console-search-results, .lihil-console-search-results .widget-html-content { height: auto;
+  line-height: 1.4; }
+.lihil-console-search-results:empty, .lihil-console-search-results .widget-html-content:empty { display: none; }
+.lihil-search-result { font-size: 12px; padding: 2px 4px; border-bottom: 1px solid var(--jp-border-color3, #eee); }
+.lihil-search-copy { padding-left: 2em; color: var(--jp-ui-font-color2, #666); }
+.lihil-search-head { font-weight: bold; padding: 2px 4px; }
 .lihil-console-download { color: var(--jp-content-link-color, #1a73e8); text-decoration: underline; }
 .lihil-console-new { position: sticky; bottom: 4px; align-self: center; flex: 0 0 auto; margin-top: -28px;
   padding: 2px 12px; border-radius: 12px; border: 1px solid var(--jp-brand-color1, #1a73e8); cursor: pointer;

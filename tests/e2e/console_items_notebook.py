@@ -90,6 +90,7 @@ CONSOLES = {
     "binary": 'console("/textonly")',
     "frames": 'console("/flood")',
     "flaky": 'console("/flaky")',
+    "search": 'console("/chat/attic?user=ann", sessions=["ann", "bob"], connect=True)',
 }
 
 #: A diagram in a cell's output, from Python sessions: one message fanning out to two members.

@@ -7,6 +7,7 @@ keystrokes. Items 1 and 2 run in JupyterLab and in Notebook 7; the rest in Jupyt
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -297,3 +298,40 @@ def test_12_auto_reconnect_with_its_back_off_and_repeated_sends_with_a_stop(lab_
     expect(log.locator(".lihil-log-kind-separator")).to_contain_text("reconnected")
     send(panel, "still here")
     expect(log.locator(".lihil-log-received").last).to_contain_text("still here", timeout=SHOWS_UP_MS)
+
+
+def test_14_search_all_sessions_export_them_as_one_file_and_copy_a_message(
+    lab_items: NotebookPage, jupyter_lab: JupyterLab
+) -> None:
+    root = lab_items.locator(".e2e-search.lihil-console")
+    ann = root.locator(".lihil-console-session").nth(0)
+    bob = root.locator(".lihil-console-session").nth(1)
+    for panel in (ann, bob):
+        expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+    send(ann, "find the needle")
+    send(bob, "no hay here")
+    expect(ann.locator(".lihil-log-received", has_text="bob: no hay here")).to_have_count(1, timeout=SHOWS_UP_MS)
+
+    search = root.locator(".lihil-console-search input")
+    search.fill("NEEDLE")
+    search.press("Enter")
+    results = root.locator(".lihil-console-search-results .lihil-search-result")
+    expect(results).to_have_count(3, timeout=SHOWS_UP_MS)  # ann's send, its echo to ann, and to bob
+    names = [r.split()[0] for r in results.all_inner_texts()]
+    assert names[0] == "ann" and sorted(names) == ["ann", "ann", "bob"], names  # in time order: ann sent first
+    first = results.first
+    expect(first.locator(".lihil-copy-python-line")).to_have_text("session.send('find the needle')")
+    expect(first.locator(".lihil-copy-websocat-line")).to_contain_text(
+        "printf '%s' 'find the needle' | websocat -1 'ws://127.0.0.1:"
+    )
+    lab_items.screenshot("console-search", root)
+
+    root.locator(".lihil-console-export-all").click()
+    note = root.locator(".lihil-console-note", has_text="Exported")
+    expect(note).to_contain_text("all-sessions", timeout=SHOWS_UP_MS)
+    expect(note.locator("a.lihil-console-download")).to_have_text("download")
+    name = re.search(r"lihil-all-sessions-[\d-]+\.jsonl", note.inner_text())
+    assert name is not None, note.inner_text()
+    lines = [json.loads(line) for line in (jupyter_lab.root_dir / name.group()).read_text().splitlines()]
+    assert {line["session"] for line in lines} == {"ann", "bob"}
+    assert [line["time"] for line in lines] == sorted(line["time"] for line in lines)
