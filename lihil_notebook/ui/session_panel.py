@@ -10,6 +10,7 @@ exactly one writer.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import time
@@ -24,6 +25,7 @@ from ..client.log import Kind, LogEntry
 from .compose import COMPOSE_MODES, encode_message
 from .export import DOWNLOAD_LIMIT, export_path, exported_html, write_jsonl
 from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
+from .sparkline import Sparkline
 from .status import status_html
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
 from .target import Target, check_target
@@ -106,6 +108,9 @@ class SessionPanel(widgets.VBox):
             "×", "lihil-console-remove", lambda _: self._on_remove(self), width="32px"
         )
         self.url = html_view("<i>Connect uses the target above</i>", "lihil-console-url")
+        self.sparkline = Sparkline()
+        self._sparkline_tick = False
+        self.traffic = html_view("", "lihil-console-sparkline")
 
         self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="82px"))
         self.mode.add_class("lihil-console-mode")
@@ -151,7 +156,7 @@ class SessionPanel(widgets.VBox):
                 row([self.name_input, self.target_field]),
                 row([self.connect_button, self.close_code, self.close_reason, self.ping_button,
                      self.remove_button]),
-                row([self.status, self.url]),
+                row([self.status, self.url, self.traffic]),
                 row([self.mode, self.input, self.send_button, self.history]),
                 row([*self.repeater.widgets, self.reconnector.toggle]),
                 self.compose_note,
@@ -310,6 +315,10 @@ class SessionPanel(widgets.VBox):
         if self.reconnector.pending and session.state == "closed":
             status += f' <span class="lihil-status-reconnect">· {html.escape(self.reconnector.pending)}</span>'
         _set(self.status, "value", status)
+        traffic = self.sparkline.render(time.time())
+        _set(self.traffic, "value", traffic)
+        if traffic:
+            self._tick_sparkline()
         _set(self.url, "value", _url_html(session.url))
         busy = session.state in ("connecting", "open")
         with self.connect_button.hold_sync():  # two traits, one message
@@ -352,13 +361,31 @@ class SessionPanel(widgets.VBox):
     def _on_entry(self, entry: LogEntry) -> None:
         # Server loop thread, once per entry: keep it to an append and a wake-up.
         self._pending.append(entry)
-        if entry.kind == "open":
+        if entry.kind in ("text", "binary"):
+            self.sparkline.count(entry.time, entry.size)
+        elif entry.kind == "open":
             self.reconnector.opened()
         elif (entry.kind == "close" and entry.direction != "sent") or (
             entry.kind in ("denied", "error") and self.session is not None and self.session.state == "closed"
         ):
             self.reconnector.lost()
         self._request_refresh()
+
+    def _tick_sparkline(self) -> None:
+        # The rates move on with the clock, not only with messages: one more refresh a second later.
+        if self._sparkline_tick:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the pump ran outside the server loop (server stopped): nothing to schedule on
+            return
+        self._sparkline_tick = True
+
+        def tick() -> None:
+            self._sparkline_tick = False
+            self._request_refresh()
+
+        loop.call_later(1.0, tick)
 
     def _repeat_message(self) -> str | bytes:
         if self.session is None or self.session.state != "open":

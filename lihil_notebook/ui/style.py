@@ -54,6 +54,9 @@ _STYLESHEET = """
 .lihil-note-error { color: #c5221f; }
 .lihil-console-note:empty, .lihil-console-notice:empty { display: none; }
 .lihil-console-front { display: none; }
+.lihil-console-sparkline .widget-html-content { display: flex; gap: 6px; align-items: center; font-size: 11px;
+  color: var(--jp-ui-font-color2, #666); }
+.lihil-sparkline { background: var(--jp-layout-color2, #f5f5f5); border-radius: 2px; }
 .lihil-console-search-results, .lihil-console-search-results .widget-html-content { height: auto;
   line-height: 1.4; }
 .lihil-console-search-results:empty, .lihil-console-search-results .widget-html-content:empty { display: none; }

@@ -90,6 +90,7 @@ CONSOLES = {
     "binary": 'console("/textonly")',
     "frames": 'console("/flood")',
     "flaky": 'console("/flaky")',
+    "traffic": 'console("/flood")',
     "search": 'console("/chat/attic?user=ann", sessions=["ann", "bob"], connect=True)',
 }
 

@@ -335,3 +335,18 @@ def test_14_search_all_sessions_export_them_as_one_file_and_copy_a_message(
     lines = [json.loads(line) for line in (jupyter_lab.root_dir / name.group()).read_text().splitlines()]
     assert {line["session"] for line in lines} == {"ann", "bob"}
     assert [line["time"] for line in lines] == sorted(line["time"] for line in lines)
+
+
+def test_15_a_rate_and_size_sparkline_per_session(lab_items: NotebookPage) -> None:
+    panel = connect(lab_items, "traffic")
+    expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    send(panel, "400")
+    traffic = panel.locator(".lihil-console-sparkline")  # type: ignore[attr-defined]
+    expect(traffic.locator("svg.lihil-sparkline-messages polyline")).to_have_count(1, timeout=SHOWS_UP_MS)
+    expect(traffic.locator("svg.lihil-sparkline-bytes polyline")).to_have_count(1)
+    rate = traffic.locator(".lihil-sparkline-rate")
+    peak = re.search(r"peak (\d+) msg/s", rate.inner_text())
+    assert peak is not None and int(peak.group(1)) >= 100, rate.inner_text()  # 401 messages, within ~1 s
+    # A second later the rate of the last full second is shown; with nothing arriving it falls back to 0.
+    expect(rate).to_contain_text(re.compile(r"^0 msg/s · 0 B/s"), timeout=SHOWS_UP_MS)
+    lab_items.screenshot("console-sparkline", panel)  # type: ignore[arg-type]
