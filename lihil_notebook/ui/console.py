@@ -36,6 +36,7 @@ from ..playground import playground as kernel_playground
 from .diagram_view import DIAGRAM_RATE, DiagramView
 from .front import ConsoleFront
 from .route_card import RouteCard
+from .saved import SavedMessages
 from .search import ConsoleSearch
 from .session_panel import SessionPanel
 from .style import ASSETS_HTML, error_html, html_view, row, text_field
@@ -185,6 +186,7 @@ class Console(widgets.VBox):
         self.pump = UiPump(pg, self._flush, rate=refresh_rate)
         self.diagram = DiagramView(self.pump.request, rate=diagram_rate)
         self.search = ConsoleSearch(lambda: self.panels, export_dir=export_dir)
+        self.saved = SavedMessages(export_dir)
         self._new_route_options: list[tuple[str, str | None]] | None = None
         self._refreshing_routes = False
         self._param_fields: dict[str, widgets.Text] = {}
@@ -228,7 +230,7 @@ class Console(widgets.VBox):
                 widgets.HTML(ASSETS_HTML),
                 ConsoleFront(),
                 row([_label("route"), self.route_picker, _label("path"), self.path, self.params_box]),
-                row([self.query_box, self.headers, self.subprotocols]),
+                row([self.query_box, self.headers, self.subprotocols, self.saved.variables, self.saved.note]),
                 row([self.target_url]),
                 row([self.session_name, self.add_session_button, self.diagram.toggle, *self.search.widgets,
                      self.notice]),
@@ -273,6 +275,7 @@ class Console(widgets.VBox):
             handshake=self.handshake,
             initial_path=self._prefill(name),
             on_connect=self._remember_target,
+            saved=self.saved,
             request_refresh=self.pump.request,
             on_remove=self.remove_session,
             max_entries=self.max_entries,

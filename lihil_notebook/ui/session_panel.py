@@ -34,6 +34,7 @@ from .timers import Reconnector, Repeater
 if TYPE_CHECKING:
     from ..client.session import Session
     from ..playground import Playground
+    from .saved import SavedMessages
 
 _DIRECTION_LABELS = {"sent": "→ sent", "received": "← recv", "event": "• events"}
 _NO_PICK = -1  # the history menu's resting value: its "history" title
@@ -60,6 +61,7 @@ class SessionPanel(widgets.VBox):
         handshake: Callable[[], tuple[dict[str, str], list[str]]] | None = None,
         initial_path: str = "",
         on_connect: Callable[[str], None] | None = None,
+        saved: SavedMessages | None = None,
         request_refresh: Callable[[], None],
         on_remove: Callable[[SessionPanel], None],
         max_entries: int = 500,
@@ -159,6 +161,7 @@ class SessionPanel(widgets.VBox):
                 row([self.status, self.url, self.traffic]),
                 row([self.mode, self.input, self.send_button, self.history]),
                 row([*self.repeater.widgets, self.reconnector.toggle]),
+                *([saved.row(self.send, self._compose)] if saved is not None else []),
                 self.compose_note,
                 row([self.filter_text, *self.direction_toggles.values(), self.frames_toggle, self.clear_button,
                      self.export_button]),
@@ -386,6 +389,9 @@ class SessionPanel(widgets.VBox):
             self._request_refresh()
 
         loop.call_later(1.0, tick)
+
+    def _compose(self) -> tuple[str, str]:
+        return self.mode.value, self.input.value.replace(SUBMIT_MARK, "")
 
     def _repeat_message(self) -> str | bytes:
         if self.session is None or self.session.state != "open":

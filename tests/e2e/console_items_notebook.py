@@ -91,6 +91,7 @@ CONSOLES = {
     "frames": 'console("/flood")',
     "flaky": 'console("/flaky")',
     "traffic": 'console("/flood")',
+    "saved": 'console("/flood")',
     "search": 'console("/chat/attic?user=ann", sessions=["ann", "bob"], connect=True)',
 }
 

@@ -350,3 +350,34 @@ def test_15_a_rate_and_size_sparkline_per_session(lab_items: NotebookPage) -> No
     # A second later the rate of the last full second is shown; with nothing arriving it falls back to 0.
     expect(rate).to_contain_text(re.compile(r"^0 msg/s · 0 B/s"), timeout=SHOWS_UP_MS)
     lab_items.screenshot("console-sparkline", panel)  # type: ignore[arg-type]
+
+
+def test_11_saved_messages_with_variables_one_click_and_kept_next_to_the_notebook(
+    lab_items: NotebookPage, jupyter_lab: JupyterLab
+) -> None:
+    root = lab_items.locator(".e2e-saved.lihil-console")
+    panel = connect(lab_items, "saved")
+    expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    root.locator(".lihil-console-variables textarea").fill("who = world")
+    compose = panel.locator(".lihil-console-input textarea")  # type: ignore[attr-defined]
+    compose.fill("hello {{who}}")
+    panel.locator(".lihil-console-save-name input").fill("greet")  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-save").click()  # type: ignore[attr-defined]
+    # binary, entered as hex, saved too
+    panel.locator(".lihil-console-mode select").select_option("hex")  # type: ignore[attr-defined]
+    compose.fill("68 69")
+    panel.locator(".lihil-console-save-name input").fill("hi-bytes")  # type: ignore[attr-defined]
+    panel.locator(".lihil-console-save").click()  # type: ignore[attr-defined]
+    saved = panel.locator(".lihil-console-saved")  # type: ignore[attr-defined]
+    expect(saved).to_have_text(["greet", "hi-bytes"], timeout=SHOWS_UP_MS)
+    compose.fill("")
+
+    saved.nth(0).click()  # one click sends it, the variable filled in
+    log = panel.locator(".lihil-console-log")  # type: ignore[attr-defined]
+    expect(log.locator(".lihil-log-received").last).to_contain_text("hello world", timeout=SHOWS_UP_MS)
+    saved.nth(1).click()
+    expect(log.locator(".lihil-log-sent.lihil-log-kind-binary").last).to_contain_text("68 69", timeout=SHOWS_UP_MS)
+
+    kept = json.loads((jupyter_lab.root_dir / "lihil-saved-messages.json").read_text())
+    assert [m["name"] for m in kept["messages"]] == ["greet", "hi-bytes"] and "who = world" in kept["variables"]
+    lab_items.screenshot("console-saved", panel)  # type: ignore[arg-type]
