@@ -48,7 +48,10 @@ from .target import (
     match_route,
     parse_headers,
     path_params,
+    prefill_for,
     query_params,
+    recent_targets,
+    remember_target,
     url_code,
 )
 
@@ -57,11 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console", "route_card"]
 
-RECENT_TARGETS = 8
-"""How many recently connected targets the route dropdown offers (shared by the consoles of a playground)."""
-# Per playground, newest first; written on the main thread (Connect clicks). And who shows them.
-_recent: weakref.WeakKeyDictionary[Playground, list[str]] = weakref.WeakKeyDictionary()
-_consoles: weakref.WeakSet[Console] = weakref.WeakSet()
+_consoles: weakref.WeakSet[Console] = weakref.WeakSet()  # who shows a playground's recent targets
 _RECENT_PREFIX = "recent:"
 
 
@@ -289,11 +288,7 @@ class Console(widgets.VBox):
 
     def _remember_target(self, target: str) -> None:
         # Main thread. The dropdown itself is the pump's to write: hand it the new options.
-        recent = _recent.setdefault(self.pg, [])
-        if target in recent:
-            recent.remove(target)
-        recent.insert(0, target)
-        del recent[RECENT_TARGETS:]
+        remember_target(self.pg, target)
         for view in [view for view in list(_consoles) if view.pg is self.pg]:
             view._new_route_options = view._route_options()
             view.pump.request()
@@ -305,12 +300,7 @@ class Console(widgets.VBox):
             path = self.target().path
         except ValueError:
             return ""
-        others = {panel.name_input.value.strip() for panel in self.panels} - {"", name}
-        template, _, query = path.partition("?")
-        if not name or not others or not query:
-            return path
-        pairs = [(key, name if value in others else value) for key, value in parse_qsl(query, keep_blank_values=True)]
-        return f"{template}?{urlencode(pairs)}"
+        return prefill_for(path, name, {panel.name_input.value.strip() for panel in self.panels})
 
     def remove_session(self, panel: SessionPanel) -> None:
         """Close the panel's session (code 1000) and remove the panel."""
@@ -378,7 +368,7 @@ class Console(widgets.VBox):
         options: list[tuple[str, str | None]] = [("— pick a route or a recent target —", None)]
         options += [(f"{route.path}  ·  {route.handler_name} v{route.version}", route.path)
                     for route in self.pg.routes if route.kind == "ws"]
-        options += [(f"recent  ·  {target}", _RECENT_PREFIX + target) for target in _recent.get(self.pg, [])]
+        options += [(f"recent  ·  {target}", _RECENT_PREFIX + target) for target in recent_targets(self.pg)]
         return options
 
     def _on_route_pick(self, change: dict[str, Any]) -> None:

@@ -14,17 +14,16 @@ import asyncio
 import html
 import json
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import Kind, LogEntry
+from ..client.log import LogEntry
 from .compose import COMPOSE_MODES, encode_message
+from .conversation import Conversation
 from .export import DOWNLOAD_LIMIT, export_path, exported_html, write_jsonl
-from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
 from .sparkline import Sparkline
 from .status import status_html
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from ..playground import Playground
     from .saved import SavedMessages
 
-_DIRECTION_LABELS = {"sent": "→ sent", "received": "← recv", "event": "• events"}
 _NO_PICK = -1  # the history menu's resting value: its "history" title
 
 
@@ -71,7 +69,8 @@ class SessionPanel(widgets.VBox):
     ) -> None:
         self.pg = pg
         self.session: Session | None = None
-        self.log_view = LogView(max_entries=max_entries)
+        self.conversation = Conversation(request_refresh, max_entries=max_entries)
+        self.log_view = self.conversation.log_view
         self.history_size = history_size
         self.export_dir = export_dir
         self.download_limit = download_limit
@@ -81,14 +80,9 @@ class SessionPanel(widgets.VBox):
         self._target: Target | None = None
         self._follows_console = True
         self._following = False
-        self._earlier: list[LogEntry] = []  # the conversation of earlier connections, then a separator
         self._request_refresh = request_refresh
         self._on_remove = on_remove
         self._unsubscribe: Callable[[], None] | None = None
-        self._pending: deque[LogEntry] = deque()
-        self._rerender = False
-        self._filter = LogFilter()
-        self._clear_mark: LogEntry | None = None
         self._last_rtt = ""
         self._last_problem = ""
         self._history: list[tuple[str, str]] = []
@@ -134,21 +128,8 @@ class SessionPanel(widgets.VBox):
                                  self._note)
         self.reconnector = Reconnector(pg.call_soon, self._auto_reconnect, request_refresh)
 
-        self.filter_text = text_field("", "filter", "100px", "lihil-console-filter")
-        self.filter_text.observe(lambda _: self._on_filter_change(), names="value")
-        self.direction_toggles = {
-            direction: widgets.ToggleButton(
-                value=True, description=_DIRECTION_LABELS[direction], layout=widgets.Layout(width="auto")
-            )
-            for direction in DIRECTIONS
-        }
-        for toggle in self.direction_toggles.values():
-            toggle.add_class("lihil-console-direction")
-            toggle.observe(lambda _: self._on_filter_change(), names="value")
-        self.frames_toggle = widgets.ToggleButton(value=False, description="frames", layout=widgets.Layout(width="auto"),
-                                                  tooltip="frame view: opcode, length, close code and reason, RTT")
-        self.frames_toggle.add_class("lihil-console-frames")
-        self.frames_toggle.observe(lambda _: self._on_filter_change(), names="value")
+        self.filter_text = self.conversation.filter_text
+        self.direction_toggles = self.conversation.direction_toggles
         self.clear_button = button("Clear", "lihil-console-clear", lambda _: self.clear())
         self.export_button = button("Export", "lihil-console-export", lambda _: self._on_export_click())
         self.export_note = html_view("", "lihil-console-note")
@@ -163,8 +144,7 @@ class SessionPanel(widgets.VBox):
                 row([*self.repeater.widgets, self.reconnector.toggle]),
                 *([saved.row(self.send, self._compose)] if saved is not None else []),
                 self.compose_note,
-                row([self.filter_text, *self.direction_toggles.values(), self.frames_toggle, self.clear_button,
-                     self.export_button]),
+                row([*self.conversation.filter_widgets, self.clear_button, self.export_button]),
                 self.export_note,
                 self.log_view.widget,
             ]
@@ -191,13 +171,9 @@ class SessionPanel(widgets.VBox):
         """Show ``session`` in this panel (its whole log so far, then every new entry)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
-        if self.session is not None and self.session is not session:
-            self._carry_over(self.session, session)
+        self.conversation.attach(session)
         self.session = session
         self._last_rtt = self._last_problem = ""
-        self._clear_mark = None
-        self._pending.clear()
-        self._rerender = True
         self._unsubscribe = session.subscribe(self._on_entry)
         self._request_refresh()
 
@@ -249,11 +225,7 @@ class SessionPanel(widgets.VBox):
 
     def clear(self) -> None:
         """Empty the view; the session's ``log`` keeps everything, and exports start after this point."""
-        if self.session is not None and self.session.log:
-            self._clear_mark = self.session.log[-1]
-        self._earlier = []
-        self._rerender = True
-        self._request_refresh()
+        self.conversation.clear()
 
     def export_jsonl(self, path: str | Path | None = None) -> Path:
         """Write the entries since the last clear as JSON lines to ``path`` (default: a new file in the
@@ -274,19 +246,7 @@ class SessionPanel(widgets.VBox):
 
     def entries(self) -> Sequence[LogEntry]:
         """The conversation since the last clear, across reconnects (all of it, regardless of the filter)."""
-        return [*self._earlier, *self._current_entries()]
-
-    def _current_entries(self) -> Sequence[LogEntry]:
-        if self.session is None:
-            return []
-        log = self.session.log
-        mark = self._clear_mark
-        if mark is None:
-            return log
-        for index in range(len(log) - 1, -1, -1):
-            if log[index] is mark:
-                return log[index + 1 :]
-        return log  # the mark was trimmed from the log: everything left is newer
+        return self.conversation.entries()
 
     def dispose(self) -> None:
         """Stop following the session (the session itself stays as it is)."""
@@ -302,18 +262,7 @@ class SessionPanel(widgets.VBox):
         session = self.session
         if session is None:
             return
-        if self._rerender:
-            self._rerender = False
-            self._pending.clear()
-            entries = self.entries()
-            self._note_events(self._current_entries()[-self.log_view.max_entries :])
-            kept = self._filter.last_kept(entries, self.log_view.max_entries)
-            self.log_view.replace([self._render(entry) for entry in kept])
-        elif self._pending:
-            fresh = [self._pending.popleft() for _ in range(len(self._pending))]
-            self._note_events(fresh)
-            kept = self._filter.last_kept(fresh, self.log_view.max_entries)
-            self.log_view.append([self._render(entry) for entry in kept])
+        self._note_events(self.conversation.refresh())
         status = status_html(session, rtt=self._last_rtt, problem=self._last_problem)
         if self.reconnector.pending and session.state == "closed":
             status += f' <span class="lihil-status-reconnect">· {html.escape(self.reconnector.pending)}</span>'
@@ -343,27 +292,13 @@ class SessionPanel(widgets.VBox):
         self._follows_console = False
         return Target(path, headers, subprotocols)
 
-    def _carry_over(self, old: Session, new: Session) -> None:
-        # A reconnect: the earlier conversation stays, bounded by max_entries, and says what it dropped.
-        carried = [*self._earlier, *self._current_entries()]
-        limit = self.log_view.max_entries
-        if len(carried) > limit:
-            dropped = len(carried) - limit
-            carried = [_event("separator", f"… {dropped} earlier entries not kept here (max_entries={limit}; "
-                                           f"session {old.name}'s own log keeps its)"), *carried[-limit:]]
-        stamp = time.strftime("%H:%M:%S")
-        self._earlier = [*carried, _event("separator", f"── reconnected at {stamp} · {new.path} ──")]
-
     def _on_target_edit(self, _: object) -> None:
         if not self._following:
             self._follows_console = False
 
-    def _render(self, entry: LogEntry) -> str:
-        return render_entry(entry, frames=self.frames_toggle.value)
-
     def _on_entry(self, entry: LogEntry) -> None:
         # Server loop thread, once per entry: keep it to an append and a wake-up.
-        self._pending.append(entry)
+        self.conversation.on_entry(entry)
         if entry.kind in ("text", "binary"):
             self.sparkline.count(entry.time, entry.size)
         elif entry.kind == "open":
@@ -454,12 +389,6 @@ class SessionPanel(widgets.VBox):
         self.input.value = text
         self.history.value = _NO_PICK
 
-    def _on_filter_change(self) -> None:
-        directions = frozenset(d for d, toggle in self.direction_toggles.items() if toggle.value)
-        self._filter = LogFilter(self.filter_text.value, directions)
-        self._rerender = True
-        self._request_refresh()
-
     def _on_export_click(self) -> None:
         try:
             path = self.export_jsonl()
@@ -482,10 +411,6 @@ class SessionPanel(widgets.VBox):
 
     def _note(self, message: str) -> None:
         self.compose_note.value = error_html(message)
-
-
-def _event(kind: Kind, text: str) -> LogEntry:
-    return LogEntry(time.time(), "event", kind, text, 0)
 
 
 def _url_html(url: str) -> str:
