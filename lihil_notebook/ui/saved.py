@@ -67,8 +67,9 @@ class SavedMessages:
         self.limit = limit
         self.messages: list[SavedMessage] = []
         self._rows: list[tuple[widgets.Box, Callable[[str, str], bool]]] = []
-        self.variables = widgets.Textarea(placeholder="variables — name = value per line; use as {{name}}", rows=1,
-                                          layout=widgets.Layout(width="280px"))
+        self.variables = widgets.Textarea(placeholder="variables: name = value", rows=1,
+                                          tooltip="one 'name = value' per line; saved messages use them as {{name}}",
+                                          layout=widgets.Layout(width="220px"))
         self.variables.add_class("lihil-console-variables")
         self.note = widgets.HTML("")
         self.note.add_class("lihil-console-note")

@@ -55,8 +55,8 @@ class Sparkline:
             return ""
         rate, volume = messages[-2], sizes[-2]  # the last complete second
         return (f"{_svg(messages, '#1a73e8', 'messages')}{_svg(sizes, '#188038', 'bytes')}"
-                f"<span class='lihil-sparkline-rate'>{rate} msg/s · {_bytes(volume)}/s "
-                f"(peak {max(messages)} msg/s, last {self.seconds} s)</span>")
+                f"<span class='lihil-sparkline-rate' title='the last full second; the peak of the last "
+                f"{self.seconds} s'>{rate} msg/s · {_bytes(volume)}/s · peak {max(messages)} msg/s</span>")
 
 
 def _svg(values: list[int], color: str, what: str) -> str:

@@ -8,13 +8,15 @@ keystrokes. Items 1 and 2 run in JupyterLab and in Notebook 7; the rest in Jupyt
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
 from tests.e2e.console_items_notebook import CELLS
 from tests.e2e.lab_process import JupyterLab
 from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
@@ -204,6 +206,13 @@ def test_16_a_diagram_of_the_conversation_in_a_cell_and_live_in_the_console(item
     expect(fanned).to_have_count(2, timeout=SHOWS_UP_MS)  # one message, out to every member
     expect(view.locator(".lihil-diagram-sent", has_text="hello hall")).to_have_count(1)
     items.screenshot(f"diagram-console-{items.notebook}", view)
+    send(bob, '{"reply": "hi ann", "emoji": false}')
+    expect(view.locator(".lihil-diagram-received", has_text="bob:")).to_have_count(2, timeout=SHOWS_UP_MS)
+    items.page.set_viewport_size({"width": 1400, "height": 2000})  # the whole console, diagram included
+    shot = items.screenshot(f"console-picture-{items.notebook}", root)
+    items.page.set_viewport_size({"width": 1400, "height": 1000})
+    if os.environ.get("LIHIL_UPDATE_DOCS_SCREENSHOT") and "lab" in items.notebook:  # the README's picture
+        shutil.copyfile(shot, REPO_ROOT / "docs" / "console.png")
 
 
 def test_10_any_target_a_ws_url_and_recent_targets_in_the_dropdown(items: NotebookPage, other_server: str) -> None:
