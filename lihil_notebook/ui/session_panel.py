@@ -4,8 +4,10 @@ Threads: widget callbacks run on the kernel's main thread and return at once —
 server loop through the session's non-blocking methods (``send_nowait``, ``ping_nowait``, ``close_nowait``,
 ``pg.connect_nowait``). What reflects the *session* (status, URL, connect button, log view) is written only by
 :meth:`SessionPanel.refresh`, which the console's UI pump calls on the server thread; what reflects the *user's
-input* (compose box, history, name, notes) is written only by the main-thread callbacks. So every widget has
-exactly one writer.
+input* (compose box, history, name, target, notes) is written only by the main-thread callbacks. So every widget
+has exactly one writer. One exception, by design: auto-reconnect's timer reconnects on the server loop; it goes
+through :meth:`SessionPanel.connect` like a click, which writes the name and target only when they are empty (a
+panel that reconnects has both).
 """
 
 from __future__ import annotations
