@@ -354,8 +354,8 @@ def test_15_a_rate_and_size_sparkline_per_session(lab_items: NotebookPage) -> No
     expect(traffic.locator("svg.lihil-sparkline-messages polyline")).to_have_count(1, timeout=SHOWS_UP_MS)
     expect(traffic.locator("svg.lihil-sparkline-bytes polyline")).to_have_count(1)
     rate = traffic.locator(".lihil-sparkline-rate")
-    peak = re.search(r"peak (\d+) msg/s", rate.inner_text())
-    assert peak is not None and int(peak.group(1)) >= 100, rate.inner_text()  # 401 messages, within ~1 s
+    # 401 messages within about a second: a peak of at least 100 a second (three digits or more)
+    expect(rate).to_contain_text(re.compile(r"peak [1-9]\d{2,} msg/s"), timeout=SHOWS_UP_MS)
     # A second later the rate of the last full second is shown; with nothing arriving it falls back to 0.
     expect(rate).to_contain_text(re.compile(r"^0 msg/s · 0 B/s"), timeout=SHOWS_UP_MS)
     lab_items.screenshot("console-sparkline", panel)  # type: ignore[arg-type]
