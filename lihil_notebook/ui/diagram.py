@@ -141,18 +141,21 @@ class Diagram:
         stamp = f'<text x="6" y="{y + 4}" fill="#999" font-size="10">{clock}</text>'
         tone = "error" if entry.kind in _ERRORS else "stale" if entry.kind == "stale" else entry.direction
         color = _COLORS[tone]
-        label = _text(self._label(entry), self.label_chars)
+        raw = self._label(entry)
         css = f"lihil-diagram-row lihil-diagram-{entry.direction} lihil-diagram-kind-{entry.kind}"
         if tone == "error":
             css += " lihil-diagram-error"
         if entry.direction == "event" and entry.kind not in ("denied", "server-error"):
             # Something that happened at the session, not a frame on the wire: a note on its lifeline.
+            label = _text(raw, self.label_chars)
             return (f'<g class="{css}">{stamp}<circle cx="{session_x}" cy="{y}" r="4" fill="{color}"/>'
                     f'<text x="{session_x + 8}" y="{y + 4}" fill="{color}">{label}</text></g>')
         from_server = entry.direction == "received" or entry.kind in ("denied", "server-error")
         start, end = (server_x, session_x) if from_server else (session_x, server_x)
         dash = ' stroke-dasharray="5 3"' if entry.kind in ("open", "close", "ping", "pong", "denied") else ""
         middle = (start + end) // 2
+        # An arrow's label fits over the arrow (monospace 12 px: about 7.3 px a character).
+        label = _text(raw, min(self.label_chars, max(8, int(abs(end - start) / 7.3))))
         return (
             f'<g class="{css}">{stamp}'
             f'<line x1="{start}" y1="{y}" x2="{end}" y2="{y}" stroke="{color}" stroke-width="1.5"{dash} '

@@ -74,6 +74,11 @@ def test_lifelines_arrows_in_time_order_with_labels_codes_and_errors_in_red() ->
     error = drawn[6]
     assert "lihil-diagram-error" in error.get("class", "") and "RuntimeError: boom" in texts(error)[-1]
     assert next(error.iter(f"{SVG}line")).get("stroke") == "#c5221f"
+    for row in drawn:  # every arrow's label fits over its arrow (12 px monospace, about 7.3 px a character)
+        lines = list(row.iter(f"{SVG}line"))
+        if lines:
+            start, end = arrow(row)
+            assert len(texts(row)[-1]) * 7.3 <= abs(end - start) + 7.3, texts(row)[-1]
     assert diagram(ann)._repr_svg_().startswith("<svg")
 
 
