@@ -1,20 +1,29 @@
 # The two commands a newcomer runs:
-#   make play   sets up .venv and opens JupyterLab on notebooks/ (127.0.0.1 only; prints the URL with its token)
-#   make test   sets up .venv, Debian's Chromium and redis-server, then runs every test (lint, types, unit, kernel, browser, Redis)
+#   make play   sets up .venv and opens JupyterLab on play/, your working copy of notebooks/ (127.0.0.1 only;
+#               prints the URL with its token)
+#   make test   sets up .venv, Debian's Chromium and redis-server, then runs every test (lint, types, unit, kernel,
+#               browser, Redis)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Where `make play` serves the lessons from: a git-ignored copy, so autosave and console exports never touch
+# the tracked notebooks/. Files are copied when missing and never overwritten (your work stays yours).
+PLAY_DIR ?= play
 
-.PHONY: setup browser services play test check bench
+.PHONY: setup browser services play play-folder test check bench
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@echo "==> creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV) || { echo 'venv needs Debian/Ubuntu python3-venv; installing it'; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[notebook,dev]'
+	@echo "==> upgrading pip"
+	$(PY) -m pip install --upgrade pip
+	@echo "==> installing this project with its notebook and dev extras (about a minute on a fresh machine)"
+	$(PY) -m pip install -e '.[notebook,dev]'
+	@echo "==> $(VENV) is ready"
 	touch $@
 
 # Debian's Chromium drives the browser tests (no browser download: Playwright uses /usr/bin/chromium).
@@ -25,9 +34,16 @@ browser:
 services:
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
-play: setup
-	$(PY) -m jupyterlab --ServerApp.ip=127.0.0.1 --no-browser --ServerApp.root_dir=notebooks \
+play: setup play-folder
+	@echo "==> JupyterLab on $(PLAY_DIR)/ (your copy; the lessons in notebooks/ stay as committed)"
+	$(PY) -m jupyterlab --ServerApp.ip=127.0.0.1 --no-browser --ServerApp.root_dir=$(PLAY_DIR) \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+play-folder:
+	@mkdir -p $(PLAY_DIR)
+	@for lesson in notebooks/*.ipynb; do \
+		test -e "$(PLAY_DIR)/$${lesson##*/}" || { cp "$$lesson" "$(PLAY_DIR)/" && echo "copied $$lesson to $(PLAY_DIR)/"; }; \
+	done
 
 check: setup
 	$(PY) -m ruff check lihil lihil_notebook tests benchmarks

@@ -39,7 +39,7 @@ from .kernel import playground
 from .playground import ExposedServerWarning, Playground, RouteInfo, RouteKind
 from .server import capture
 from .server.thread import ServerSettings
-from .ui import console
+from .ui import console, diagram
 from .ui.page_frame import show_page
 
 Playground.page_view = show_page  # pg.show(path): the playground may not import the ui room itself
@@ -60,6 +60,7 @@ __all__ = [
     "SessionConnectError",
     "SessionError",
     "console",
+    "diagram",
     "load_ipython_extension",
     "playground",
     "unload_ipython_extension",

@@ -394,9 +394,12 @@ class Playground(Addresses):
     ) -> tuple[Session, concurrent.futures.Future[None]]:
         self.start()  # a client needs the server
         server = self._require_server()
-        session = self._sessions.new(path=path, url=self.urls.bare("ws", path, "connect"), loop=server.loop,
-                                     loop_thread=server.thread, name=name, headers=headers,
-                                     subprotocols=subprotocols, token=self.access.token)
+        # A ws:// or wss:// URL dials that server (another local one, a public echo service) from the same loop,
+        # without the playground's token: that is for this server only.
+        external = path.startswith(("ws://", "wss://"))
+        session = self._sessions.new(path=path, url=path if external else self.urls.bare("ws", path, "connect"),
+                                     loop=server.loop, loop_thread=server.thread, name=name, headers=headers,
+                                     subprotocols=subprotocols, token=None if external else self.access.token)
         return session, server.submit(session.open_connection(timeout))
 
     # --- for the console: events and the server loop -------------------------------------------------------------

@@ -12,16 +12,17 @@ from websockets.typing import Subprotocol
 
 from ..errors import SessionConnectError
 from ..wire import TOKEN_QUERY
-from .log import describe_denial
+from .log import denial_log_text, describe_denial
 
 
 class DialFailed(SessionConnectError):
     """The handshake failed; ``kind`` is the log entry it makes ("denied" for an HTTP refusal, else "error")."""
 
     def __init__(self, message: str, *, kind: str, text: str, url: str, status: int | None = None,
-                 problem: object = None) -> None:
+                 problem: object = None, log_text: str | None = None) -> None:
         super().__init__(message, url=url, status=status, problem=problem)
         self.kind, self.text = kind, text
+        self.log_text = log_text or text  # for a refusal: the status line and the problem JSON, pretty
 
 
 async def dial(
@@ -47,7 +48,7 @@ async def dial(
     except InvalidStatus as exc:
         status, problem, text = describe_denial(exc)
         raise DialFailed(f"{shown}: the server refused the handshake: {text}", kind="denied", text=text, url=shown,
-                         status=status, problem=problem) from None
+                         status=status, problem=problem, log_text=denial_log_text(exc, problem)) from None
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         what = "timed out" if isinstance(exc, TimeoutError) else f"failed: {exc}"
         text = f"connecting to {shown} {what}"  # the URL shown never carries the token

@@ -14,9 +14,12 @@ from typing import Any, Literal
 
 from websockets.exceptions import InvalidStatus
 
+from ..errors import SessionClosedError
+
 Direction = Literal["sent", "received", "event"]
 Kind = Literal["text", "binary", "open", "close", "error", "ping", "pong", "stale", "denied", "server-error",
-               "server-print", "server-warning", "dropped"]
+               "server-print", "server-warning", "dropped", "separator"]
+"""What a log entry is. "separator" is the console's own row between the connections of one panel."""
 Message = str | bytes
 
 CLOSE_CODE_NAMES = {
@@ -58,6 +61,21 @@ def describe_close(code: int | None, reason: str, *, by_us: bool) -> str:
     return f"{'you' if by_us else 'the server'} closed it with {said}"
 
 
+def closed_error(who: str, action: str, refusal: str | None, code: int | None, reason: str,
+                 by_us: bool) -> SessionClosedError:
+    """What a session says when ``action`` finds it closed (or refused): ``"session s1 (/echo) cannot send: ..."``."""
+    if refusal is not None:
+        return SessionClosedError(f"{who} cannot {action}: the server refused the handshake: {refusal}",
+                                  code=None, reason=refusal)
+    return SessionClosedError(f"{who} cannot {action}: {describe_close(code, reason, by_us=by_us)}",
+                              code=code, reason=reason)
+
+
+def backed_up_error(who: str, limit: int, timeout: float) -> TimeoutError:
+    return TimeoutError(f"{who}: {limit} frames were still waiting to be written after {timeout} s (is the "
+                        "connection stalled?)")
+
+
 def describe_message(message: Message) -> tuple[Kind, Message, int]:
     if isinstance(message, str):
         return "text", message, len(message.encode())
@@ -82,6 +100,17 @@ def decode_json(message: Message, who: str) -> Any:
         shown = message[:80] if isinstance(message, str) else message[:80].hex()
         raise ValueError(f"{who} received a message that is not JSON "
                          f"({exc}): {shown!r}") from None
+
+
+def denial_log_text(exc: InvalidStatus, problem: Any) -> str:
+    """What a refused handshake's log entry holds: the status line, then the problem JSON pretty-printed (or
+    the start of the body when it is not JSON)."""
+    response = exc.response
+    head = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+    if problem is not None:
+        return head + "\n" + json.dumps(problem, indent=2, ensure_ascii=False)
+    body = bytes(response.body or b"")
+    return head + ("\n" + body[:2000].decode(errors="replace") if body else "")
 
 
 def describe_denial(exc: InvalidStatus) -> tuple[int, Any, str]:

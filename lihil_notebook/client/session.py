@@ -41,8 +41,9 @@ from .log import (
     Message,
     SessionLog,
     as_frame,
+    backed_up_error,
+    closed_error,
     decode_json,
-    describe_close,
     describe_message,
 )
 from .loop_calls import LoopCaller, LoopClosed
@@ -109,6 +110,9 @@ class Session:
         self.close_code: int | None = None
         self.close_reason = ""
         self.accepted_subprotocol: str | None = None
+        #: A refused handshake is no close: no close code, but the HTTP status and a one-line summary.
+        self.refused_status: int | None = None
+        self.refusal = ""
         self._loop, self._loop_thread = loop, loop_thread
         self._calls = LoopCaller(loop, loop_thread, "Session")
         self._max_size, self._close_timeout = max_size, close_timeout
@@ -180,7 +184,7 @@ class Session:
         try:
             self._outbox.put(frame, timeout)
         except OutboxFull:
-            raise self._backed_up(timeout) from None
+            raise backed_up_error(self._who, self._outbox.limit, timeout) from None
         except RuntimeError:  # the server loop is closed
             self.abandon()
             raise self._closed_error("send") from None
@@ -197,7 +201,7 @@ class Session:
         except InboxClosed:
             raise self._closed_error("receive") from None
         except TimeoutError:
-            raise self._no_message(timeout) from None
+            raise TimeoutError(f"{self._who}: no message within {timeout} s") from None
 
     def receive_json(self, timeout: float = 5.0) -> Any:
         """The next message, decoded as JSON."""
@@ -223,7 +227,7 @@ class Session:
         try:
             await self._outbox.aput(frame, timeout)
         except OutboxFull:
-            raise self._backed_up(timeout) from None
+            raise backed_up_error(self._who, self._outbox.limit, timeout) from None
         except RuntimeError:
             self.abandon()
             raise self._closed_error("send") from None
@@ -234,7 +238,7 @@ class Session:
         except InboxClosed:
             raise self._closed_error("receive") from None
         except TimeoutError:
-            raise self._no_message(timeout) from None
+            raise TimeoutError(f"{self._who}: no message within {timeout} s") from None
 
     async def areceive_json(self, timeout: float = 5.0) -> Any:
         return decode_json(await self.areceive(timeout), self._who)
@@ -299,7 +303,11 @@ class Session:
                                   subprotocols=self.subprotocols, token=self._token, timeout=timeout,
                                   max_size=self._max_size, close_timeout=self._close_timeout)
         except DialFailed as exc:
-            self._fail("denied" if exc.kind == "denied" else "error", exc.text)
+            if exc.kind == "denied":
+                self.refused_status, self.refusal = exc.status, exc.text
+                self._fail("denied", exc.log_text, refused=True)
+            else:
+                self._fail("error", exc.text)
             raise
         except asyncio.CancelledError:
             if self.state != "closed":  # not cancelled by close(), which has logged it
@@ -342,9 +350,9 @@ class Session:
                    f"{self.close_code} {self.close_reason}".strip())
         self._inbox.close()
 
-    def _fail(self, kind: Kind, text: str) -> None:
+    def _fail(self, kind: Kind, text: str, *, refused: bool = False) -> None:
         self.state = "closed"
-        self.close_code, self.close_reason = 1006, text
+        self.close_code, self.close_reason = (None, "") if refused else (1006, text)
         self._emit("event", kind, text)
         self._flush_early()
         self._inbox.close()
@@ -399,17 +407,9 @@ class Session:
             raise self._closed_error(action)
         return self._ws
 
-    def _backed_up(self, timeout: float) -> TimeoutError:
-        return TimeoutError(f"session {self.name} ({self.path}): {self._outbox.limit} frames were still waiting to "
-                            f"be written after {timeout} s (is the connection stalled?)")
-
-    def _no_message(self, timeout: float) -> TimeoutError:
-        return TimeoutError(f"session {self.name} ({self.path}): no message within {timeout} s")
-
     def _closed_error(self, action: str) -> SessionClosedError:
-        said = describe_close(self.close_code, self.close_reason, by_us=self._closed_by_us)
-        return SessionClosedError(f"session {self.name} ({self.path}) cannot {action}: {said}",
-                                  code=self.close_code, reason=self.close_reason)
+        refusal = self.refusal if self.refused_status is not None else None
+        return closed_error(self._who, action, refusal, self.close_code, self.close_reason, self._closed_by_us)
 
     # --- the playground's side --------------------------------------------------------------------------------
     # A small internal API, not for cells: the Playground opens, closes and abandons sessions on the server loop,

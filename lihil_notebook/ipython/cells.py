@@ -12,6 +12,7 @@ mount), so those bad cells change nothing at all.
 from __future__ import annotations
 
 import ast
+import contextlib
 from typing import Any
 
 from lihil import ChannelBase
@@ -35,10 +36,27 @@ def run_route_cell(
     filename = shell.compile.cache(f"{magic_line}\n{source}", _cell_number(shell), raw_code=cell)
     tree = shell.compile.ast_parse("\n" + source, filename)
     name = _handler_in(tree, handler_name, kind, magic_line.split()[0])
-    exec(shell.compile(tree, filename, "exec"), shell.user_ns)  # like a cell: definitions stay in the namespace
+    try:
+        exec(shell.compile(tree, filename, "exec"), shell.user_ns)  # like a cell: definitions stay in the namespace
+    except Exception as exc:
+        _show_cell_frames_only(shell, exc)
+        raise
     if name not in shell.user_ns:
         raise RouteDefinitionError(f"--handler {name}: the cell ran but defined no name {name!r}")
     return shell.user_ns[name]
+
+
+def _show_cell_frames_only(shell: Any, exc: BaseException) -> None:
+    """Make IPython show ``exc`` from the cell's own frame down: the user's code, not the magic's machinery.
+
+    IPython renders an exception through its ``_render_traceback_`` when it has one; the traceback here starts in
+    this function's caller (``exec``'s frame), so its next entry is the cell itself.
+    """
+    cell_tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    if cell_tb is None:
+        return
+    with contextlib.suppress(AttributeError, TypeError):  # an exception type without a __dict__: shown as usual
+        exc._render_traceback_ = lambda: shell.InteractiveTB.structured_traceback(type(exc), exc, cell_tb)  # type: ignore[attr-defined]
 
 
 def _cell_number(shell: Any) -> int:

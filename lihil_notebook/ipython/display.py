@@ -51,6 +51,7 @@ class StatusReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        # Inline styles: notebooks right-align table cells, which scrambles code and tracebacks.
         esc = html.escape
         parts = [] if self.routes_only else [
             f"<div><b>lihil playground</b>: <code>{esc(self.url or 'stopped')}</code></div>"]
@@ -59,23 +60,35 @@ class StatusReport:
                          f'target="_blank"><code>{esc(self.browser_url)}</code></a> <i>{esc(self.reach_why)}</i></div>')
         if self.routes:
             rows = "".join(
-                f"<tr><td><code>{esc(r.path)}</code></td><td>{_kind(r)}</td><td>{esc(r.handler_name)}</td>"
-                f"<td>{'<br>'.join(esc(p) for p in r.param_lines)}</td><td>{r.version}</td>"
-                f"<td>{r.open_connections}</td></tr>"
-                + "".join(f'<tr><td colspan="6"><pre>{esc(e)}</pre></td></tr>' for e in r.errors[-ERRORS_SHOWN:])
+                f"<tr>{_td(f'<code>{esc(r.path)}</code>')}{_td(_kind(r))}{_td(esc(r.handler_name))}"
+                f"{_td('<br>'.join(esc(p) for p in r.param_lines))}{_td(str(r.version))}"
+                f"{_td(str(r.open_connections))}</tr>"
                 for r in self.routes
             )
-            parts.append("<table><tr><th>path</th><th>kind</th><th>handler</th><th>parameters</th>"
-                         f"<th>version</th><th>open</th></tr>{rows}</table>")
+            header = "".join(_td(f"<b>{name}</b>") for name in ("path", "kind", "handler", "parameters", "version",
+                                                                 "open"))
+            parts.append(f"<table><tr>{header}</tr>{rows}</table>")
+            for r in self.routes:
+                for error in r.errors[-ERRORS_SHOWN:]:
+                    parts.append(f"<div>Last error of <code>{esc(r.path)}</code> (v{r.version}):</div>"
+                                 f"<pre style='{_LEFT}'>{esc(error)}</pre>")
         else:
-            parts.append("<div>no routes yet: define one with <code>%%ws_route</code></div>")
+            parts.append("<div>No routes yet: define one with <code>%%ws_route</code>.</div>")
         if self.sessions:
-            rows = "".join(f"<tr><td>{esc(s.name)}</td><td><code>{esc(s.path)}</code></td><td>{s.state}"
-                           f"{' (stale)' if s.stale else ''}</td></tr>" for s in self.sessions)
-            parts.append(f"<table><tr><th>session</th><th>path</th><th>state</th></tr>{rows}</table>")
-        parts += [f"<pre>{esc(line)}</pre>" for line in self.server_log]
-        parts += [f"<div>{esc(line)}</div>" for line in self.access]
+            rows = "".join(f"<tr>{_td(esc(s.name))}{_td(f'<code>{esc(s.path)}</code>')}"
+                           f"{_td(s.state + (' (stale)' if s.stale else ''))}</tr>" for s in self.sessions)
+            header = "".join(_td(f"<b>{name}</b>") for name in ("session", "path", "state"))
+            parts.append(f"<table><tr>{header}</tr>{rows}</table>")
+        parts += [f"<pre style='{_LEFT}'>{esc(line)}</pre>" for line in self.server_log]
+        parts += [f"<div style='text-align: left'>{esc(line)}</div>" for line in self.access]
         return "".join(parts)
+
+
+_LEFT = "text-align: left; white-space: pre; overflow-x: auto"
+
+
+def _td(content: str) -> str:
+    return f"<td style='text-align: left; vertical-align: top'>{content}</td>"
 
 
 def access_lines(pg: Playground) -> list[str]:

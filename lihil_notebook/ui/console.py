@@ -23,6 +23,7 @@ import re
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,16 +34,36 @@ import ipywidgets as widgets
 from ..kernel import playground as kernel_playground
 from ..playground import Playground
 from .browser_url import BrowserUrl
+from .diagram_view import DIAGRAM_RATE, DiagramView
+from .front import ConsoleFront
 from .poll import PollingPump, update_mode
 from .route_card import RouteCard
+from .saved import SavedMessages
+from .search import ConsoleSearch
 from .session_panel import SessionPanel
 from .style import ASSETS_HTML, error_html, html_view, row, text_field
-from .target import Target, fill_path, match_route, parse_headers, path_params, query_params, url_code
+from .target import (
+    Target,
+    check_target,
+    fill_path,
+    is_url,
+    match_route,
+    parse_headers,
+    path_params,
+    prefill_for,
+    query_params,
+    recent_targets,
+    remember_target,
+    url_code,
+)
 
 if TYPE_CHECKING:
     from ..client.session import Session
 
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console", "route_card"]
+
+_consoles: weakref.WeakSet[Console] = weakref.WeakSet()  # who shows a playground's recent targets
+_RECENT_PREFIX = "recent:"
 
 
 def console(
@@ -55,6 +76,7 @@ def console(
     refresh_rate: float = 15.0,
     export_dir: str | Path | None = None,
     updates: str = "auto",
+    diagram_rate: float = DIAGRAM_RATE,
 ) -> Console:
     """Build a console for ``path`` (``/chat/lobby?user=ann``, a route pattern, or None to pick later).
 
@@ -63,6 +85,7 @@ def console(
     all of theirs); the screen is refreshed at most ``refresh_rate`` times a second. Exports go to
     ``export_dir`` (default: the kernel's working directory, i.e. next to the notebook). ``updates="poll"``
     makes the page pull its updates from the kernel's main thread (see :mod:`.poll`; "auto" does it in Colab).
+    The "Diagram" view redraws at most ``diagram_rate`` times a second while it is open.
     """
     update_mode(updates)  # a bad value is an error before any widget exists
     pg = playground if playground is not None else kernel_playground()
@@ -73,6 +96,7 @@ def console(
         refresh_rate=refresh_rate,
         export_dir=Path(export_dir) if export_dir is not None else None,
         updates=updates,
+        diagram_rate=diagram_rate,
     )
     for name in sessions:
         panel = view.add_session(name)
@@ -170,6 +194,7 @@ class Console(widgets.VBox):
         refresh_rate: float = 15.0,
         export_dir: Path | None = None,
         updates: str = "auto",
+        diagram_rate: float = DIAGRAM_RATE,
     ) -> None:
         self.pg = pg
         self.panels: list[SessionPanel] = []
@@ -180,6 +205,9 @@ class Console(widgets.VBox):
             UiPump(pg, self._flush, rate=refresh_rate) if self.updates == "push"
             else PollingPump(self._flush, active=self._has_live_session)
         )
+        self.diagram = DiagramView(self.pump.request, rate=diagram_rate)
+        self.search = ConsoleSearch(lambda: self.panels, export_dir=export_dir)
+        self.saved = SavedMessages(export_dir)
         self._new_route_options: list[tuple[str, str | None]] | None = None
         self._refreshing_routes = False
         self._param_fields: dict[str, widgets.Text] = {}
@@ -222,11 +250,15 @@ class Console(widgets.VBox):
         super().__init__(
             [
                 widgets.HTML(ASSETS_HTML),
+                ConsoleFront(),
                 row([_label("route"), self.route_picker, _label("path"), self.path, self.params_box]),
-                row([self.query_box, self.headers, self.subprotocols]),
+                row([self.query_box, self.headers, self.subprotocols, self.saved.variables, self.saved.note]),
                 row([self.target_url, self.browser_target]),
-                row([self.session_name, self.add_session_button, self.notice]),
+                row([self.session_name, self.add_session_button, self.diagram.toggle, *self.search.widgets,
+                     self.notice]),
+                self.search.results,
                 self.sessions_box,
+                self.diagram.widget,
                 *([self.pump.ticker] if isinstance(self.pump, PollingPump) else []),
             ]
         )
@@ -235,26 +267,27 @@ class Console(widgets.VBox):
             self._load_path(path)
         self._show_target()
         self._unobserve = pg.observe(self._on_playground_event)
+        _consoles.add(self)
 
     # ---- public API --------------------------------------------------------------------------------
 
     def target(self) -> Target:
         """The form's target; ``ValueError`` naming the field when something is missing or malformed."""
         template, _, inline_query = self.path.value.strip().partition("?")
-        if not template.startswith("/"):
-            raise ValueError(
-                f"path: expected a path starting with '/', e.g. /chat/{{room}}, got {template!r}"
-            )
-        path = fill_path(template, {name: field.value for name, field in self._param_fields.items()})
+        check_target(template, "path")
+        if is_url(template):
+            path = template
+        else:
+            path = fill_path(template, {name: field.value for name, field in self._param_fields.items()})
         pairs = [(name, field.value) for name, field in self._query_fields.items() if field.value != ""]
         for text in (inline_query, self.query.value.strip().lstrip("?")):
             pairs += parse_qsl(text, keep_blank_values=True)
         query = urlencode(pairs)
-        return Target(
-            path + (f"?{query}" if query else ""),
-            parse_headers(self.headers.value),
-            [p for p in re.split(r"[,\s]+", self.subprotocols.value) if p],
-        )
+        return Target(path + (f"?{query}" if query else ""), *self.handshake())
+
+    def handshake(self) -> tuple[dict[str, str], list[str]]:
+        """The form's handshake headers and subprotocols (every session uses them); ``ValueError`` on a bad line."""
+        return parse_headers(self.headers.value), [p for p in re.split(r"[,\s]+", self.subprotocols.value) if p]
 
     def add_session(self, name: str = "", *, session: Session | None = None) -> SessionPanel:
         """Add a session panel named ``name`` (optionally showing an existing ``session``); return it."""
@@ -262,6 +295,10 @@ class Console(widgets.VBox):
             self.pg,
             name=name,
             target=self.target,
+            handshake=self.handshake,
+            initial_path=self._prefill(name),
+            on_connect=self._remember_target,
+            saved=self.saved,
             request_refresh=self.pump.request,
             on_remove=self.remove_session,
             max_entries=self.max_entries,
@@ -272,6 +309,22 @@ class Console(widgets.VBox):
         if session is not None:
             panel.attach(session)
         return panel
+
+    def _remember_target(self, target: str) -> None:
+        # Main thread. The dropdown itself is the pump's to write: hand it the new options.
+        remember_target(self.pg, target)
+        for view in [view for view in list(_consoles) if view.pg is self.pg]:
+            view._new_route_options = view._route_options()
+            view.pump.request()
+
+    def _prefill(self, name: str) -> str:
+        """A new panel's target: the form's, with ``name`` in place of a query value that names another session
+        of this console (so "bob" added to ``?user=ann`` beside session "ann" connects as ``user=bob``)."""
+        try:
+            path = self.target().path
+        except ValueError:
+            return ""
+        return prefill_for(path, name, {panel.name_input.value.strip() for panel in self.panels})
 
     def remove_session(self, panel: SessionPanel) -> None:
         """Close the panel's session (code 1000) and remove the panel."""
@@ -294,6 +347,7 @@ class Console(widgets.VBox):
     def close(self) -> None:
         """Stop following the playground and the sessions (which stay open), then close the widgets."""
         self._unobserve()
+        _consoles.discard(self)
         for panel in self.panels:
             panel.dispose()
         super().close()
@@ -309,6 +363,7 @@ class Console(widgets.VBox):
             self._refresh_route_picker(options)
         for panel in list(self.panels):
             panel.refresh()
+        self.diagram.refresh([panel.session for panel in self.panels if panel.session is not None])
         problems = self.pump.errors
         notice = f"<pre class='lihil-note-error'>{html.escape(problems[-1])}</pre>" if problems else ""
         if self.notice.value != notice:
@@ -337,13 +392,17 @@ class Console(widgets.VBox):
     # ---- the form (main thread) --------------------------------------------------------------------------
 
     def _route_options(self) -> list[tuple[str, str | None]]:
-        routes = [route for route in self.pg.routes if route.kind == "ws"]
-        return [("— pick a route —", None)] + [
-            (f"{route.path}  ·  {route.handler_name} v{route.version}", route.path) for route in routes
-        ]
+        options: list[tuple[str, str | None]] = [("— pick a route or a recent target —", None)]
+        options += [(f"{route.path}  ·  {route.handler_name} v{route.version}", route.path)
+                    for route in self.pg.routes if route.kind == "ws"]
+        options += [(f"recent  ·  {target}", _RECENT_PREFIX + target) for target in recent_targets(self.pg)]
+        return options
 
     def _on_route_pick(self, change: dict[str, Any]) -> None:
         if self._refreshing_routes or change["new"] is None:
+            return
+        if change["new"].startswith(_RECENT_PREFIX):
+            self._load_path(change["new"][len(_RECENT_PREFIX) :])
             return
         route = next((r for r in self.pg.routes if r.kind == "ws" and r.path == change["new"]), None)
         if route is None:
@@ -357,7 +416,8 @@ class Console(widgets.VBox):
         self.path.value = route.path
 
     def _on_path_change(self) -> None:
-        names = path_params(self.path.value.partition("?")[0])
+        template = self.path.value.partition("?")[0]
+        names = [] if is_url(template) else path_params(template)
         if list(self._param_fields) != names:
             fields = {name: self._param_fields.get(name) or _field(name, "path parameter") for name in names}
             for name, field in fields.items():
@@ -381,12 +441,16 @@ class Console(widgets.VBox):
         if target.subprotocols:
             extras.append("subprotocols " + ", ".join(target.subprotocols))
         suffix = html.escape(" · " + " · ".join(extras)) if extras else ""
+        for panel in self.panels:
+            panel.follow(target.path)
         self.target_url.value = f"target {url_code(self.pg, target.path)}{suffix}"
 
     def _load_path(self, path: str) -> None:
         template, _, query = path.partition("?")
         route, values = match_route(template, [r for r in self.pg.routes if r.kind == "ws"])
-        if route is None:
+        if route is None:  # a URL, or a path no route matches (yet): the form as typed
+            self._query_fields = {}
+            self.query_box.children = (self.query,)
             self.path.value = template
             self.query.value = query
             return

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
+from ..client.log import CLOSE_CODE_NAMES
+
 if TYPE_CHECKING:
     from ..client.session import LogEntry
 
@@ -28,23 +30,57 @@ ARROWS = {"sent": "→", "received": "←", "event": "•"}
 DIRECTIONS = tuple(ARROWS)
 
 
-def render_entry(entry: LogEntry, *, max_text_chars: int = 4000, max_binary_bytes: int = 256) -> str:
+def render_entry(
+    entry: LogEntry, *, max_text_chars: int = 4000, max_binary_bytes: int = 256, frames: bool = False
+) -> str:
     """One log entry as an HTML row: time, direction arrow, size, payload.
+
+    ``frames`` shows the frame view: a column with the frame's opcode (``0x1 text``, ``0x8 close``, ``0x9 ping``,
+    …) and, for control frames, what they carry: the close code with its meaning and the reason, the ping's
+    round-trip time on its pong. Connection events (open, errors, prints) have no opcode: they are not frames.
 
     Text that parses as a JSON object or array is pretty-printed; binary payloads show as hex. Long payloads
     are cut at ``max_text_chars`` characters / ``max_binary_bytes`` bytes on screen (the session's log and the
     export keep them whole). Everything from the wire is HTML-escaped.
     """
+    if entry.kind == "separator":  # the console's own row between two connections of a panel
+        return (f'<div class="lihil-log-row lihil-log-event lihil-log-kind-separator">'
+                f'<pre class="lihil-log-data">{html.escape(str(entry.data))}</pre></div>')
     clock = time.strftime("%H:%M:%S", time.localtime(entry.time)) + f".{int(entry.time * 1000) % 1000:03d}"
-    size = _format_size(entry.size) if entry.direction != "event" else entry.kind
+    # Control frames and events show what they are; data frames their size.
+    size = _format_size(entry.size) if entry.kind in ("text", "binary") else entry.kind
     body = _payload_text(entry, max_text_chars=max_text_chars, max_binary_bytes=max_binary_bytes)
+    opcode = ""
+    if frames:
+        code = OPCODES.get(entry.kind)
+        opcode = f'<span class="lihil-log-opcode">{f"0x{code:X} {entry.kind}" if code is not None else "—"}</span>'
+        body = _frame_text(entry, body)
     return (
         f'<div class="lihil-log-row lihil-log-{entry.direction} lihil-log-kind-{entry.kind}">'
         f'<span class="lihil-log-time">{clock}</span>'
-        f'<span class="lihil-log-dir">{ARROWS.get(entry.direction, "?")}</span>'
+        f'<span class="lihil-log-dir">{ARROWS.get(entry.direction, "?")}</span>{opcode}'
         f'<span class="lihil-log-size">{html.escape(size)}</span>'
         f'<pre class="lihil-log-data">{html.escape(body)}</pre></div>'
     )
+
+
+#: WebSocket opcodes (RFC 6455 §5.2) of the log kinds that are frames on the wire.
+OPCODES = {"text": 0x1, "binary": 0x2, "close": 0x8, "ping": 0x9, "pong": 0xA}
+
+
+def _frame_text(entry: LogEntry, body: str) -> str:
+    if entry.kind == "close":
+        code, _, reason = body.partition(" ")
+        meaning = CLOSE_CODE_NAMES.get(int(code)) if code.isdigit() else None
+        return (f"code {code}" + (f" ({meaning})" if meaning else "") + (f" · reason {reason!r}" if reason else
+                " · no reason"))
+    if entry.kind == "pong":
+        return f"RTT {body}"
+    if entry.kind == "ping":
+        return "ping sent, waiting for its pong"
+    if entry.kind in ("text", "binary"):
+        return f"{entry.size} bytes · {body}"
+    return body
 
 
 @dataclass(frozen=True)
@@ -118,14 +154,16 @@ class LogView:
         self._count = 0
         self._chunk_layout = widgets.Layout(width="100%")
         self._chunk_style = HTMLStyle()
-        self._rows = widgets.VBox(layout=widgets.Layout(width="100%"))
+        self._seq = 0
+        # The rows never scroll on their own (a box shrinks and scrolls by default): the log box is the one
+        # scroller, and the console's front end (static/console.js) keeps it pinned to the newest row.
+        self._rows = widgets.VBox(layout=widgets.Layout(width="100%", flex="0 0 auto", overflow="visible"))
         self._rows.add_class("lihil-log-rows")
-        # column-reverse keeps the scroll position anchored at the newest row as rows arrive.
         self.widget = widgets.Box(
             [self._rows],
             layout=widgets.Layout(
                 display="flex",
-                flex_flow="column-reverse",
+                flex_flow="column",
                 overflow="hidden auto",
                 max_height=height,
                 width="100%",
@@ -150,7 +188,7 @@ class LogView:
             return
         # Drop what the new rows push out first, so no chunk is filled only to be dropped.
         changed, reordered = self._drop_oldest(self._count + len(rows) - self.max_entries)
-        for row in rows:
+        for row in self._numbered(rows, renumber=False):
             if not self._chunks or len(self._chunks[-1].rows) >= self.chunk_size:
                 self._chunks.append(_Chunk(self._take_widget()))
                 reordered = True
@@ -182,7 +220,7 @@ class LogView:
 
     def replace(self, rows: Iterable[str]) -> None:
         """Show exactly ``rows`` (the last ``max_entries`` of them), e.g. after a filter change or a clear."""
-        kept = list(rows)[-self.max_entries :]
+        kept = self._numbered(list(rows)[-self.max_entries :], renumber=True)
         for chunk in self._chunks:
             self._spare.append(chunk.widget)
         self._chunks.clear()
@@ -191,6 +229,14 @@ class LogView:
         self._count = len(kept)
         self.rows_rendered += len(kept)
         self._publish(list(self._chunks), reordered=True)
+
+    def _numbered(self, rows: Sequence[str], *, renumber: bool) -> list[str]:
+        """Give each row a ``data-seq`` number, newest highest: the front end counts "N new" rows with it.
+        Re-rendered rows (``renumber``) end at the current number, so a filter change counts as nothing new."""
+        first = self._seq - len(rows) + 1 if renumber else self._seq + 1
+        if not renumber:
+            self._seq += len(rows)
+        return [row.replace("<div ", f'<div data-seq="{first + i}" ', 1) for i, row in enumerate(rows)]
 
     def _take_widget(self) -> widgets.HTML:
         if self._spare:

@@ -4,78 +4,52 @@ Threads: widget callbacks run on the kernel's main thread and return at once —
 server loop through the session's non-blocking methods (``send_nowait``, ``ping_nowait``, ``close_nowait``,
 ``pg.connect_nowait``). What reflects the *session* (status, URL, connect button, log view) is written only by
 :meth:`SessionPanel.refresh`, which the console's UI pump calls on the server thread; what reflects the *user's
-input* (compose box, history, name, notes) is written only by the main-thread callbacks. So every widget has
-exactly one writer.
+input* (compose box, history, name, target, notes) is written only by the main-thread callbacks. So every widget
+has exactly one writer. One exception, by design: auto-reconnect's timer reconnects on the server loop; it goes
+through :meth:`SessionPanel.connect` like a click, which writes the name and target only when they are empty (a
+panel that reconnects has both).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import asyncio
 import html
 import json
-import re
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
+from ..client.log import LogEntry
+from .compose import COMPOSE_MODES, encode_message
+from .conversation import Conversation
+from .export import DOWNLOAD_LIMIT, export_path, exported_html, write_jsonl
+from .sparkline import Sparkline
+from .status import status_html
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
-from .target import Target
+from .target import Target, check_target
+from .timers import Reconnector, Repeater
 
 if TYPE_CHECKING:
-    from ..client.session import LogEntry, Session
+    from ..client.session import Session
     from ..playground import Playground
+    from .saved import SavedMessages
 
-#: How to read the compose box: a text frame, JSON text (validated first), or a binary frame from hex / base64.
-COMPOSE_MODES = ("text", "json", "hex", "base64")
-
-_DIRECTION_LABELS = {"sent": "→ sent", "received": "← recv", "event": "• events"}
 _NO_PICK = -1  # the history menu's resting value: its "history" title
-
-
-def encode_message(text: str, mode: str) -> str | bytes:
-    """Turn the compose box into a frame: ``str`` for a text frame, ``bytes`` for a binary one.
-
-    Raises ``ValueError`` naming the mode and what was expected when the text does not fit the mode.
-    """
-    if mode == "text":
-        return text
-    if mode == "json":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"json: not valid JSON — {error.msg} at line {error.lineno}, column {error.colno}"
-            ) from None
-        return text
-    if mode == "hex":
-        digits = re.sub(r"0x|[\s:,]", "", text, flags=re.IGNORECASE)
-        try:
-            return bytes.fromhex(digits)
-        except ValueError:
-            raise ValueError(
-                "hex: expected pairs of hex digits (0-9, a-f), optionally separated by spaces, e.g. '68 69'"
-            ) from None
-    if mode == "base64":
-        try:
-            return base64.b64decode("".join(text.split()), validate=True)
-        except binascii.Error as error:
-            raise ValueError(f"base64: not valid base64 — {error}") from None
-    raise ValueError(f"compose mode: expected one of {', '.join(COMPOSE_MODES)}, got {mode!r}")
 
 
 class SessionPanel(widgets.VBox):
     """A named session: header, compose box and log, with CSS class ``lihil-console-session``.
 
-    ``target`` is called when Connect is pressed on a panel that has not connected yet and returns the
-    console form's current :class:`Target` (or raises ``ValueError`` saying what is missing). A panel that
-    has connected before reconnects to its own last target. ``request_refresh`` asks the UI pump to call
-    :meth:`refresh` soon; ``on_remove`` is called when the user removes the panel.
+    Each panel has its own target, shown and editable in its header (``lihil-console-session-target``):
+    ``initial_path`` prefills it, and until the panel first connects or the user edits it, it follows the
+    console's form (:meth:`follow`). ``target`` returns the console form's current :class:`Target`, whose
+    headers and subprotocols the panel uses. Reconnecting keeps the conversation: the earlier sessions'
+    entries (up to ``max_entries``) stay in the view and in exports, followed by a separator row.
+    ``request_refresh`` asks the UI pump to call :meth:`refresh` soon; ``on_remove`` is called when the user
+    removes the panel.
     """
 
     def __init__(
@@ -84,33 +58,41 @@ class SessionPanel(widgets.VBox):
         *,
         name: str,
         target: Callable[[], Target],
+        handshake: Callable[[], tuple[dict[str, str], list[str]]] | None = None,
+        initial_path: str = "",
+        on_connect: Callable[[str], None] | None = None,
+        saved: SavedMessages | None = None,
         request_refresh: Callable[[], None],
         on_remove: Callable[[SessionPanel], None],
         max_entries: int = 500,
         history_size: int = 20,
         export_dir: Path | None = None,
-        download_limit: int = 512 * 1024,
+        download_limit: int = DOWNLOAD_LIMIT,
     ) -> None:
         self.pg = pg
         self.session: Session | None = None
-        self.log_view = LogView(max_entries=max_entries)
+        self.conversation = Conversation(request_refresh, max_entries=max_entries)
+        self.log_view = self.conversation.log_view
         self.history_size = history_size
         self.export_dir = export_dir
         self.download_limit = download_limit
         self._target_source = target
+        self._handshake = handshake
+        self._on_connect = on_connect
         self._target: Target | None = None
+        self._follows_console = True
+        self._following = False
         self._request_refresh = request_refresh
         self._on_remove = on_remove
         self._unsubscribe: Callable[[], None] | None = None
-        self._pending: deque[LogEntry] = deque()
-        self._rerender = False
-        self._filter = LogFilter()
-        self._clear_mark: LogEntry | None = None
         self._last_rtt = ""
         self._last_problem = ""
         self._history: list[tuple[str, str]] = []
 
         self.name_input = text_field(name, "name", "80px", "lihil-console-name")
+        self.target_field = text_field(initial_path, "target: /path?query", "auto", "lihil-console-session-target")
+        self.target_field.layout.flex = "1 1 200px"
+        self.target_field.observe(self._on_target_edit, names="value")
         self.status = html_view("○ not connected", "lihil-console-status")
         self.connect_button = button(
             "Connect", "lihil-console-connect", self._on_connect_click, style="success"
@@ -124,6 +106,9 @@ class SessionPanel(widgets.VBox):
             "×", "lihil-console-remove", lambda _: self._on_remove(self), width="32px"
         )
         self.url = html_view("<i>Connect uses the target above</i>", "lihil-console-url")
+        self.sparkline = Sparkline()
+        self._sparkline_tick = False
+        self.traffic = html_view("", "lihil-console-sparkline")
 
         self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="82px"))
         self.mode.add_class("lihil-console-mode")
@@ -141,30 +126,27 @@ class SessionPanel(widgets.VBox):
         self.history.add_class("lihil-console-history")
         self.history.observe(self._on_history_pick, names="value")
         self.compose_note = html_view("", "lihil-console-note")
+        self.repeater = Repeater(pg.call_soon, self._repeat_message, self._send_from_loop, request_refresh,
+                                 self._note)
+        self.reconnector = Reconnector(pg.call_soon, self._auto_reconnect, request_refresh)
 
-        self.filter_text = text_field("", "filter", "100px", "lihil-console-filter")
-        self.filter_text.observe(lambda _: self._on_filter_change(), names="value")
-        self.direction_toggles = {
-            direction: widgets.ToggleButton(
-                value=True, description=_DIRECTION_LABELS[direction], layout=widgets.Layout(width="auto")
-            )
-            for direction in DIRECTIONS
-        }
-        for toggle in self.direction_toggles.values():
-            toggle.add_class("lihil-console-direction")
-            toggle.observe(lambda _: self._on_filter_change(), names="value")
+        self.filter_text = self.conversation.filter_text
+        self.direction_toggles = self.conversation.direction_toggles
         self.clear_button = button("Clear", "lihil-console-clear", lambda _: self.clear())
         self.export_button = button("Export", "lihil-console-export", lambda _: self._on_export_click())
         self.export_note = html_view("", "lihil-console-note")
 
         super().__init__(
             [
-                row([self.name_input, self.connect_button, self.close_code, self.close_reason,
-                     self.ping_button, self.remove_button]),
-                row([self.status, self.url]),
+                row([self.name_input, self.target_field]),
+                row([self.connect_button, self.close_code, self.close_reason, self.ping_button,
+                     self.remove_button]),
+                row([self.status, self.url, self.traffic]),
                 row([self.mode, self.input, self.send_button, self.history]),
+                row([*self.repeater.widgets, self.reconnector.toggle,
+                     *([saved.row(self.send, self._compose)] if saved is not None else [])]),
                 self.compose_note,
-                row([self.filter_text, *self.direction_toggles.values(), self.clear_button, self.export_button]),
+                row([*self.conversation.filter_widgets, self.clear_button, self.export_button]),
                 self.export_note,
                 self.log_view.widget,
             ]
@@ -175,12 +157,14 @@ class SessionPanel(widgets.VBox):
 
     def connect(self) -> Session:
         """Open a session to this panel's target (or the console's current one); return it in "connecting"."""
-        target = self._target or self._target_source()
+        target = self._own_target()
         name = self.name_input.value.strip() or None
         session = self.pg.connect_nowait(
             target.path, name=name, headers=target.headers or None, subprotocols=target.subprotocols or None
         )
         self._target = target
+        if self._on_connect is not None:
+            self._on_connect(target.path)
         self.name_input.value = session.name
         self.attach(session)
         return session
@@ -189,11 +173,9 @@ class SessionPanel(widgets.VBox):
         """Show ``session`` in this panel (its whole log so far, then every new entry)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
+        self.conversation.attach(session)
         self.session = session
         self._last_rtt = self._last_problem = ""
-        self._clear_mark = None
-        self._pending.clear()
-        self._rerender = True
         self._unsubscribe = session.subscribe(self._on_entry)
         self._request_refresh()
 
@@ -206,6 +188,8 @@ class SessionPanel(widgets.VBox):
         if not (code == 1000 or 3000 <= code <= 4999):
             self._note(f"close code: expected 1000 or 3000–4999 (what a client may send), got {code}")
             return
+        self.reconnector.cancel()
+        self.repeater.stop()
         self.session.close_nowait(code, reason)
         self._request_refresh()
 
@@ -243,35 +227,28 @@ class SessionPanel(widgets.VBox):
 
     def clear(self) -> None:
         """Empty the view; the session's ``log`` keeps everything, and exports start after this point."""
-        if self.session is not None and self.session.log:
-            self._clear_mark = self.session.log[-1]
-        self._rerender = True
-        self._request_refresh()
+        self.conversation.clear()
 
     def export_jsonl(self, path: str | Path | None = None) -> Path:
         """Write the entries since the last clear as JSON lines to ``path`` (default: a new file in the
         notebook's directory, named after the session and the time); return the path."""
         name = self.session.name if self.session is not None else self.name_input.value or "session"
-        if path is None:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            path = (self.export_dir or Path.cwd()) / f"lihil-{_safe_filename(name)}-{stamp}.jsonl"
-        path = Path(path)
-        lines = [json.dumps(entry.to_dict(), ensure_ascii=False) for entry in self.entries()]
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        return path
+        return write_jsonl(self.entries(), path or export_path(self.export_dir, name))
+
+    def follow(self, path: str) -> None:
+        """The console's form changed: show ``path`` as this panel's target, unless the panel has connected or
+        the user has edited its target. Main thread only."""
+        if not self._follows_console or self.target_field.value == path:
+            return
+        self._following = True
+        try:
+            self.target_field.value = path
+        finally:
+            self._following = False
 
     def entries(self) -> Sequence[LogEntry]:
-        """The session's entries since the last clear (all of them, regardless of the filter)."""
-        if self.session is None:
-            return []
-        log = self.session.log
-        mark = self._clear_mark
-        if mark is None:
-            return log
-        for index in range(len(log) - 1, -1, -1):
-            if log[index] is mark:
-                return log[index + 1 :]
-        return log  # the mark was trimmed from the log: everything left is newer
+        """The conversation since the last clear, across reconnects (all of it, regardless of the filter)."""
+        return self.conversation.entries()
 
     def dispose(self) -> None:
         """Stop following the session (the session itself stays as it is)."""
@@ -283,59 +260,102 @@ class SessionPanel(widgets.VBox):
 
     def refresh(self) -> None:
         """Bring status, URL, button and log view up to date. Called only by the console's UI pump."""
+        self.repeater.refresh()
         session = self.session
         if session is None:
             return
-        if self._rerender:
-            self._rerender = False
-            self._pending.clear()
-            entries = self.entries()
-            self._note_events(entries[-self.log_view.max_entries :])
-            kept = self._filter.last_kept(entries, self.log_view.max_entries)
-            self.log_view.replace([render_entry(entry) for entry in kept])
-        elif self._pending:
-            fresh = [self._pending.popleft() for _ in range(len(self._pending))]
-            self._note_events(fresh)
-            kept = self._filter.last_kept(fresh, self.log_view.max_entries)
-            self.log_view.append([render_entry(entry) for entry in kept])
-        _set(self.status, "value", self._status_html(session))
+        self._note_events(self.conversation.refresh())
+        status = status_html(session, rtt=self._last_rtt, problem=self._last_problem)
+        if self.reconnector.pending and session.state == "closed":
+            status += f' <span class="lihil-status-reconnect">· {html.escape(self.reconnector.pending)}</span>'
+        _set(self.status, "value", status)
+        traffic = self.sparkline.render(time.time())
+        _set(self.traffic, "value", traffic)
+        if traffic:
+            self._tick_sparkline()
         _set(self.url, "value", _url_html(session.url))
         busy = session.state in ("connecting", "open")
         with self.connect_button.hold_sync():  # two traits, one message
             _set(self.connect_button, "description", "Disconnect" if busy else "Reconnect")
             _set(self.connect_button, "button_style", "warning" if busy else "success")
 
+    def _own_target(self) -> Target:
+        """The target field's path with the console's headers and subprotocols; ValueError saying what is wrong."""
+        path = self.target_field.value.strip()
+        if not path:
+            path = self._target_source().path
+            self.follow(path)
+        if self._handshake is not None:
+            headers, subprotocols = self._handshake()
+        else:
+            base = self._target or self._target_source()
+            headers, subprotocols = base.headers, base.subprotocols
+        check_target(path, "target")
+        self._follows_console = False
+        return Target(path, headers, subprotocols)
+
+    def _on_target_edit(self, _: object) -> None:
+        if not self._following:
+            self._follows_console = False
+
     def _on_entry(self, entry: LogEntry) -> None:
         # Server loop thread, once per entry: keep it to an append and a wake-up.
-        self._pending.append(entry)
+        self.conversation.on_entry(entry)
+        if entry.kind in ("text", "binary"):
+            self.sparkline.count(entry.time, entry.size)
+        elif entry.kind == "open":
+            self.reconnector.opened()
+        elif (entry.kind == "close" and entry.direction != "sent") or (
+            entry.kind in ("denied", "error") and self.session is not None and self.session.state == "closed"
+        ):
+            self.reconnector.lost()
         self._request_refresh()
+
+    def _tick_sparkline(self) -> None:
+        # The rates move on with the clock, not only with messages: one more refresh a second later.
+        if self._sparkline_tick:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the pump ran outside the server loop (server stopped): nothing to schedule on
+            return
+        self._sparkline_tick = True
+
+        def tick() -> None:
+            self._sparkline_tick = False
+            self._request_refresh()
+
+        loop.call_later(1.0, tick)
+
+    def _compose(self) -> tuple[str, str]:
+        return self.mode.value, self.input.value.replace(SUBMIT_MARK, "")
+
+    def _repeat_message(self) -> str | bytes:
+        if self.session is None or self.session.state != "open":
+            raise ValueError("Cannot repeat: the session is not open — press Connect first")
+        return encode_message(self.input.value.replace(SUBMIT_MARK, ""), self.mode.value)
+
+    def _send_from_loop(self, message: str | bytes) -> bool:
+        session = self.session
+        if session is None or session.state != "open":
+            return False
+        session.send_nowait(message)
+        return True
+
+    def _auto_reconnect(self) -> None:
+        # Server loop, from the reconnector's timer: the same as pressing Reconnect.
+        try:
+            self.connect()
+        except ValueError as error:
+            self.reconnector.pending = f"cannot reconnect: {error}"
+            self._request_refresh()
 
     def _note_events(self, entries: Sequence[LogEntry]) -> None:
         for entry in entries:
             if entry.kind == "pong":
                 self._last_rtt = str(entry.data)
-            elif entry.kind in ("denied", "error"):
+            elif entry.kind in ("denied", "error", "server-error"):
                 self._last_problem = str(entry.data)
-
-    def _status_html(self, session: Session) -> str:
-        state = session.state
-        if state == "connecting":
-            return '<span class="lihil-status-connecting">◌ connecting…</span>'
-        if state == "open":
-            parts = ['<span class="lihil-status-open">● open</span>']
-            if session.accepted_subprotocol:
-                parts.append(f"subprotocol {html.escape(session.accepted_subprotocol)}")
-            if self._last_rtt:
-                parts.append(f"ping {html.escape(self._last_rtt)}")
-            if session.stale:
-                parts.append('<span class="lihil-status-stale">stale handler</span>')
-            return " · ".join(parts)
-        if state == "closing":
-            return '<span class="lihil-status-connecting">◌ closing…</span>'
-        code = "" if session.close_code is None else f" {session.close_code}"
-        reason = f" {session.close_reason}" if session.close_reason else ""
-        problem = f" — {self._last_problem}" if self._last_problem else ""
-        return f'<span class="lihil-status-closed">✕ closed{html.escape(code + reason + problem)}</span>'
 
     # ---- widget callbacks (main thread) ------------------------------------------------------------------
 
@@ -371,25 +391,13 @@ class SessionPanel(widgets.VBox):
         self.input.value = text
         self.history.value = _NO_PICK
 
-    def _on_filter_change(self) -> None:
-        directions = frozenset(d for d, toggle in self.direction_toggles.items() if toggle.value)
-        self._filter = LogFilter(self.filter_text.value, directions)
-        self._rerender = True
-        self._request_refresh()
-
     def _on_export_click(self) -> None:
         try:
             path = self.export_jsonl()
         except OSError as error:
-            self.export_note.value = error_html(f"export failed: {error}")
+            self.export_note.value = error_html(f"Export failed: {error}")
             return
-        data = path.read_bytes()
-        link = ""
-        if len(data) <= self.download_limit:
-            href = "data:application/x-ndjson;base64," + base64.b64encode(data).decode()
-            link = f' · <a download="{html.escape(path.name)}" href="{href}">download</a>'
-        count = data.count(b"\n")
-        self.export_note.value = f"exported {count} entries to <code>{html.escape(str(path))}</code>{link}"
+        self.export_note.value = exported_html(path, self.download_limit)
 
     def _remember(self, mode: str, text: str) -> None:
         item = (mode, text)
@@ -420,7 +428,3 @@ def _set(widget: widgets.Widget, name: str, value: object) -> None:
     # Skip unchanged values: no trait event, no comm message.
     if getattr(widget, name) != value:
         setattr(widget, name, value)
-
-
-def _safe_filename(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:40] or "session"

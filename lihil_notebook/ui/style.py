@@ -1,17 +1,9 @@
-"""How the console looks and the little front-end behaviour it needs, plus builders for its styled widgets.
+"""How the console looks, plus builders for its styled widgets.
 
-``ASSETS_HTML`` goes into one HTML widget per console. It carries the stylesheet (scoped to ``lihil-*``
-classes, using JupyterLab's theme variables where they exist) and installs, once per page, a key handler on
-``window`` in the capture phase, so it runs before the notebook's own shortcuts:
-
-* keys typed in the console's text boxes go no further: Notebook 7 would otherwise run the cell on
-  Shift+Enter (re-creating the console) and take single keys as commands;
-* Enter in a ``.lihil-console-input`` box appends :data:`SUBMIT_MARK` to the box's value and announces the
-  change like a keystroke, so the kernel sees "submit" in the same ordered stream as the text; Shift+Enter
-  keeps inserting a newline.
-
-ipywidgets' HTML widget sets ``innerHTML``, where ``<script>`` does not run but an ``onerror`` handler does;
-where a front end strips it, Enter simply adds a newline and the Send button works.
+``ASSETS_HTML`` goes into one HTML widget per console and route card. It carries the stylesheet, scoped to
+``lihil-*`` classes and using JupyterLab's theme variables where they exist; a plain ``<style>`` works in every
+front end and in static exports. The console's behaviour in the page (log pinning, keys, disconnects) is in
+:mod:`.front`.
 """
 
 from __future__ import annotations
@@ -21,24 +13,9 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
-#: See :mod:`.console_session`: the kernel side splits the compose value on this invisible separator.
+#: Enter in a compose box appends this invisible separator (see ``static/console.js``); the kernel side splits
+#: the compose value on it.
 SUBMIT_MARK = "\u2063"
-
-_KEY_HANDLER = """(function () {
-  if (window.__lihilConsoleKeys === 2) return;
-  window.__lihilConsoleKeys = 2;
-  window.addEventListener('keydown', function (event) {
-    var box = event.target;
-    if (!box || !box.closest || !box.closest('.lihil-console')) return;
-    if (box.tagName !== 'TEXTAREA' && box.tagName !== 'INPUT') return;
-    event.stopPropagation();
-    if (event.key !== 'Enter' || event.shiftKey || event.altKey || event.isComposing) return;
-    if (box.tagName !== 'TEXTAREA' || !box.closest('.lihil-console-input')) return;
-    event.preventDefault();
-    box.value = box.value + '\\u2063';
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-  }, true);
-})();"""
 
 _STYLESHEET = """
 .lihil-console, .lihil-route-card { border: 1px solid var(--jp-border-color2, #ddd); border-radius: 4px;
@@ -46,7 +23,7 @@ _STYLESHEET = """
 .lihil-console-sessions { gap: 8px; }
 .lihil-console-session { flex: 1 1 440px; min-width: 360px; border: 1px solid var(--jp-border-color2, #ddd);
   border-radius: 4px; padding: 4px; }
-.lihil-console-direction, .lihil-console-clear, .lihil-console-export, .lihil-console-ping,
+.lihil-console-direction, .lihil-console-frames, .lihil-console-clear, .lihil-console-export, .lihil-console-ping,
 .lihil-console-remove { padding: 0 8px; }
 .lihil-console-label { color: var(--jp-ui-font-color2, #666); padding: 0 4px; }
 .lihil-console-status, .lihil-console-url, .lihil-console-target { padding: 0 6px; }
@@ -60,6 +37,7 @@ _STYLESHEET = """
   font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
 .lihil-log-time, .lihil-log-size { color: var(--jp-ui-font-color2, #888); white-space: nowrap; }
 .lihil-log-size { min-width: 4.5em; text-align: right; }
+.lihil-log-opcode { color: #8430ce; white-space: nowrap; min-width: 6.5em; }
 .lihil-log-dir { font-weight: bold; width: 1em; text-align: center; }
 .lihil-log-row > pre.lihil-log-data { margin: 0; padding: 0; flex: 1; white-space: pre-wrap;
   word-break: normal; overflow-wrap: anywhere; background: transparent; border: 0; font-family: inherit; font-size: inherit; }
@@ -76,13 +54,34 @@ _STYLESHEET = """
 .lihil-status-stale { color: #b06000; font-weight: bold; }
 .lihil-note-error { color: #c5221f; }
 .lihil-console-note:empty, .lihil-console-notice:empty { display: none; }
+.lihil-console-front { display: none; }
+.lihil-console-sparkline .widget-html-content { display: flex; gap: 6px; align-items: center; font-size: 11px;
+  color: var(--jp-ui-font-color2, #666); }
+.lihil-sparkline { background: var(--jp-layout-color2, #f5f5f5); border-radius: 2px; }
+.lihil-console-search-results, .lihil-console-search-results .widget-html-content { height: auto;
+  line-height: 1.4; }
+.lihil-console-search-results:empty, .lihil-console-search-results .widget-html-content:empty { display: none; }
+.lihil-search-result { font-size: 12px; padding: 2px 4px; border-bottom: 1px solid var(--jp-border-color3, #eee); }
+.lihil-search-copy { padding-left: 2em; color: var(--jp-ui-font-color2, #666); }
+.lihil-search-head { font-weight: bold; padding: 2px 4px; }
+.lihil-console-download { color: var(--jp-content-link-color, #1a73e8); text-decoration: underline; }
+.lihil-console-new { position: sticky; bottom: 4px; align-self: center; flex: 0 0 auto; margin-top: -28px;
+  padding: 2px 12px; border-radius: 12px; border: 1px solid var(--jp-brand-color1, #1a73e8); cursor: pointer;
+  background: var(--jp-brand-color1, #1a73e8); color: #fff; font-size: 12px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
+.lihil-console-new[hidden] { display: none; }
+.lihil-console-disconnected .lihil-console-session { opacity: 0.6; }
+/* One banner says it; not JupyterLab's broken-link icon on every part. */
+.lihil-console-disconnected.jupyter-widgets-disconnected::before,
+.lihil-console-disconnected .jupyter-widgets-disconnected::before { content: none; display: none; }
+.lihil-status-disconnected { color: #c5221f; font-weight: bold; }
+.lihil-console-banner { color: #c5221f; font-weight: bold; padding: 4px 6px; }
+.lihil-status-refused { color: #c5221f; font-weight: bold; }
+.lihil-log-kind-separator { color: var(--jp-ui-font-color2, #666); border-top: 2px solid var(--jp-border-color1, #bbb);
+  text-align: center; }
 """
 
-#: One per console: the stylesheet and the Enter key handler.
-ASSETS_HTML = (
-    f"<style>{_STYLESHEET}</style>"
-    f'<img src="data:," alt="" style="display:none" onerror="{html.escape(_KEY_HANDLER, quote=True)}">'
-)
+#: One per console and route card: the stylesheet.
+ASSETS_HTML = f"<style>{_STYLESHEET}</style>"
 
 
 def text_field(value: str, placeholder: str, width: str, css_class: str) -> widgets.Text:

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import html
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode
 
 from lihil.routing import PathPattern
 from lihil.signature import type_repr
 
 if TYPE_CHECKING:
     from ..playground import Playground, RouteInfo
+
+RECENT_TARGETS = 8
+"""How many recently connected targets a playground's consoles offer in their route dropdown."""
+_recent: weakref.WeakKeyDictionary[Playground, list[str]] = weakref.WeakKeyDictionary()  # newest first
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
@@ -31,6 +37,43 @@ class Target:
     subprotocols: list[str]
 
 
+def is_url(target: str) -> bool:
+    """True for a ``ws://`` / ``wss://`` URL (any server), False for a path on the playground."""
+    return target.startswith(("ws://", "wss://"))
+
+
+def check_target(target: str, field: str) -> None:
+    """``ValueError`` unless ``target`` is a path (``/chat/lobby``) or a ``ws://`` / ``wss://`` URL."""
+    if not (target.startswith("/") or is_url(target)):
+        raise ValueError(f"{field}: expected a path starting with '/' (e.g. /chat/{{room}}) or a ws:// or wss:// "
+                         f"URL (e.g. wss://echo.websocket.org), got {target!r}")
+
+
+def remember_target(pg: Playground, target: str) -> None:
+    """``target`` was just connected to from a console of ``pg`` (main thread)."""
+    recent = _recent.setdefault(pg, [])
+    if target in recent:
+        recent.remove(target)
+    recent.insert(0, target)
+    del recent[RECENT_TARGETS:]
+
+
+def recent_targets(pg: Playground) -> list[str]:
+    """The targets ``pg``'s consoles connected to lately, newest first."""
+    return list(_recent.get(pg, []))
+
+
+def prefill_for(path: str, name: str, names: set[str]) -> str:
+    """A new session's target: ``path``, with ``name`` in place of a query value that is one of the other
+    sessions' ``names`` (so "bob" added to ``?user=ann`` beside session "ann" connects as ``user=bob``)."""
+    others = names - {"", name}
+    template, _, query = path.partition("?")
+    if not name or not others or not query:
+        return path
+    pairs = [(key, name if value in others else value) for key, value in parse_qsl(query, keep_blank_values=True)]
+    return f"{template}?{urlencode(pairs)}"
+
+
 def url_code(pg: Playground, path: str, *, http: bool = False) -> str:
     """The full URL of ``path`` as copyable code, or a note when the server is stopped (no port yet)."""
     url = full_url(pg, path, http=http)
@@ -40,11 +83,14 @@ def url_code(pg: Playground, path: str, *, http: bool = False) -> str:
 
 
 def full_url(pg: Playground, path: str, *, http: bool, browser: bool = False) -> str | None:
-    """The kernel's URL of ``path`` (``browser=True``: where the user's browser reaches it, ``pg.browser_url``)."""
+    """The kernel's URL of ``path`` (``browser=True``: where the user's browser reaches it, ``pg.browser_url``);
+    a ``ws://`` URL as it is."""
+    if is_url(path):
+        return path
     try:
         if browser:
             return pg.browser_url(path) if http else pg.browser_ws_url(path)
-        return pg.url + path if http else pg.ws_url(path)
+        return pg.http_url(path) if http else pg.ws_url(path)
     except RuntimeError:  # ServerNotRunningError: no port while stopped
         return None
 

@@ -200,7 +200,7 @@ def test_disconnect_with_code_and_reason_then_reconnect(pg: Playground, wait_unt
     panel.close_code.value = 4000
     panel.close_reason.value = "done for today"
     panel.connect_button.click()
-    wait_until(lambda: "✕ closed 4000 done for today" in panel.status.value, what="the closed status")
+    wait_until(lambda: "✕ closed 4000 · done for today" in panel.status.value, what="the closed status")
     assert panel.connect_button.description == "Reconnect"
     wait_until(lambda: "lihil-log-kind-close" in panel.log_view.rows[-1])
 
@@ -270,7 +270,7 @@ def test_filter_by_text_and_direction_clear_and_export(
     wait_until(lambda: len(panel.log_view) == 1, what="the echo after the clear")
 
     panel.export_button.click()
-    assert "exported 2 entries" in panel.export_note.value and "download" in panel.export_note.value
+    assert "Exported 2 entries" in panel.export_note.value and "download" in panel.export_note.value
     exported = sorted(tmp_path.glob("lihil-*.jsonl"))
     assert len(exported) == 1
     lines = [json.loads(line) for line in exported[0].read_text().splitlines()]
@@ -322,9 +322,11 @@ def test_bad_handshake_parameter_is_shown_as_denied(pg: Playground, wait_until: 
     view = console("/typed?count=many", playground=pg)
     panel = view.panels[0]
     panel.connect_button.click()
-    wait_until(lambda: "✕ closed" in panel.status.value, what="the refused handshake")
-    assert "count" in panel.status.value
-    assert any("lihil-log-kind-denied" in row for row in panel.log_view.rows)
+    wait_until(lambda: "✕ refused · HTTP 400" in panel.status.value, what="the refused handshake")
+    assert "count" in panel.status.value and panel.status.value.count("HTTP 400") == 1
+    assert "1006" not in panel.status.value + log_text(panel)
+    denied = [row for row in panel.log_view.rows if "lihil-log-kind-denied" in row]
+    assert len(denied) == 1 and "&quot;param&quot;: &quot;count&quot;" in denied[0]  # the problem, pretty
 
 
 def test_route_card_opens_a_console_and_follows_redefinition(pg: Playground, wait_until: Waiter) -> None:

@@ -87,6 +87,10 @@ class JupyterLab:
         """The URL that opens notebook ``name`` (relative to ``root_dir``) in a fresh workspace."""
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
+    def notebook7_url(self, name: str) -> str:
+        """The URL that opens notebook ``name`` in Notebook 7's single-document page (same server)."""
+        return f"{self.url}/notebooks/{name}?token={self.token}"
+
     def kernel_state(self, notebook: str) -> str | None:
         """The execution state of the kernel attached to ``notebook`` (a path under ``root_dir``), or None."""
         for session in self._get_json("/api/sessions"):

@@ -54,12 +54,15 @@ class NotebookPage:
         self.page = page
         self.lab = lab
         self.artifacts = artifacts
+        self.notebook = ""
 
     def open(self, url: str, *, timeout: float = 60.0) -> None:
         """Open the notebook at ``url`` (from :meth:`JupyterLab.notebook_url`); wait up to ``timeout`` seconds
         until the server reports its kernel idle, accepting JupyterLab's "Select Kernel" dialog if it comes up
         (it can, when the kernelspecs load after the notebook)."""
-        notebook = unquote(urlsplit(url).path.split("/lab/tree/", 1)[-1])
+        path = urlsplit(url).path
+        notebook = unquote(path.split("/lab/tree/" if "/lab/tree/" in path else "/notebooks/", 1)[-1])
+        self.notebook = notebook
         self.page.goto(url, timeout=timeout * 1000)
         self.page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=timeout * 1000)
         deadline = time.monotonic() + timeout
@@ -80,10 +83,25 @@ class NotebookPage:
         self.wait_idle(timeout=timeout)
 
     def wait_idle(self, *, timeout: float = 60.0) -> None:
-        """Wait until the notebook's execution indicator says the kernel is idle."""
-        self.page.wait_for_selector(
-            '.jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached", timeout=timeout * 1000
-        )
+        """Wait until the kernel is idle: JupyterLab's execution indicator says so, or (Notebook 7, which has
+        no such indicator) the server does."""
+        if self.page.locator(".jp-Notebook-ExecutionIndicator").count():
+            self.page.wait_for_selector(
+                '.jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached", timeout=timeout * 1000
+            )
+            return
+        deadline = time.monotonic() + timeout
+        while self.lab.kernel_state(self.notebook) != "idle":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the kernel of {self.notebook} was not idle within {timeout} s")
+            self.page.wait_for_timeout(100)  # a poll interval for the server's kernel state
+
+    def restart_kernel(self, *, timeout: float = 60.0) -> None:
+        """Restart the kernel from the Kernel menu (accepting the confirmation) and wait until it is idle."""
+        self.page.locator(".lm-MenuBar-item", has_text="Kernel").first.click()
+        self.page.locator('.lm-Menu-item[data-command="kernelmenu:restart"]').click()
+        self.page.locator(".jp-Dialog .jp-mod-accept").click()
+        self.wait_idle(timeout=timeout)
 
     def error_outputs(self) -> list[str]:
         """The texts of all error outputs (tracebacks) in the notebook; tests assert this is empty."""

@@ -1,0 +1,28 @@
+"""The console's front-end code: one small anywidget per console, its ES module shipped in ``ui/static``.
+
+What it does in the page (see ``static/console.js``): keeps each log pinned to the newest row unless the user
+has scrolled up, and then offers a "↓ N new" control (CSS class ``lihil-console-new``); keeps console typing
+from the notebook's shortcuts and makes Enter submit; marks the console disconnected when the kernel restarts
+(``lihil-console-disconnected`` on the root, a ``lihil-console-banner``, status lines that say so).
+
+It is an anywidget because that runs plain ES modules in JupyterLab, Notebook 7, VS Code and Colab without a
+build step or a lab extension of our own. It has no state: the kernel never writes to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anywidget
+
+STATIC = Path(__file__).parent / "static"
+
+
+class ConsoleFront(anywidget.AnyWidget):
+    """Invisible helper inside a console (CSS class ``lihil-console-front``): log pinning, keys, disconnects."""
+
+    _esm = STATIC / "console.js"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_class("lihil-console-front")

@@ -1,0 +1,107 @@
+"""``diagram(*sessions)``: the SVG of a conversation, read back as XML and checked as a reader would see it."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+import pytest
+
+from lihil_notebook import diagram
+from lihil_notebook.client.log import LogEntry
+from lihil_notebook.playground import Playground
+from tests.console.comm_traffic import Waiter
+from tests.console.console_routes import make_chat
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@dataclass
+class FakeSession:
+    name: str
+    path: str
+    log: list[LogEntry] = field(default_factory=list)
+
+    def add(self, at: float, direction: str, kind: str, data: str | bytes | None, size: int = 0) -> None:
+        self.log.append(LogEntry(at, direction, kind, data, size))  # type: ignore[arg-type]
+
+
+def rows(svg: str) -> list[ET.Element]:
+    root = ET.fromstring(svg)
+    return [g for g in root.iter(f"{SVG}g") if "lihil-diagram-row" in g.get("class", "")]
+
+
+def texts(element: ET.Element) -> list[str]:
+    return ["".join(t.itertext()) for t in element.iter(f"{SVG}text")]
+
+
+def arrow(row: ET.Element) -> tuple[float, float]:
+    line = next(row.iter(f"{SVG}line"))
+    return float(line.get("x1", 0)), float(line.get("x2", 0))
+
+
+def test_lifelines_arrows_in_time_order_with_labels_codes_and_errors_in_red() -> None:
+    ann, bob = FakeSession("ann", "/chat/lobby?user=ann"), FakeSession("bob", "/chat/lobby?user=bob")
+    ann.add(1.0, "event", "open", "connected")
+    bob.add(2.0, "event", "open", "connected")
+    ann.add(3.0, "sent", "text", "hello <everyone> & " + "x" * 100, 120)
+    ann.add(3.1, "received", "text", "ann: hello", 10)
+    bob.add(3.2, "received", "text", "ann: hello", 10)
+    bob.add(4.0, "sent", "binary", b"\x00\xff", 2)
+    bob.add(5.0, "event", "server-error", "Traceback ...\nRuntimeError: boom")
+    bob.add(5.1, "received", "close", "1011 internal error")
+    ann.add(6.0, "sent", "close", "1000 bye")
+
+    svg = diagram(ann, bob).svg
+    root = ET.fromstring(svg)  # well-formed, escaped
+    lifelines = [g for g in root.iter(f"{SVG}g") if "lihil-diagram-lifeline" in g.get("class", "")]
+    assert [texts(g)[0] for g in lifelines] == ["server", "ann", "bob"]
+    assert "/chat/lobby" in texts(lifelines[0])[1]
+
+    drawn = rows(svg)
+    kinds = [g.get("class", "").split("lihil-diagram-kind-")[1].split()[0] for g in drawn]
+    assert kinds == ["open", "open", "text", "text", "text", "binary", "server-error", "close", "close"]
+    ys = [float(next(g.iter(f"{SVG}line")).get("y1", 0)) for g in drawn if list(g.iter(f"{SVG}line"))]
+    assert ys == sorted(ys) and len(set(ys)) == len(ys)  # one row each, top to bottom in time order
+
+    server_x, ann_x, bob_x = (float(next(g.iter(f"{SVG}line")).get("x1", 0)) for g in lifelines)
+    assert arrow(drawn[2]) == (ann_x, server_x)  # ann sends to the server...
+    assert arrow(drawn[3]) == (server_x, ann_x) and arrow(drawn[4]) == (server_x, bob_x)  # ...which fans out
+    label = texts(drawn[2])[-1]
+    assert label.startswith("hello <everyone> & x") and label.endswith("…") and len(label) <= 36
+    assert "⟨2 B⟩ 00 ff" in texts(drawn[5])[-1]
+    assert "close 1011 internal error" in texts(drawn[7])[-1] and "close 1000 bye" in texts(drawn[8])[-1]
+    error = drawn[6]
+    assert "lihil-diagram-error" in error.get("class", "") and "RuntimeError: boom" in texts(error)[-1]
+    assert next(error.iter(f"{SVG}line")).get("stroke") == "#c5221f"
+    for row in drawn:  # every arrow's label fits over its arrow (12 px monospace, about 7.3 px a character)
+        lines = list(row.iter(f"{SVG}line"))
+        if lines:
+            start, end = arrow(row)
+            assert len(texts(row)[-1]) * 7.3 <= abs(end - start) + 7.3, texts(row)[-1]
+    assert diagram(ann)._repr_svg_().startswith("<svg")
+
+
+def test_a_long_conversation_draws_the_newest_rows_and_says_how_many_it_left_out() -> None:
+    talk = FakeSession("ann", "/echo")
+    for number in range(50):
+        talk.add(float(number), "sent", "text", f"m{number}", 2)
+    picture = diagram(talk, max_rows=10)
+    drawn = rows(picture.svg)
+    assert [texts(g)[-1] for g in drawn] == [f"m{n}" for n in range(40, 50)]
+    assert picture.rows_dropped == 40 and "40 earlier rows not drawn (max_rows=10)" in picture.svg
+    with pytest.raises(ValueError, match="max_rows"):
+        diagram(talk, max_rows=0)
+
+
+def test_a_real_chat_fans_out_one_message_to_every_member(pg: Playground, wait_until: Waiter) -> None:
+    pg.mount_ws("/chat/{room}", make_chat())
+    ann = pg.connect("/chat/den?user=ann", name="ann")
+    bob = pg.connect("/chat/den?user=bob", name="bob")
+    ann.send("hi all")
+    assert ann.receive() == bob.receive() == "ann: hi all"
+    ann.close()
+    bob.close()
+    labels = [texts(g)[-1] for g in rows(diagram(ann, bob).svg)]
+    assert labels.count("ann: hi all") == 2 and labels.count("hi all") == 1
+    assert labels.index("hi all") < labels.index("ann: hi all")
