@@ -29,9 +29,13 @@ class BrowserUrl(anywidget.AnyWidget):
     open_link = traitlets.Bool(False).tag(sync=True)
 
     def follow(self, pg: Playground, path: str) -> None:
-        """Show where the browser reaches ``path`` now (nothing while the server is stopped)."""
+        """Show where the browser reaches ``path`` now (nothing while the server is stopped); a ``ws://`` or
+        ``wss://`` URL (another server) as it is."""
         try:
-            href = pg.browser_ws_url(path) if self.websocket else pg.browser_url(path)
+            if path.startswith(("ws://", "wss://")):
+                href = path
+            else:
+                href = pg.browser_ws_url(path) if self.websocket else pg.browser_url(path)
         except RuntimeError:  # ServerNotRunningError: no port while stopped
             href = ""
         if self.href != href:
