@@ -27,6 +27,7 @@ LESSONS = [
     "04_errors_and_lifecycle",
     "05_testing_your_routes",
     "06_websocket_vs_http",
+    "07_rooms_and_channels",
 ]
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -49,7 +50,7 @@ def tags(cell: NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def test_the_six_lessons_are_in_notebooks() -> None:
+def test_every_lesson_in_notebooks_is_tested() -> None:
     assert sorted(path.stem for path in NOTEBOOK_DIR.glob("*.ipynb")) == LESSONS
 
 
