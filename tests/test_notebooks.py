@@ -28,6 +28,7 @@ LESSONS = [
     "05_testing_your_routes",
     "06_websocket_vs_http",
     "07_rooms_and_channels",
+    "08_scaling_out",
 ]
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
