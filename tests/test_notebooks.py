@@ -1,7 +1,8 @@
 """The teaching notebooks run top to bottom in a real kernel, show no error, and are committed clean.
 
 Each lesson runs with nbclient in a fresh ``python3`` kernel whose working directory is a temporary folder
-(lesson 05 writes files; nothing may land in the repository). Every lesson ends with exercises and a checker
+(lesson 05 writes files; lesson 08 starts uvicorn and redis-server processes from files in a temporary folder of
+its own, and stops and removes them; nothing may land in the repository). Every lesson ends with exercises and a checker
 cell. The committed exercise cells are runnable skeletons, so the checker must report each exercise as
 "not solved yet"; then the hidden solutions (the ``solution-N`` markdown cells) are run and the checker runs
 again and must report each one "solved". So a checker that cannot fail, or cannot pass, fails this test.
@@ -27,6 +28,8 @@ LESSONS = [
     "04_errors_and_lifecycle",
     "05_testing_your_routes",
     "06_websocket_vs_http",
+    "07_rooms_and_channels",
+    "08_scaling_out",
 ]
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -49,7 +52,7 @@ def tags(cell: NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def test_the_six_lessons_are_in_notebooks() -> None:
+def test_every_lesson_in_notebooks_is_tested() -> None:
     assert sorted(path.stem for path in NOTEBOOK_DIR.glob("*.ipynb")) == LESSONS
 
 
