@@ -166,6 +166,9 @@ class Playground(Addresses):
         # Outside the lock: stopping waits for the server thread, which may itself need the lock meanwhile
         # (a console callback reading pg.routes, say); holding it would stall that code until the join times out.
         self._sessions.close_all(server.submit, 1001, "the playground server is stopping", self.settings.stop_timeout)
+        if self._bus is not None:  # its Redis connections belong to this loop (a new loop makes new ones)
+            with contextlib.suppress(Exception):
+                server.submit(self._bus.aclose()).result(self.settings.stop_timeout)
         self._stop_watchdog()
         server.stop()
         self._sessions.abandon_all()
@@ -310,8 +313,12 @@ class Playground(Addresses):
         process and kernel on that Redis. ``None`` or ``"memory"``: back to in-memory rooms. Open connections stay on
         the bus they started with."""
         # RedisSocketBus comes from lihil.socket on first use: redis-py is an optional extra.
-        self._bus = None if url in (None, "memory") else lihil_socket.RedisSocketBus(url)
+        old, self._bus = self._bus, None if url in (None, "memory") else lihil_socket.RedisSocketBus(url)
         self._routes.set_bus(self._bus)
+        if old is not None and self.is_running:
+            # Its Redis connections live on the server loop; connections still on it lose its rooms now.
+            with contextlib.suppress(Exception):
+                self.submit(old.aclose()).result(self.settings.stop_timeout)
         return self._bus
 
     def unmount(self, path: str) -> None:

@@ -187,7 +187,9 @@ class PlaygroundMagics(Magics):
                       "token on: every request must carry it (pg.token); the notebook's sessions and the URLs "
                       "it shows carry it")
             elif command == "bus":
-                bus = pg.set_bus(None if value == "memory" else value)
+                # `%lihil` does not expand {..} (paths have them); a bus URL may come from a variable: $url
+                url = self.shell.var_expand(value) if self.shell is not None and "$" in value else value
+                bus = pg.set_bus(None if url == "memory" else url)
                 print("hubs on in-memory rooms (this kernel only)" if bus is None else
                       f"hubs on {bus!r}: rooms shared with every process and kernel on that Redis")
             elif command == "allow-origin":

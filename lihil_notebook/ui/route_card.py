@@ -167,7 +167,8 @@ class RouteSummary:
 
     def __repr__(self) -> str:
         lines = [self._headline(), f"  {self.url}"]
-        lines += [f"  {p}" for p in self.info.param_lines] or ["  (no parameters)"]
+        none = "  (channels: join a topic with the hub protocol)" if self.info.kind == "hub" else "  (no parameters)"
+        lines += [f"  {p}" for p in self.info.param_lines] or [none]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -176,6 +177,7 @@ class RouteSummary:
             '<div class="lihil-route-card">'
             f"<div><b>✓ {html.escape(self._headline())}</b></div>"
             f"<div><code>{html.escape(self.url)}</code></div>"
-            + (f"<ul>{params}</ul>" if params else "<div><i>no parameters</i></div>")
+            + (f"<ul>{params}</ul>" if params else "<div><i>channels: join a topic with the hub protocol</i></div>"
+               if self.info.kind == "hub" else "<div><i>no parameters</i></div>")
             + "</div>"
         )

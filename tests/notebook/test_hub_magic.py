@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from IPython.core.error import UsageError
 
 from lihil import ChannelBase, Topic
@@ -106,8 +107,9 @@ def test_lihil_bus_shares_rooms_between_two_playgrounds_through_redis(ip: Any, r
     student = Playground()  # another kernel's playground, on its own server thread and loop
     student.start()
     try:
-        _, shown = run(ip, f"%lihil bus {redis_url}")
-        assert "hubs on RedisSocketBus" in shown.stdout
+        ip.user_ns["rooms_url"] = redis_url
+        _, shown = run(ip, "%lihil bus $rooms_url")  # a URL from a variable ($ is expanded for bus)
+        assert "hubs on RedisSocketBus" in shown.stdout and redis_url.split("@")[-1] in shown.stdout
         student.mount_hub("/rooms", Room)
         student.set_bus(redis_url)
         ann, bob = member(teacher, "ann"), member(student, "bob")
@@ -117,6 +119,9 @@ def test_lihil_bus_shares_rooms_between_two_playgrounds_through_redis(ip: Any, r
     finally:
         student.stop()
         run(ip, "%lihil bus memory")
+    # Back to memory: the Redis bus's connections are closed, not left open.
+    with redis.Redis.from_url(redis_url) as probe:
+        wait_for(lambda: len(probe.client_list()) == 1, "only the probe's own connection on Redis")
 
 
 def test_lihil_bus_never_shows_a_password(ip: Any) -> None:
