@@ -17,6 +17,7 @@
   "↓ N new", keys, noticing a kernel restart;
 * :mod:`.compose` — the compose box's modes (text, JSON, hex, base64);
 * :mod:`.route_card` — the card under a route cell (live state, URL, parameters, "Open console");
+* :mod:`.cards` — `route_card()`: a card that opens a console for its route (neither module imports the other);
 * :mod:`.style` — the stylesheet and the builders of styled widgets;
 * :mod:`.browser_url` — a URL for the user's browser (completed from the page's location), copy, "open page";
 * :mod:`.page_frame` — ``pg.show(path)``: a ``%%route`` page in an iframe, its WebSockets through the widget comm;
@@ -27,7 +28,8 @@ Front-end code (``*.js`` next to the modules) is anywidget ES modules: no build 
 May import: :mod:`lihil_notebook.playground`, the client room, :mod:`lihil_notebook.errors`.
 """
 
-from .console import Console, console, route_card
+from .cards import route_card
+from .console import Console, console
 from .diagram import Diagram, diagram
 
 __all__ = ["Console", "Diagram", "console", "diagram", "route_card"]

@@ -37,7 +37,6 @@ from .browser_url import BrowserUrl
 from .diagram_view import DIAGRAM_RATE, DiagramView
 from .front import ConsoleFront
 from .poll import PollingPump, update_mode
-from .route_card import RouteCard
 from .saved import SavedMessages
 from .search import ConsoleSearch
 from .session_panel import SessionPanel
@@ -60,7 +59,7 @@ from .target import (
 if TYPE_CHECKING:
     from ..client.session import Session
 
-__all__ = ["Console", "SessionPanel", "Target", "UiPump", "console", "route_card"]
+__all__ = ["Console", "SessionPanel", "Target", "UiPump", "console"]
 
 _consoles: weakref.WeakSet[Console] = weakref.WeakSet()  # who shows a playground's recent targets
 _RECENT_PREFIX = "recent:"
@@ -103,23 +102,6 @@ def console(
         if connect:
             panel.connect()
     return view
-
-
-def route_card(pg: Playground, path: str) -> RouteCard:
-    """The output of a ``%%ws_route`` / ``%%route`` cell: the route's state, URL and parameters, and (for a
-    WebSocket route) an "Open console" button that shows a console for it underneath.
-
-    Re-running the cell replaces the card: the previous card of the same path is closed with all its widgets
-    (without that, every re-run left a card's worth of widget models alive in the kernel)."""
-    key = (id(pg), path)
-    previous = _route_cards.pop(key, None)
-    if previous is not None:
-        previous.close()
-    card = _route_cards[key] = RouteCard(pg, path, open_console=lambda route_path: console(route_path, playground=pg))
-    return card
-
-
-_route_cards: dict[tuple[int, str], RouteCard] = {}
 
 
 class UiPump:
@@ -284,6 +266,16 @@ class Console(widgets.VBox):
             pairs += parse_qsl(text, keep_blank_values=True)
         query = urlencode(pairs)
         return Target(path + (f"?{query}" if query else ""), *self.handshake())
+
+    @property
+    def path_fields(self) -> dict[str, widgets.Text]:
+        """The form's field for each path parameter of the route pattern (``{"room": Text}``)."""
+        return dict(self._param_fields)
+
+    @property
+    def query_fields(self) -> dict[str, widgets.Text]:
+        """The form's field for each query parameter the route's handler declares."""
+        return dict(self._query_fields)
 
     def handshake(self) -> tuple[dict[str, str], list[str]]:
         """The form's handshake headers and subprotocols (every session uses them); ``ValueError`` on a bad line."""

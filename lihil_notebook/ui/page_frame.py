@@ -145,6 +145,11 @@ class PageFrame(anywidget.AnyWidget):
         else:
             self.send(message, buffers or None)
 
+    @property
+    def pending(self) -> int:
+        """How many updates wait for the page's next poll (poll mode)."""
+        return len(self._pending)
+
     def _deliver_pending(self) -> None:
         with self._lock:
             items, self._pending = list(self._pending), deque()

@@ -64,3 +64,22 @@ class RecordingComm(BaseComm):
     ) -> None:
         if self.traffic is not None:
             self.traffic.record(self.comm_id, msg_type, data, buffers)
+
+
+def opened(traffic: CommTraffic, css_class: str) -> set[str]:
+    """The comm ids of the widgets opened (sent to the front end) with ``css_class``."""
+    with traffic.lock:
+        return {m.comm_id for m in traffic.messages
+                if m.msg_type == "comm_open" and css_class in m.state.get("_dom_classes", ())}
+
+
+def css_classes(widget: Any) -> list[str]:
+    """The CSS classes the front end gets for ``widget`` (its synced state)."""
+    return list(widget.get_state().get("_dom_classes", ()))
+
+
+def from_front_end(widget: Any, content: dict[str, Any], buffers: list[Any] | None = None) -> None:
+    """Deliver ``content`` to ``widget`` as the page's front-end code would: a custom message on its comm."""
+    widget.comm.handle_msg({"content": {"comm_id": widget.comm.comm_id, "data": {"method": "custom",
+                                                                                "content": content}},
+                            "buffers": list(buffers or [])})

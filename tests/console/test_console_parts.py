@@ -7,7 +7,7 @@ import pytest
 from lihil_notebook.client.session import LogEntry
 from lihil_notebook.ui.compose import encode_message
 from lihil_notebook.ui.log_view import LogFilter, LogView, render_entry
-from tests.console.comm_traffic import CommTraffic
+from tests.console.comm_traffic import CommTraffic, opened
 
 
 def entry(direction: str, kind: str, data: str | bytes | None, size: int = 0) -> LogEntry:
@@ -59,11 +59,11 @@ def test_log_view_keeps_the_last_n_rows_and_resends_only_changed_chunks(comm_tra
 
     view.append([f"<p>{n}</p>" for n in range(53, 200)])  # more than fit: only the last 50 are rendered
     assert view.rows == [f"<p>{n}</p>" for n in range(150, 200)]
-    chunks = [*view._rows.children, *view._spare]
+    chunks = opened(comm_traffic, "lihil-log-chunk")  # every chunk the front end was ever sent
     assert len(chunks) <= 50 // 10 + 2  # recycled, never more than the view needs
 
     view.replace([])
-    assert len(view) == 0 and view._rows.children == ()
+    assert len(view) == 0 and view.rows == []
 
 
 def test_log_view_traffic_per_message_does_not_grow_with_the_log(comm_traffic: CommTraffic) -> None:
@@ -71,7 +71,7 @@ def test_log_view_traffic_per_message_does_not_grow_with_the_log(comm_traffic: C
     row = "<div>" + "x" * 80 + "</div>"
     for _ in range(1000):  # one message per flush: the worst case for an incremental view
         view.append([row])
-    ids = {chunk.model_id for chunk in [*view._rows.children, *view._spare]}
+    ids = opened(comm_traffic, "lihil-log-chunk")
     sizes = [m.nbytes for m in comm_traffic.updates(ids)]
     assert max(sizes) < 2 * 20 * len(row) + 500  # at most a chunk or two, never the whole log
     assert len(view) == 500

@@ -15,10 +15,11 @@ import pytest
 
 from lihil_notebook.playground import Playground
 from lihil_notebook.server import capture
-from lihil_notebook.ui.console import Console, console, route_card
+from lihil_notebook.ui.cards import route_card
+from lihil_notebook.ui.console import Console, console
 from lihil_notebook.ui.session_panel import SessionPanel
 from lihil_notebook.ui.style import SUBMIT_MARK
-from tests.console.comm_traffic import CommTraffic, Waiter
+from tests.console.comm_traffic import CommTraffic, Waiter, css_classes, opened
 from tests.console.console_routes import echo, handshake_info, make_chat, make_flood, noisy, typed
 
 
@@ -131,7 +132,7 @@ def test_two_named_sessions_chat_in_one_room(pg: Playground, wait_until: Waiter)
     ann = view.panels[0]
     wait_until(lambda: "● open" in ann.status.value, what="ann to connect")
 
-    view._query_fields["user"].value = "bob"
+    view.query_fields["user"].value = "bob"
     view.session_name.value = "bob"
     view.add_session_button.click()
     bob = view.panels[1]
@@ -140,7 +141,7 @@ def test_two_named_sessions_chat_in_one_room(pg: Playground, wait_until: Waiter)
     )
     wait_until(lambda: "● open" in bob.status.value, what="bob to connect")
     assert len(view.sessions_box.children) == 2
-    assert all("lihil-console-session" in panel._dom_classes for panel in view.panels)
+    assert all("lihil-console-session" in css_classes(panel) for panel in view.panels)
 
     ann.input.value = "hi bob"
     ann.send_button.click()
@@ -153,21 +154,21 @@ def test_form_fills_path_parameters_and_query_and_names_bad_input(pg: Playground
     view = console("/chat/lobby?user=ann&extra=1", playground=pg)
     assert view.route_picker.value == "/chat/{room}"
     assert view.path.value == "/chat/{room}"
-    assert view._param_fields["room"].value == "lobby"
-    assert view._query_fields["user"].value == "ann"
+    assert view.path_fields["room"].value == "lobby"
+    assert view.query_fields["user"].value == "ann"
     assert view.query.value == "extra=1"
     assert view.target().path == "/chat/lobby?user=ann&extra=1"
     assert html.escape(pg.ws_url("/chat/lobby?user=ann&extra=1")) in view.target_url.value
 
-    view._param_fields["room"].value = "a b/c"
+    view.path_fields["room"].value = "a b/c"
     assert view.target().path.startswith("/chat/a%20b%2Fc?")
 
-    view._param_fields["room"].value = ""
+    view.path_fields["room"].value = ""
     with pytest.raises(ValueError, match="path parameter 'room'"):
         view.target()
     assert "path parameter &#x27;room&#x27;" in view.target_url.value
 
-    view._param_fields["room"].value = "lobby"
+    view.path_fields["room"].value = "lobby"
     view.headers.value = "x-token: abc\nnot a header"
     with pytest.raises(ValueError, match="headers, line 2: expected 'Name: value'"):
         view.target()
@@ -362,8 +363,7 @@ def test_a_flood_is_batched_bounded_and_incremental(
     # Batching: the pump never flushes faster than its rate, however fast messages come.
     assert view.stats["flushes"] - flushes_before <= elapsed * 15 + 3
     # Incremental: chunk widgets are recycled, so the traffic is bounded by what is new, not by the log length.
-    chunks = [*panel.log_view._rows.children, *panel.log_view._spare]  # every chunk ever made: none is closed
-    log_ids = {chunk.model_id for chunk in chunks}
+    chunks = log_ids = opened(comm_traffic, "lihil-log-chunk")  # every chunk ever made: none is closed
     log_bytes = sum(m.nbytes for m in comm_traffic.updates(log_ids))
     row_bytes = len(panel.log_view.rows[-1])
     naive = row_bytes * shown * count / 2  # re-sending the visible log for every message

@@ -11,7 +11,7 @@ import pytest
 from lihil import HTML, Param, WebSocket
 from lihil_notebook.playground import Playground
 from lihil_notebook.ui.page_frame import PageFrame, show_page
-from tests.console.comm_traffic import Waiter
+from tests.console.comm_traffic import Waiter, from_front_end
 
 
 @pytest.fixture
@@ -51,23 +51,23 @@ def test_poll_mode_page_frame_relays_with_the_token_only_when_polled(frame_pg: P
     assert (frame.page_path, frame.port, frame.updates) == ("/page", frame_pg.port, "poll")
     sent = record_sent(frame)
 
-    frame._handle_custom_msg({"op": "open", "id": "view1:7", "path": "/relay?room=lobby", "protocols": []}, [])
+    from_front_end(frame, {"op": "open", "id": "view1:7", "path": "/relay?room=lobby", "protocols": []})
     assert frame.active  # the page starts polling
-    wait_until(lambda: frame._pending, what="the route's greeting to wait for a poll")
+    wait_until(lambda: frame.pending, what="the route's greeting to wait for a poll")
     assert sent == []  # nothing is pushed from the server thread in poll mode
 
-    frame._handle_custom_msg({"op": "poll"}, [])
+    from_front_end(frame, {"op": "poll"})
     assert [m for m, _ in sent] == [{"op": "open", "id": "view1:7", "protocol": ""},
                                     {"op": "message", "id": "view1:7", "text": "lobby Bearer s3cret-token"}]
 
-    frame._handle_custom_msg({"op": "send", "id": "view1:7", "binary": True}, [memoryview(b"\x01\x02\x03")])
-    wait_until(lambda: frame._pending, what="the binary echo")
-    frame._handle_custom_msg({"op": "poll"}, [])
+    from_front_end(frame, {"op": "send", "id": "view1:7", "binary": True}, [memoryview(b"\x01\x02\x03")])
+    wait_until(lambda: frame.pending, what="the binary echo")
+    from_front_end(frame, {"op": "poll"})
     assert sent[-1] == ({"op": "message", "id": "view1:7", "binary": True}, [b"\x03\x02\x01"])
 
-    frame._handle_custom_msg({"op": "close", "id": "view1:7", "code": 4001, "reason": "page left"}, [])
-    wait_until(lambda: frame._pending, what="the close")
-    frame._handle_custom_msg({"op": "poll"}, [])
+    from_front_end(frame, {"op": "close", "id": "view1:7", "code": 4001, "reason": "page left"})
+    wait_until(lambda: frame.pending, what="the close")
+    from_front_end(frame, {"op": "poll"})
     assert sent[-1][0] == {"op": "close", "id": "view1:7", "code": 4001, "reason": "page left"}
     assert not frame.active and frame.tunnels == {}  # nothing open: the page stops polling
     frame.close()
