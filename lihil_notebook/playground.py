@@ -16,6 +16,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
@@ -51,13 +52,17 @@ from .server.urls import DirectUrls
 from .server.watchdog import LoopWatchdog
 from .wire import SESSION_HEADER
 
-__all__ = ["ExposedServerWarning", "LogEntry", "Playground", "RouteInfo", "RouteKind", "Session", "check_path"]
+__all__ = ["ExposedServerWarning", "LogEntry", "Playground", "PortMovedWarning", "RouteInfo", "RouteKind", "Session", "check_path"]
 
 T = TypeVar("T")
 
 SERVER_LOG_LINES = 200
 CONNECT_GRACE = 1.0
 """Seconds a blocking call waits beyond its own timeout before giving up on the server loop."""
+
+
+class PortMovedWarning(UserWarning):
+    """The playground's port changed on a restart (the old one was taken): URLs shown before no longer work."""
 
 
 class Playground(Addresses):
@@ -217,7 +222,13 @@ class Playground(Addresses):
             return bind_socket(host, port)
         except ServerStartError:
             if self._port == 0 and port != 0:  # the remembered port was taken meanwhile: any free one will do
-                return bind_socket(host, 0)
+                sock = bind_socket(host, 0)
+                moved = (f"port {port} was taken by another program while the playground was stopped, so it now "
+                         f"serves on port {sock.getsockname()[1]}: URLs shown before (and pages using them) need "
+                         "the new port; `%lihil port N` pins one")
+                self.server_log.append(moved)
+                warnings.warn(moved, PortMovedWarning, stacklevel=4)
+                return sock
             raise
 
     def _launch(self, sock: Any) -> None:

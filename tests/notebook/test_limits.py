@@ -255,3 +255,18 @@ def test_restart_keeps_the_port(limited: Playground) -> None:
     assert limited.port == before
 
 
+
+
+def test_a_restart_that_cannot_keep_the_port_says_so(limited: Playground) -> None:
+    from lihil_notebook.playground import PortMovedWarning
+
+    before = limited.port
+    assert before is not None
+    limited.stop()
+    with socket.socket() as squatter:  # another program takes the port while the playground is stopped
+        squatter.bind(("127.0.0.1", before))
+        squatter.listen()
+        with pytest.warns(PortMovedWarning, match=f"port {before} was taken"):
+            limited.start()
+        assert limited.port != before
+        assert any(f"port {before} was taken" in line for line in limited.server_log)
