@@ -4,16 +4,20 @@ playground serving a real hub: join, chips, send an event, replies matched by re
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import ipywidgets as widgets
 
 from lihil import ChannelBase, Topic
+from lihil_notebook import diagram
 from lihil_notebook.playground import Playground
 from lihil_notebook.ui.console import Console, console
 from lihil_notebook.ui.session_panel import SessionPanel
 from tests.console.comm_traffic import Waiter
 from tests.console.console_routes import echo
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 class Room(ChannelBase):
@@ -147,3 +151,19 @@ def test_error_replies_are_red_invalid_json_is_not_sent_and_chips_exit(pg: Playg
     send_event(ann, "chat", '{"text": "gone"}')
     assert "join room:lobby first" in part(ann, "lihil-console-hub-note").value
 
+
+def test_a_hub_conversation_diagram_labels_arrows_with_topic_and_event(pg: Playground, wait_until: Waiter) -> None:
+    pg.mount_hub("/rooms", Room)
+    view = console("/rooms", playground=pg, sessions=())
+    ann, bob = open_panel(view, "ann", wait_until), open_panel(view, "bob", wait_until)
+    join(ann, "room:lobby", wait_until)
+    join(bob, "room:lobby", wait_until)
+    send_event(ann, "chat", '"bad"')
+    wait_until(lambda: "error invalid_payload" in log_text(ann), what="the error reply")
+    assert ann.session is not None and bob.session is not None
+    root = ET.fromstring(diagram(ann.session, bob.session).svg)
+    hub_rows = [g for g in root.iter(f"{SVG}g") if "lihil-diagram-hub" in g.get("class", "")]
+    labels = ["".join(list(g.iter(f"{SVG}text"))[-1].itertext()) for g in hub_rows]
+    assert labels.count("join room:lobby") == 2
+    error = next(g for g in hub_rows if "error" in "".join(list(g.iter(f"{SVG}text"))[-1].itertext()))
+    assert "lihil-diagram-error" in error.get("class", "")
