@@ -1,8 +1,8 @@
 """A session panel's hub mode: when the panel's target is a ``%%ws_hub`` route, it speaks the hub protocol.
 
 Controls (CSS classes): a topic field (``lihil-console-hub-topic``) with "Join" (``lihil-console-hub-join``);
-the topics this session has joined, as chips (``lihil-console-hub-topics``, each ``lihil-console-hub-chip``:
-click one to exit that topic); an event name (``lihil-console-hub-event``), a JSON payload box
+the topics this session has joined, as chips (``lihil-console-hub-topics``; a chip ``lihil-console-hub-chip``
+puts its topic in the topic field, its ``×`` — ``lihil-console-hub-exit`` — exits the topic); an event name (``lihil-console-hub-event``), a JSON payload box
 (``lihil-console-hub-payload``) and "Send event" (``lihil-console-hub-send``), which sends to the topic in the
 topic field; a note for what went wrong (``lihil-console-hub-note``). The whole row is ``lihil-console-hub``.
 
@@ -61,7 +61,7 @@ class HubControls:
         self._topics_of: dict[str, tuple[str, str]] = {}  # ref -> (topic, event) of joins and exits
         self._join_refs: dict[str, str] = {}  # topic -> the ref of its join
         self._refs = itertools.count(1)
-        self._chips: dict[str, widgets.Button] = {}
+        self._chips: dict[str, widgets.HBox] = {}
         self._shown_for: Session | None = None
 
         self.topic = text_field("room:lobby", "topic, e.g. room:lobby", "150px", "lihil-console-hub-topic")
@@ -179,7 +179,7 @@ class HubControls:
                 self._confirmed(envelope)
         if session.state == "closed":
             self.joined = []
-        if [chip.description for chip in self.topics.children] != [_chip_label(t) for t in self.joined]:
+        if list(self.topics.children) != [self._chip(topic) for topic in self.joined]:
             self.topics.children = tuple(self._chip(topic) for topic in self.joined)
 
     def _confirmed(self, reply: Envelope) -> None:
@@ -192,18 +192,19 @@ class HubControls:
         elif event == "exit":
             self.joined = [t for t in self.joined if t != topic]
 
-    def _chip(self, topic: str) -> widgets.Button:
+    def _chip(self, topic: str) -> widgets.HBox:
+        # A chip picks its topic for "Send event"; its own small "×" exits (so a pick never exits by mistake).
         chip = self._chips.get(topic)
         if chip is None:
-            chip = self._chips[topic] = widgets.Button(
-                description=_chip_label(topic), tooltip=f"exit {topic}", layout=widgets.Layout(width="auto"))
-            chip.add_class("lihil-console-hub-chip")
-            chip.on_click(lambda _: self.exit(topic))
+            pick = widgets.Button(description=topic, tooltip=f"send events to {topic}",
+                                  layout=widgets.Layout(width="auto"))
+            pick.add_class("lihil-console-hub-chip")
+            pick.on_click(lambda _: setattr(self.topic, "value", topic))
+            leave = widgets.Button(description="×", tooltip=f"exit {topic}", layout=widgets.Layout(width="28px"))
+            leave.add_class("lihil-console-hub-exit")
+            leave.on_click(lambda _: self.exit(topic))
+            chip = self._chips[topic] = widgets.HBox([pick, leave])
         return chip
-
-
-def _chip_label(topic: str) -> str:
-    return f"{topic} ×"
 
 
 __all__ = ["HubControls", "is_hub_target"]

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from ..playground import Playground
     from .saved import SavedMessages
 
+_TEXT_HINT = "message — Enter sends, Shift+Enter adds a line"
+_RAW_HINT = "raw frame, sent as typed (the hub row above speaks the protocol) — Enter sends"
 _NO_PICK = -1  # the history menu's resting value: its "history" title
 
 
@@ -114,7 +116,7 @@ class SessionPanel(widgets.VBox):
         self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="82px"))
         self.mode.add_class("lihil-console-mode")
         self.input = widgets.Textarea(
-            placeholder="message — Enter sends, Shift+Enter adds a line",
+            placeholder=_TEXT_HINT,
             rows=2,
             layout=widgets.Layout(flex="1 1 auto", width="auto"),
         )
@@ -144,11 +146,11 @@ class SessionPanel(widgets.VBox):
                 row([self.connect_button, self.close_code, self.close_reason, self.ping_button,
                      self.remove_button]),
                 row([self.status, self.url, self.traffic]),
+                self.hub.widget,  # on a hub, its controls come first; the raw compose box stays below
                 row([self.mode, self.input, self.send_button, self.history]),
                 row([*self.repeater.widgets, self.reconnector.toggle,
                      *([saved.row(self.send, self._compose)] if saved is not None else [])]),
                 self.compose_note,
-                self.hub.widget,
                 row([*self.conversation.filter_widgets, self.clear_button, self.export_button]),
                 self.export_note,
                 self.log_view.widget,
@@ -178,6 +180,7 @@ class SessionPanel(widgets.VBox):
             self._unsubscribe()
         hub = is_hub_target(self.pg, session.path)
         self.hub.attach(session, hub=hub)
+        self.input.placeholder = _RAW_HINT if hub else _TEXT_HINT
         self.conversation.renderer = self.hub.render if hub else None
         self.conversation.attach(session)
         self.session = session

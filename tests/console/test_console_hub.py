@@ -54,7 +54,8 @@ def log_text(panel: SessionPanel) -> str:
 
 
 def chips(panel: SessionPanel) -> list[str]:
-    return [chip.description for chip in part(panel, "lihil-console-hub-topics").children]
+    return [w.description for w in walk(part(panel, "lihil-console-hub-topics"))
+            if "lihil-console-hub-chip" in w._dom_classes]
 
 
 def open_panel(view: Console, name: str, wait_until: Waiter) -> SessionPanel:
@@ -67,7 +68,7 @@ def open_panel(view: Console, name: str, wait_until: Waiter) -> SessionPanel:
 def join(panel: SessionPanel, topic: str, wait_until: Waiter) -> None:
     part(panel, "lihil-console-hub-topic").value = topic
     part(panel, "lihil-console-hub-join").click()
-    wait_until(lambda: f"{topic} ×" in chips(panel), what=f"{topic}'s chip; log {log_text(panel)!r}")
+    wait_until(lambda: topic in chips(panel), what=f"{topic}'s chip; log {log_text(panel)!r}")
 
 
 def send_event(panel: SessionPanel, event: str, payload: str) -> None:
@@ -145,7 +146,10 @@ def test_error_replies_are_red_invalid_json_is_not_sent_and_chips_exit(pg: Playg
                what="the raw frames")
     part(ann, "lihil-console-frames").value = False
 
-    part(ann, "lihil-console-hub-chip").click()  # exit the topic
+    part(ann, "lihil-console-hub-topic").value = "elsewhere"
+    part(ann, "lihil-console-hub-chip").click()  # a chip picks its topic...
+    assert part(ann, "lihil-console-hub-topic").value == "room:lobby" and chips(ann) == ["room:lobby"]
+    part(ann, "lihil-console-hub-exit").click()  # ...and its × exits it
     wait_until(lambda: chips(ann) == [], what="the chip to go after the exit's ok reply")
     assert "room:lobby · reply to exit #3: ok" in log_text(ann)
     send_event(ann, "chat", '{"text": "gone"}')
