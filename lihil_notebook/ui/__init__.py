@@ -15,6 +15,8 @@
   :mod:`.diagram_view` — the console's live "Diagram" view of it;
 * :mod:`.front` — the console's front-end code (an anywidget ES module in ``static/``): log pinning and
   "↓ N new", keys, noticing a kernel restart;
+* :mod:`.hub_panel` — a panel's hub mode: join/exit topics, send events, envelopes and replies in the log;
+  :mod:`.hub_envelope` — reading hub envelopes as ``topic · event · payload`` (the log and the diagram);
 * :mod:`.compose` — the compose box's modes (text, JSON, hex, base64);
 * :mod:`.route_card` — the card under a route cell (live state, URL, parameters, "Open console");
 * :mod:`.cards` — `route_card()`: a card that opens a console for its route (neither module imports the other);

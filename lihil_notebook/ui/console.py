@@ -63,6 +63,7 @@ __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console"]
 
 _consoles: weakref.WeakSet[Console] = weakref.WeakSet()  # who shows a playground's recent targets
 _RECENT_PREFIX = "recent:"
+_CONSOLE_KINDS = ("ws", "hub")  # the routes a console can talk to: plain WebSocket routes and hubs
 
 
 def console(
@@ -385,8 +386,8 @@ class Console(widgets.VBox):
 
     def _route_options(self) -> list[tuple[str, str | None]]:
         options: list[tuple[str, str | None]] = [("— pick a route or a recent target —", None)]
-        options += [(f"{route.path}  ·  {route.handler_name} v{route.version}", route.path)
-                    for route in self.pg.routes if route.kind == "ws"]
+        options += [(f"{route.path}  ·  {'hub ' * (route.kind == 'hub')}{route.handler_name} v{route.version}",
+                     route.path) for route in self.pg.routes if route.kind in _CONSOLE_KINDS]
         options += [(f"recent  ·  {target}", _RECENT_PREFIX + target) for target in recent_targets(self.pg)]
         return options
 
@@ -396,7 +397,7 @@ class Console(widgets.VBox):
         if change["new"].startswith(_RECENT_PREFIX):
             self._load_path(change["new"][len(_RECENT_PREFIX) :])
             return
-        route = next((r for r in self.pg.routes if r.kind == "ws" and r.path == change["new"]), None)
+        route = next((r for r in self.pg.routes if r.kind in _CONSOLE_KINDS and r.path == change["new"]), None)
         if route is None:
             return
         self._query_fields = {
@@ -439,7 +440,7 @@ class Console(widgets.VBox):
 
     def _load_path(self, path: str) -> None:
         template, _, query = path.partition("?")
-        route, values = match_route(template, [r for r in self.pg.routes if r.kind == "ws"])
+        route, values = match_route(template, [r for r in self.pg.routes if r.kind in _CONSOLE_KINDS])
         if route is None:  # a URL, or a path no route matches (yet): the form as typed
             self._query_fields = {}
             self.query_box.children = (self.query,)

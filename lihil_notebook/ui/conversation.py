@@ -38,6 +38,9 @@ class Conversation:
         self._rerender = False
         self._filter = LogFilter()
         self._clear_mark: LogEntry | None = None
+        #: How to show an entry instead of the plain row (a hub's envelopes); None from it means the plain row.
+        #: Set before :meth:`attach`, which re-renders. The frame view always shows the plain rows.
+        self.renderer: Callable[[LogEntry], str | None] | None = None
 
         self.filter_text = text_field("", "filter", "100px", "lihil-console-filter")
         self.filter_text.observe(lambda _: self._on_filter_change(), names="value")
@@ -114,6 +117,10 @@ class Conversation:
         return []
 
     def _render(self, entry: LogEntry) -> str:
+        if self.renderer is not None and not self.frames_toggle.value:
+            special = self.renderer(entry)
+            if special is not None:
+                return special
         return render_entry(entry, frames=self.frames_toggle.value)
 
     def _carry_over(self, old: Session, new: Session) -> None:

@@ -2,7 +2,8 @@
 
 One lifeline per session and one for the server (labelled with the routes the sessions talk to); one arrow per
 message in time order, labelled with its text (shortened); opens and closes with their codes; errors, refused
-handshakes and server tracebacks in red. It is plain SVG (``_repr_svg_``), so it renders in JupyterLab, Notebook,
+handshakes and server tracebacks in red. A hub's envelopes read ``topic · event · payload`` (joins and exits as
+``join room:lobby``, replies as ``reply to chat #3: ok``, error replies in red). It is plain SVG (``_repr_svg_``), so it renders in JupyterLab, Notebook,
 VS Code and nbconvert output alike, and the console's "Diagram" view shows the same picture of its sessions.
 
 Bounded: at most ``max_rows`` rows (the newest); a first row says how many earlier ones are not drawn.
@@ -18,6 +19,7 @@ from typing import Protocol
 from xml.sax.saxutils import escape
 
 from ..client.log import LogEntry
+from .hub_envelope import Envelope, compact, parse_envelope, reply_summary, sent_requests
 
 MAX_ROWS = 200
 """Default number of rows (messages and events) a diagram draws; the oldest beyond it are counted, not drawn."""
@@ -30,6 +32,7 @@ _TOP = 44  # px of the header boxes
 _LEFT = 96  # px of the time column
 _COLORS = {"sent": "#1a73e8", "received": "#188038", "event": "#5f6368", "error": "#c5221f", "stale": "#b06000"}
 _ERRORS = frozenset({"error", "denied", "server-error"})
+_HUB_EVENTS = frozenset({"join", "exit", "reply"})  # the protocol's own events get their own class
 
 
 class HasLog(Protocol):
@@ -69,6 +72,7 @@ class Diagram:
         total, rows = self._rows()
         self.rows_dropped = max(0, total - max_rows)
         self.rows = rows[-max_rows:]
+        self._requests = [sent_requests(session.log) for session in self.sessions]  # per lane: ref -> event
         self.svg = self._render()
 
     def _repr_svg_(self) -> str:
@@ -140,9 +144,16 @@ class Diagram:
         clock = time.strftime("%H:%M:%S", time.localtime(entry.time)) + f".{int(entry.time * 1000) % 1000:03d}"
         stamp = f'<text x="6" y="{y + 4}" fill="#999" font-size="10">{clock}</text>'
         tone = "error" if entry.kind in _ERRORS else "stale" if entry.kind == "stale" else entry.direction
-        color = _COLORS[tone]
         raw = self._label(entry)
         css = f"lihil-diagram-row lihil-diagram-{entry.direction} lihil-diagram-kind-{entry.kind}"
+        envelope = parse_envelope(entry.data) if entry.kind in ("text", "binary") else None
+        if envelope is not None:  # a hub envelope: topic · event · payload, a reply with what it answers
+            raw = self._hub_label(envelope, self._requests[row.lane])
+            css += f" lihil-diagram-hub lihil-diagram-hub-{envelope.event if envelope.event in _HUB_EVENTS else 'event'}"
+            if envelope.is_error:
+                tone = "error"
+            stamp += f"<title>{escape(raw)}</title>"  # the whole line on hover: the arrow's label is cut to fit
+        color = _COLORS[tone]
         if tone == "error":
             css += " lihil-diagram-error"
         if entry.direction == "event" and entry.kind not in ("denied", "server-error"):
@@ -162,6 +173,14 @@ class Diagram:
             f'marker-end="url(#lihil-arrow-{tone})"/>'
             f'<text x="{middle}" y="{y - 4}" text-anchor="middle" fill="{color}">{label}</text></g>'
         )
+
+    def _hub_label(self, envelope: Envelope, requests: dict[str, str]) -> str:
+        if envelope.is_reply:
+            return reply_summary(envelope, requests, payload_chars=self.label_chars)
+        if envelope.event in ("join", "exit"):
+            return f"{envelope.event} {envelope.topic}"
+        label = f"{envelope.topic} · {envelope.event}"
+        return label if envelope.payload is None else f"{label} · {compact(envelope.payload, self.label_chars)}"
 
     @staticmethod
     def _label(entry: LogEntry) -> str:

@@ -26,6 +26,7 @@ from ..client.log import LogEntry
 from .compose import COMPOSE_MODES, encode_message
 from .conversation import Conversation
 from .export import DOWNLOAD_LIMIT, export_path, exported_html, write_jsonl
+from .hub_panel import HubControls, is_hub_target
 from .sparkline import Sparkline
 from .status import status_html
 from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from ..playground import Playground
     from .saved import SavedMessages
 
+_TEXT_HINT = "message — Enter sends, Shift+Enter adds a line"
+_RAW_HINT = "raw frame, sent as typed (the hub row above speaks the protocol) — Enter sends"
 _NO_PICK = -1  # the history menu's resting value: its "history" title
 
 
@@ -113,7 +116,7 @@ class SessionPanel(widgets.VBox):
         self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="82px"))
         self.mode.add_class("lihil-console-mode")
         self.input = widgets.Textarea(
-            placeholder="message — Enter sends, Shift+Enter adds a line",
+            placeholder=_TEXT_HINT,
             rows=2,
             layout=widgets.Layout(flex="1 1 auto", width="auto"),
         )
@@ -126,6 +129,7 @@ class SessionPanel(widgets.VBox):
         self.history.add_class("lihil-console-history")
         self.history.observe(self._on_history_pick, names="value")
         self.compose_note = html_view("", "lihil-console-note")
+        self.hub = HubControls()  # shown when the target is a hub (see .hub_panel)
         self.repeater = Repeater(pg.call_soon, self._repeat_message, self._send_from_loop, request_refresh,
                                  self._note)
         self.reconnector = Reconnector(pg.call_soon, self._auto_reconnect, request_refresh)
@@ -142,6 +146,7 @@ class SessionPanel(widgets.VBox):
                 row([self.connect_button, self.close_code, self.close_reason, self.ping_button,
                      self.remove_button]),
                 row([self.status, self.url, self.traffic]),
+                self.hub.widget,  # on a hub, its controls come first; the raw compose box stays below
                 row([self.mode, self.input, self.send_button, self.history]),
                 row([*self.repeater.widgets, self.reconnector.toggle,
                      *([saved.row(self.send, self._compose)] if saved is not None else [])]),
@@ -173,6 +178,10 @@ class SessionPanel(widgets.VBox):
         """Show ``session`` in this panel (its whole log so far, then every new entry)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
+        hub = is_hub_target(self.pg, session.path)
+        self.hub.attach(session, hub=hub)
+        self.input.placeholder = _RAW_HINT if hub else _TEXT_HINT
+        self.conversation.renderer = self.hub.render if hub else None
         self.conversation.attach(session)
         self.session = session
         self._last_rtt = self._last_problem = ""
@@ -264,7 +273,10 @@ class SessionPanel(widgets.VBox):
         session = self.session
         if session is None:
             return
-        self._note_events(self.conversation.refresh())
+        fresh = self.conversation.refresh()
+        self._note_events(fresh)
+        if self.hub.active:
+            self.hub.refresh(session, fresh)
         status = status_html(session, rtt=self._last_rtt, problem=self._last_problem)
         if self.reconnector.pending and session.state == "closed":
             status += f' <span class="lihil-status-reconnect">· {html.escape(self.reconnector.pending)}</span>'

@@ -78,6 +78,12 @@ _STYLESHEET = """
 .lihil-status-refused { color: #c5221f; font-weight: bold; }
 .lihil-log-kind-separator { color: var(--jp-ui-font-color2, #666); border-top: 2px solid var(--jp-border-color1, #bbb);
   text-align: center; }
+.lihil-log-hub-error, .lihil-log-hub-error > pre.lihil-log-data { color: #c5221f; }
+.lihil-console-hub { border-top: 1px dashed var(--jp-border-color2, #ddd); padding-top: 2px; }
+.lihil-console-hub-topics { gap: 4px; }
+.lihil-console-hub-chip { border-radius: 12px 0 0 12px; padding: 0 8px; font-size: 12px; margin-right: 0; }
+.lihil-console-hub-exit { border-radius: 0 12px 12px 0; padding: 0 6px; font-size: 12px; margin-left: 0; }
+.lihil-console-hub { border-bottom: 1px dashed var(--jp-border-color2, #ddd); padding-bottom: 2px; }
 """
 
 #: One per console and route card: the stylesheet.

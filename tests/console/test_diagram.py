@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -105,3 +106,37 @@ def test_a_real_chat_fans_out_one_message_to_every_member(pg: Playground, wait_u
     labels = [texts(g)[-1] for g in rows(diagram(ann, bob).svg)]
     assert labels.count("ann: hi all") == 2 and labels.count("hi all") == 1
     assert labels.index("hi all") < labels.index("ann: hi all")
+
+
+def test_hub_envelopes_read_topic_event_payload_with_joins_exits_and_replies_matched_by_ref() -> None:
+    def frame(**fields: object) -> str:
+        return json.dumps(fields, separators=(",", ":"))
+
+    ann = FakeSession("ann", "/rooms")
+    ann.add(1.0, "sent", "text", frame(topic="room:lobby", event="join", payload=None, ref="1", join_ref="1"))
+    ann.add(1.1, "received", "text", frame(topic="room:lobby", event="reply", ref="1", join_ref="1",
+                                          payload={"status": "ok", "response": {"topic": "room:lobby"}}))
+    ann.add(2.0, "sent", "text", frame(topic="room:lobby", event="chat", payload={"text": "hi " + "x" * 80},
+                                       ref="2", join_ref="1"))
+    ann.add(2.1, "received", "text", frame(topic="room:lobby", event="chat", payload={"said": "hi"}, ref=None))
+    ann.add(3.0, "sent", "text", frame(topic="room:lobby", event="chat", payload="bad", ref="3", join_ref="1"))
+    ann.add(3.1, "received", "text", frame(topic="room:lobby", event="reply", ref="3", join_ref="1", payload={
+        "status": "error", "error": {"code": "invalid_payload", "message": "Invalid payload", "detail": {}}}))
+    ann.add(4.0, "sent", "text", frame(topic="room:lobby", event="exit", payload=None, ref="4", join_ref="1"))
+    ann.add(5.0, "sent", "text", "plain text, not an envelope", 28)
+
+    drawn = rows(diagram(ann, label_chars=60).svg)
+    labels = [texts(g)[-1] for g in drawn]
+    assert labels[0] == "join room:lobby" and "lihil-diagram-hub-join" in drawn[0].get("class", "")
+    assert labels[1].startswith("reply to join #1: ok") and "lihil-diagram-hub-reply" in drawn[1].get("class", "")
+    assert labels[2].startswith('room:lobby · chat · {"te') and labels[2].endswith("…")  # cut to fit its arrow
+    assert labels[3].startswith('room:lobby · chat · {"sa')
+    assert "".join(next(drawn[3].iter(f"{SVG}title")).itertext()) == 'room:lobby · chat · {"said":"hi"}'  # on hover
+    assert arrow(drawn[3]) == arrow(drawn[2])[::-1]  # the broadcast comes back from the server
+    assert labels[5].startswith("reply to chat #3: error")
+    assert "error invalid_payload — Invalid payload" in "".join(next(drawn[5].iter(f"{SVG}title")).itertext())
+    assert "lihil-diagram-error" in drawn[5].get("class", "")
+    assert next(drawn[5].iter(f"{SVG}line")).get("stroke") == "#c5221f"  # error replies in red
+    assert "lihil-diagram-error" not in drawn[1].get("class", "")
+    assert labels[6] == "exit room:lobby" and "lihil-diagram-hub-exit" in drawn[6].get("class", "")
+    assert "lihil-diagram-hub" not in drawn[7].get("class", "") and labels[7].startswith("plain text")
