@@ -58,6 +58,7 @@ class HubControls:
         self.active = False
         self.requests: dict[str, str] = {}  # ref -> event, written on the main thread before the frame goes
         self.joined: list[str] = []  # the topics the hub has confirmed (the UI pump's)
+        self._none_yet = html_view("<i>none yet</i>", "lihil-console-hub-none")
         self._topics_of: dict[str, tuple[str, str]] = {}  # ref -> (topic, event) of joins and exits
         self._join_refs: dict[str, str] = {}  # topic -> the ref of its join
         self._refs = itertools.count(1)
@@ -66,7 +67,7 @@ class HubControls:
 
         self.topic = text_field("room:lobby", "topic, e.g. room:lobby", "150px", "lihil-console-hub-topic")
         self.join_button = button("Join", "lihil-console-hub-join", lambda _: self._click(self.join), style="success")
-        self.topics = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        self.topics = widgets.HBox([self._none_yet], layout=widgets.Layout(flex_flow="row wrap"))
         self.topics.add_class("lihil-console-hub-topics")
         self.event = text_field("", "event, e.g. chat", "110px", "lihil-console-hub-event")
         self.payload = widgets.Textarea(value="{}", placeholder='payload (JSON), e.g. {"text": "hi"}', rows=1,
@@ -179,8 +180,9 @@ class HubControls:
                 self._confirmed(envelope)
         if session.state == "closed":
             self.joined = []
-        if list(self.topics.children) != [self._chip(topic) for topic in self.joined]:
-            self.topics.children = tuple(self._chip(topic) for topic in self.joined)
+        chips = [self._chip(topic) for topic in self.joined] or [self._none_yet]
+        if list(self.topics.children) != chips:
+            self.topics.children = tuple(chips)
 
     def _confirmed(self, reply: Envelope) -> None:
         asked = self._topics_of.get(reply.ref or "")
