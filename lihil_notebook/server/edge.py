@@ -47,6 +47,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..wire import TOKEN_COOKIE, TOKEN_QUERY
 from .limits import LimitedRequest
+from .thread import is_loopback
 
 TOKEN_QUERY_BYTES = TOKEN_QUERY.encode()
 RECENT_REFUSALS = 20
@@ -278,19 +279,10 @@ def _split_host(value: str) -> tuple[str, int | None]:
     return host, port
 
 
-def _is_loopback_name(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _host_allowed(host: str, rules: EdgeRules) -> bool:
-    if _is_loopback_name(host) or host == rules.bound_host.lower() or host in rules.allowed_hosts:
+    if is_loopback(host) or host == rules.bound_host.lower() or host in rules.allowed_hosts:
         return True
-    if not _is_loopback_name(rules.bound_host):
+    if not is_loopback(rules.bound_host):
         # Bound beyond loopback on purpose (the token is on then): any address of the machine is a fair Host.
         try:
             ipaddress.ip_address(host)
@@ -311,7 +303,7 @@ def _origin_allowed(origin: str, host: str | None, port: int | None, rules: Edge
         return False
     if parts.scheme not in ("http", "https") or origin_host is None:
         return False  # "null" (a sandboxed iframe, a file:// page) and other schemes
-    if _is_loopback_name(origin_host):
+    if is_loopback(origin_host):
         return True
     if origin_port is None:
         origin_port = 443 if parts.scheme == "https" else 80
