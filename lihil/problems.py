@@ -104,7 +104,7 @@ class ValidationProblem(msgspec.Struct, tag_field="type", tag=True):
 
 
 class MissingRequestParam(ValidationProblem, tag=True):
-    message: str = "Param is Missing"
+    message: str = "param is missing"
 
 
 class InvalidDataType(ValidationProblem, tag=True):
@@ -112,11 +112,11 @@ class InvalidDataType(ValidationProblem, tag=True):
 
 
 class InvalidJsonReceived(ValidationProblem, tag=True):
-    message: str = "Param value is not a valid json"
+    message: str = "param value is not valid JSON"
 
 
 class InvalidFormError(ValidationProblem, tag=True):
-    message: str = "Form is not valid"
+    message: str = "form is not valid"
 
 
 class CustomDecodeErrorMessage(ValidationProblem, tag=True):
