@@ -139,6 +139,7 @@ def test_missing_body_is_422(client: TestClient) -> None:
     response = client.post("/orders")
     assert response.status_code == 422
     assert [(d["location"], d["param"]) for d in response.json()["detail"]] == [("body", "order")]
+    assert response.json()["detail"][0]["message"] == "param is missing"  # lower case, like every message shown
 
 
 def test_endpoint_signature_is_introspectable() -> None:
