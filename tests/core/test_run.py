@@ -128,6 +128,21 @@ class LogLines:
         return self.seen.decode(errors="replace")
 
 
+def stop_service(proc: subprocess.Popen[bytes], workers: list[psutil.Process]) -> list[psutil.Process]:
+    """Stop a multi-worker service by its supervisor's pid (SIGINT, then kill after a timeout); kill any worker
+    still alive after that. Returns the workers that had to be killed."""
+    proc.send_signal(signal.SIGINT)  # the supervisor stops its workers
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    for leftover in alive:
+        leftover.kill()
+    return list(alive)
+
+
 def test_run_serves_with_several_worker_processes(tmp_path: Path) -> None:
     script = tmp_path / "service.py"
     script.write_text(SERVICE)
@@ -152,14 +167,6 @@ def test_run_serves_with_several_worker_processes(tmp_path: Path) -> None:
                      if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN}
         assert listening == {"127.0.0.1"}
     finally:
-        proc.send_signal(signal.SIGINT)  # the supervisor stops its workers
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        _, alive = psutil.wait_procs(workers, timeout=10)
-        for leftover in alive:
-            leftover.kill()
+        alive = stop_service(proc, workers)
     assert alive == [], f"workers left running: {alive}"
     assert proc.returncode == 0, log.text

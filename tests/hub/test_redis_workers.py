@@ -4,7 +4,6 @@ between members connected to different workers (a real multi-worker uvicorn, a r
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -14,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.core.test_run import LogLines, _free_port
+from tests.core.test_run import LogLines, _free_port, stop_service
 from tests.hub.hub_support import HubClient, RedisServer, require_redis_server
 
 SERVICE = textwrap.dedent(
@@ -83,12 +82,4 @@ def test_a_room_spans_the_worker_processes_of_lihil_run(tmp_path: Path, redis_ur
     finally:
         for client in clients:
             client.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        _, alive = psutil.wait_procs(workers, timeout=10)
-        for leftover in alive:
-            leftover.kill()
+        stop_service(proc, workers)
