@@ -4,14 +4,16 @@ token, and what a failed handshake means (:class:`~lihil_notebook.errors.Session
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 from urllib.parse import urlencode
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
 from ..errors import SessionConnectError
 from ..wire import TOKEN_QUERY
+from .connection import SessionConnection
 from .log import denial_log_text, describe_denial
 
 
@@ -28,7 +30,7 @@ class DialFailed(SessionConnectError):
 async def dial(
     url: str, *, headers: Mapping[str, str], subprotocols: Sequence[str], token: str | None, timeout: float,
     max_size: int, close_timeout: float,
-) -> ClientConnection:
+) -> SessionConnection:
     """Open the connection. The token goes as ``Authorization: Bearer`` unless the user sends their own
     Authorization header — then as the query parameter, which the server takes out before the handler sees it.
     Raises :class:`DialFailed`."""
@@ -39,11 +41,12 @@ async def dial(
         else:
             headers["Authorization"] = f"Bearer {token}"
     try:
-        return await connect(
+        connection = await connect(
             url, additional_headers=headers, subprotocols=[Subprotocol(p) for p in subprotocols] or None,
             open_timeout=timeout,
             proxy=None,  # 127.0.0.1 must never go through an HTTP(S)_PROXY from the environment
             ping_interval=None, max_size=max_size, close_timeout=close_timeout, compression=None,
+            create_connection=SessionConnection,
         )
     except InvalidStatus as exc:
         status, problem, text = describe_denial(exc)
@@ -53,3 +56,4 @@ async def dial(
         what = "timed out" if isinstance(exc, TimeoutError) else f"failed: {exc}"
         text = f"connecting to {shown} {what}"  # the URL shown never carries the token
         raise DialFailed(text, kind="error", text=text, url=shown) from exc
+    return cast(SessionConnection, connection)  # built by create_connection

@@ -84,9 +84,12 @@ class Inbox(Generic[T]):
 
     def get(self, timeout: float) -> T:
         """The next item, waiting up to ``timeout`` seconds (``TimeoutError``); ``InboxClosed`` when there is none."""
+        found = self._take_or_wait(None)
+        if found:
+            return found[0]
         deadline = time.monotonic() + timeout
+        arrived = threading.Event()
         while True:
-            arrived = threading.Event()
             found = self._take_or_wait(arrived.set)
             if found:
                 return found[0]
@@ -95,32 +98,51 @@ class Inbox(Generic[T]):
                     raise TimeoutError
             finally:
                 self._forget(arrived.set)
+            arrived.clear()
 
     async def aget(self, timeout: float) -> T:
         """Like :meth:`get`, awaited on whichever event loop is running."""
+        found = self._take_or_wait(None)
+        if found:
+            return found[0]
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(timeout):
-            while True:
-                arrived = loop.create_future()
+        deadline = loop.time() + timeout
+        while True:
+            arrived = loop.create_future()
 
-                def wake(future: asyncio.Future[None] = arrived) -> None:
-                    with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
-                        loop.call_soon_threadsafe(_resolve, future)
+            def wake(future: asyncio.Future[None] = arrived) -> None:
+                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(_resolve, future)
 
-                found = self._take_or_wait(wake)
+            found = self._take_or_wait(wake)
+            if found:
+                return found[0]
+            expired: list[bool] = []
+
+            def expire(future: asyncio.Future[None] = arrived, expired: list[bool] = expired) -> None:
+                expired.append(True)
+                _resolve(future)
+
+            timer = loop.call_at(deadline, expire)  # cheaper than asyncio.timeout, which counts on this path
+            try:
+                await arrived
+            finally:
+                timer.cancel()
+                self._forget(wake)
+            if expired:
+                found = self._take_or_wait(None)  # it may have come just as time ran out
                 if found:
                     return found[0]
-                try:
-                    await arrived
-                finally:
-                    self._forget(wake)
+                raise TimeoutError
 
-    def _take_or_wait(self, wake: Callable[[], None]) -> tuple[T] | None:
+    def _take_or_wait(self, wake: Callable[[], None] | None) -> tuple[T] | None:
+        """The next item, or None after registering ``wake`` (if given) to be called when one comes."""
         with self._lock:
             if not self._items:
                 if self._closed:
                     raise InboxClosed
-                self._wakers.append(wake)
+                if wake is not None:
+                    self._wakers.append(wake)
                 return None
             item = self._items.popleft()
             size = self._size_of(item)
@@ -139,10 +161,12 @@ class OutboxFull(Exception):
 
 
 class Outbox(Generic[T]):
-    """Items queued from any thread, handed in order to ``write`` by one task on ``loop``.
+    """Items queued from any thread, handed in order to ``write`` on ``loop``.
 
-    ``write`` failing calls ``on_error(exc, unsent)`` with the number of items dropped after it (the queue is
-    cleared: after a failed write the connection is usually gone).
+    ``write_now(item)``, if given, is tried first, right in the loop callback that the queueing scheduled: it writes
+    and returns True, or returns False when the item has to wait — then one task awaits ``write`` for it and
+    everything queued behind it. A write failing calls ``on_error(exc, unsent)`` with the number of items dropped
+    after it (the queue is cleared: after a failed write the connection is usually gone).
     """
 
     def __init__(
@@ -151,8 +175,10 @@ class Outbox(Generic[T]):
         write: Callable[[T], Awaitable[None]],
         on_error: Callable[[Exception, int], None],
         limit: int,
+        write_now: Callable[[T], bool] | None = None,
     ) -> None:
         self._loop, self._write, self._on_error, self.limit = loop, write, on_error, limit
+        self._write_now = write_now
         self._items: deque[T] = deque()
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(limit)
@@ -199,21 +225,46 @@ class Outbox(Generic[T]):
                 raise
 
     def _start_writer(self) -> None:
+        """On the loop: write what can go out now; hand the rest to a task as soon as one item has to wait."""
+        while self._write_now is not None:
+            if not (next_one := self._next()):
+                return
+            item = next_one[0]
+            try:
+                written = self._write_now(item)
+            except Exception as exc:
+                self._slots.release()
+                self._on_error(exc, self._drop_all())
+                continue
+            if not written:
+                with self._lock:
+                    self._items.appendleft(item)  # first in line for the task
+                break
+            self._slots.release()
         self._writer = start_eagerly(self._loop, self._drain())
 
     async def _drain(self) -> None:
-        while True:
+        try:
+            while next_one := self._next():
+                try:
+                    await self._write(next_one[0])
+                except Exception as exc:
+                    self._on_error(exc, self._drop_all())
+                finally:
+                    self._slots.release()
+        except asyncio.CancelledError:  # the loop is shutting down: nothing more will be written
+            self._drop_all()
             with self._lock:
-                if not self._items:
-                    self._scheduled = False
-                    return
-                item = self._items.popleft()
-            try:
-                await self._write(item)
-            except Exception as exc:
-                self._on_error(exc, self._drop_all())
-            finally:
-                self._slots.release()
+                self._scheduled = False
+            raise
+
+    def _next(self) -> tuple[T] | None:
+        """The next item to write, or None (and nothing is scheduled any more) when there is none."""
+        with self._lock:
+            if not self._items:
+                self._scheduled = False
+                return None
+            return (self._items.popleft(),)
 
     def _drop_all(self) -> int:
         with self._lock:

@@ -26,11 +26,11 @@ import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
-from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from ..errors import SessionClosedError, SessionError
 from ..wire import SESSION_HEADER
+from .connection import SessionConnection
 from .dial import DialFailed, dial
 from .frames import Inbox, InboxClosed, Outbox, OutboxFull
 from .log import (
@@ -123,9 +123,9 @@ class Session:
         self._inbox: Inbox[Message] = Inbox(max_unread, max_unread_bytes, len,
                                             log_budget.charge if log_budget else None)
         self.unread_dropped = 0
-        self._outbox: Outbox[Message] = Outbox(loop, self._write, self._write_failed, max_pending_sends)
-        self._ws: ClientConnection | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._outbox: Outbox[Message] = Outbox(loop, self._write, self._write_failed, max_pending_sends,
+                                               write_now=self._write_now)
+        self._ws: SessionConnection | None = None
         self._closed_by_us = False
         # The server handler may print before this side has finished the handshake: such entries wait here, so
         # the log reads "open" first.
@@ -323,24 +323,21 @@ class Session:
         note = f" (subprotocol {self.accepted_subprotocol})" if self.accepted_subprotocol else ""
         self._emit("event", "open", f"connected to {self.url}{note}")
         self._flush_early()
-        self._reader = asyncio.get_running_loop().create_task(self._read(self._ws))
+        ws = self._ws
+        ws.attach(self._received, lambda: self._finish(ws))
 
-    async def _read(self, ws: ClientConnection) -> None:
+    def _received(self, message: Message) -> None:
+        """A message arrived (on the loop, as the connection parses it): log it and queue it for ``receive()``."""
         try:
-            async for message in ws:
-                self._emit("received", *describe_message(message))
-                if dropped := self._inbox.put(message):
-                    self.unread_dropped += dropped
-                    self._emit("event", "dropped", f"{self.unread_dropped} unread messages dropped so far: receive() "
-                               "did not keep up (max_unread / max_unread_bytes keep the newest)")
-        except ConnectionClosed:
-            pass
-        except Exception as exc:  # a bug or a protocol error: it belongs in the log, not in a cell
+            self._emit("received", *describe_message(message))
+            if dropped := self._inbox.put(message):
+                self.unread_dropped += dropped
+                self._emit("event", "dropped", f"{self.unread_dropped} unread messages dropped so far: receive() "
+                           "did not keep up (max_unread / max_unread_bytes keep the newest)")
+        except Exception as exc:  # a bug: it belongs in the log, not in the connection's callback
             self._emit("event", "error", f"reading failed: {exc!r}")
-        finally:
-            self._finish(ws)
 
-    def _finish(self, ws: ClientConnection) -> None:
+    def _finish(self, ws: SessionConnection) -> None:
         if self.state == "closed":
             return
         self.close_code = ws.close_code if ws.close_code is not None else 1006
@@ -362,8 +359,16 @@ class Session:
         for kind, text in early:
             self._emit("event", kind, text)
 
+    def _write_now(self, frame: Message) -> bool:
+        """The outbox's first try (on the server loop): the frame out now and logged, or False if it must wait."""
+        assert self._ws is not None
+        written = self._ws.send_now(frame)
+        if written:
+            self._emit("sent", *describe_message(frame))
+        return written
+
     async def _write(self, frame: Message) -> None:
-        """The outbox's writer (on the server loop): one frame out, then its log entry."""
+        """The outbox's writer for a frame that had to wait: one frame out, then its log entry."""
         assert self._ws is not None
         await self._ws.send(frame)
         self._emit("sent", *describe_message(frame))
@@ -395,12 +400,10 @@ class Session:
             await asyncio.wait_for(self._outbox.drained(), self._close_timeout)
         self.state = "closing"
         await self._ws.close(code, reason)
-        if self._reader is not None:
-            with contextlib.suppress(Exception):
-                await self._reader
+        await self._ws.wait_closed()
         self._finish(self._ws)
 
-    def _require_open(self, action: str) -> ClientConnection:
+    def _require_open(self, action: str) -> SessionConnection:
         if self.state == "connecting" or self._ws is None:
             raise SessionError(f"session {self.name} ({self.path}) cannot {action}: it is not connected yet")
         if self.state != "open":
