@@ -27,7 +27,9 @@ import lihil.socket as lihil_socket
 from lihil import Lihil
 
 from .addresses import Addresses
-from .client.session import LOG_LIMIT, MAX_UNREAD_BYTES, SESSION_LOG_BYTES, LogEntry, Session
+from .client.frames import MAX_UNREAD_BYTES
+from .client.log import LOG_LIMIT, SESSION_LOG_BYTES
+from .client.session import LogEntry, Session
 from .client.sessions import MAX_SESSIONS, TOTAL_LOG_BYTES, SessionRegistry
 from .errors import PlaygroundError, ServerNotRunningError, ServerStartError
 from .reach import Reach

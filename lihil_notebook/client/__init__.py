@@ -1,8 +1,10 @@
 """The client room: the kernel's WebSocket client, which dials the playground server like any other client.
 
 * :mod:`.session` — ``Session``: a connection opened from the notebook (blocking, ``await`` and ``*_nowait`` calls);
+* :mod:`.connection` — ``SessionConnection``: the ``websockets`` connection under a session, without its extra hops;
+* :mod:`.subscribers` — ``Subscribers``: who follows a session's log, called on the server loop in log order;
 * :mod:`.log` — ``LogEntry``, and how payloads, close codes and refused handshakes read in a session's log;
-* :mod:`.frames` — ``Inbox``/``Outbox``: messages between a cell's thread and the server loop;
+* :mod:`.frames` — ``Inbox``/``Outbox``/``Bell``: messages between a cell's thread and the server loop;
 * :mod:`.loop_calls` — ``LoopCaller``: calling into the server loop from a cell, blocking or awaited;
 * :mod:`.tunnel` — ``TunnelSocket``: a connection the kernel makes for a page shown with ``pg.show``.
 

@@ -8,7 +8,13 @@ between a cell's thread and the handler, each of those tasks is one more turn of
 * what arrives is handed to the session's ``on_message`` from ``data_received`` itself (fragmented messages are
   joined here first; a text message that is not UTF-8 fails the connection with 1007, as ``recv()`` would);
 * :meth:`SessionConnection.send_now` writes a frame at once when nothing stops it (the connection is open and its
-  transport is not asking writers to wait); otherwise the caller falls back to ``await send()``.
+  transport is not asking writers to wait); otherwise the caller falls back to ``await send()``;
+* :meth:`SessionConnection.send_direct` writes a frame *from the calling thread* (a cell's), so a send does not have
+  to wake the server loop at all — as a plain ``websockets`` sync client writes from the caller's thread. It works
+  on a duplicate of the socket's descriptor, on plain TCP only (TLS belongs to the transport), and only while the
+  transport holds nothing unwritten; every write of the loop's own (pong, close, a queued frame) first takes the
+  same lock and first writes what a direct write left unfinished, so bytes reach the socket in order. A direct write
+  never touches websockets' protocol object (it builds the frame itself): that object stays the loop's alone.
 
 Ping, pong, close and flow control stay websockets' own. This subclass is passed as ``create_connection``, the hook
 ``websockets.asyncio.client.connect`` offers for it.
@@ -16,6 +22,9 @@ Ping, pong, close and flow control stay websockets' own. This subclass is passed
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 from collections.abc import Callable
 
 from websockets.asyncio.client import ClientConnection
@@ -36,6 +45,10 @@ class SessionConnection(ClientConnection):
         self._fragments: list[bytes] = []
         self._fragmented_text = False
         self._lost = False
+        self._write_lock = threading.RLock()  # every write to the socket, from any thread
+        self._direct: socket.socket | None = None  # our own descriptor of the socket, for send_direct
+        self._unfinished: list[bytes] = []  # what a direct write could not write at once: goes out first
+        self._finishing = False  # the loop is asked to write _unfinished
 
     def attach(self, on_message: Callable[[Message], None], on_closed: Callable[[], None]) -> None:
         """From now on, each message goes to ``on_message`` and the end of the connection to ``on_closed`` (both on
@@ -58,7 +71,63 @@ class SessionConnection(ClientConnection):
         self.send_data()
         return True
 
+    def allow_direct_writes(self) -> None:
+        """On the loop, once open: let :meth:`send_direct` write from other threads (plain TCP only)."""
+        if self.transport.get_extra_info("sslcontext") is not None:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return
+        with self._write_lock:
+            if not self._lost and self._direct is None:
+                self._direct = socket.socket(fileno=os.dup(sock.fileno()))
+                self._direct.setblocking(False)
+
+    def send_direct(self, message: Message, before: Callable[[], None]) -> bool:
+        """Write ``message`` from this thread, now; False if it must go through the loop instead (TLS, not open, or
+        bytes still waiting in the transport). ``before`` runs just before the bytes go out (the session logs the
+        frame there, so its entry always precedes the reply's). An ``OSError`` means the connection is broken."""
+        if self._direct is None:
+            return False
+        if isinstance(message, str):
+            frame = Frame(Opcode.TEXT, message.encode())
+        else:
+            frame = Frame(Opcode.BINARY, message)
+        data = frame.serialize(mask=True)  # a client masks; no extensions (compression is off)
+        with self._write_lock:
+            sock = self._direct
+            if (sock is None or self.protocol.state is not OPEN or self._unfinished
+                    or self.transport.get_write_buffer_size()):
+                return False
+            before()
+            try:
+                written = sock.send(data)
+            except BlockingIOError:
+                written = 0
+            if written < len(data):
+                self._unfinished.append(data[written:])
+                if not self._finishing:
+                    self._finishing = True
+                    self.loop.call_soon_threadsafe(self._finish_unfinished)
+        return True
+
+    def _finish_unfinished(self) -> None:
+        with self._write_lock:
+            self._finishing = False
+            self._write_unfinished()
+
+    def _write_unfinished(self) -> None:
+        unfinished, self._unfinished = self._unfinished, []
+        for data in unfinished:
+            self.transport.write(data)
+
     # --- websockets' callbacks ---------------------------------------------------------------------------------
+
+    def send_data(self) -> None:
+        with self._write_lock:
+            if self._unfinished:
+                self._write_unfinished()
+            super().send_data()
 
     def process_event(self, event: Event) -> None:
         if self.response is None or not isinstance(event, Frame):  # the handshake's response
@@ -78,6 +147,11 @@ class SessionConnection(ClientConnection):
             super().process_event(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        with self._write_lock:
+            if self._direct is not None:
+                self._direct.close()  # before the transport closes its own descriptor: then the socket is closed
+                self._direct = None
+            self._unfinished.clear()
         super().connection_lost(exc)
         self._lost = True
         if self._on_closed is not None:

@@ -1,26 +1,38 @@
-"""Frames between a notebook cell and a session's connection on the server loop: ``Inbox`` and ``Outbox``.
+"""Frames between a notebook cell and a session's connection on the server loop: ``Inbox``, ``Outbox``, ``Bell``.
 
-Both exist to keep thread switches off the path of a message. Every hop between a cell's thread and the server
-loop costs about as much as a whole WebSocket round trip on loopback, so:
+All three exist to keep thread switches off the path of a message. Every hop between a cell's thread and the
+server loop costs about as much as a whole WebSocket round trip on loopback, so:
 
 * ``Inbox``: a blocking ``receive()`` parks on its own primitive and the server loop wakes it when a message arrives
   (one switch, as with a plain ``websockets`` client) instead of sending a coroutine over and waiting for it (two);
-* ``Outbox``: ``send()`` queues the frame for one writer task on the server loop and returns; it waits only when
-  ``limit`` frames are still unwritten (back pressure, so memory stays bounded). Frames go out in call order.
+  an awaited ``areceive()`` is woken by its loop's ``Bell``;
+* ``Outbox``: ``send()`` writes the frame from the cell's thread when nothing is queued (no hop at all, as a plain
+  ``websockets`` sync client does), else queues it for the server loop and returns; it waits only when ``limit``
+  frames are still unwritten (back pressure, so memory stays bounded). Frames go out in call order;
+* ``Bell``: one cheap way for the server loop to wake an awaiting cell's loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+MAX_UNREAD = 10_000
+"""Default number of received messages a session keeps for ``receive()``; beyond it the oldest unread one is dropped."""
+MAX_UNREAD_BYTES = 16 * 1024 * 1024
+"""Default bytes of unread messages a session keeps for ``receive()``; beyond it the oldest unread ones are dropped."""
+MAX_PENDING_SENDS = 1_000
+"""Default number of frames a session's ``send()`` may queue ahead of the writer before it waits."""
 
 
 class InboxClosed(Exception):
@@ -106,33 +118,32 @@ class Inbox(Generic[T]):
         if found:
             return found[0]
         loop = asyncio.get_running_loop()
+        bell = bell_of(loop)
         deadline = loop.time() + timeout
+        expired: list[bool] = []
         while True:
             arrived = loop.create_future()
 
             def wake(future: asyncio.Future[None] = arrived) -> None:
-                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
-                    loop.call_soon_threadsafe(_resolve, future)
+                bell.ring(future)
+
+            def expire(future: asyncio.Future[None] = arrived) -> None:
+                expired.append(True)
+                _resolve(future)
 
             found = self._take_or_wait(wake)
             if found:
                 return found[0]
-            expired: list[bool] = []
-
-            def expire(future: asyncio.Future[None] = arrived, expired: list[bool] = expired) -> None:
-                expired.append(True)
-                _resolve(future)
-
             timer = loop.call_at(deadline, expire)  # cheaper than asyncio.timeout, which counts on this path
             try:
                 await arrived
             finally:
                 timer.cancel()
                 self._forget(wake)
+            found = self._take_or_wait(None)  # woken: it is there (or it came just as time ran out)
+            if found:
+                return found[0]
             if expired:
-                found = self._take_or_wait(None)  # it may have come just as time ran out
-                if found:
-                    return found[0]
                 raise TimeoutError
 
     def _take_or_wait(self, wake: Callable[[], None] | None) -> tuple[T] | None:
@@ -163,10 +174,12 @@ class OutboxFull(Exception):
 class Outbox(Generic[T]):
     """Items queued from any thread, handed in order to ``write`` on ``loop``.
 
-    ``write_now(item)``, if given, is tried first, right in the loop callback that the queueing scheduled: it writes
-    and returns True, or returns False when the item has to wait — then one task awaits ``write`` for it and
-    everything queued behind it. A write failing calls ``on_error(exc, unsent)`` with the number of items dropped
-    after it (the queue is cleared: after a failed write the connection is usually gone).
+    ``write_direct(item)``, if given, is tried first, by the thread that queues, while nothing is queued or being
+    written: True means written (no loop involved). Else the item is queued and ``write_now(item)``, if given, is
+    tried in the loop callback that the queueing scheduled: it writes and returns True, or returns False when the
+    item has to wait — then one task awaits ``write`` for it and everything queued behind it. A write failing calls
+    ``on_error(exc, unsent)`` with the number of items dropped after it (the queue is cleared: after a failed write
+    the connection is usually gone); for a direct write it is called on the queueing thread.
     """
 
     def __init__(
@@ -176,9 +189,10 @@ class Outbox(Generic[T]):
         on_error: Callable[[Exception, int], None],
         limit: int,
         write_now: Callable[[T], bool] | None = None,
+        write_direct: Callable[[T], bool] | None = None,
     ) -> None:
         self._loop, self._write, self._on_error, self.limit = loop, write, on_error, limit
-        self._write_now = write_now
+        self._write_now, self._write_direct = write_now, write_direct
         self._items: deque[T] = deque()
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(limit)
@@ -187,23 +201,43 @@ class Outbox(Generic[T]):
 
     def put(self, item: T, timeout: float) -> None:
         """Queue ``item``, waiting up to ``timeout`` s for a free slot (``OutboxFull``). Not on the loop's thread."""
+        if self._wrote_directly(item):
+            return
         if not self._slots.acquire(timeout=timeout):
             raise OutboxFull
         self._enqueue(item)
 
     def put_nowait(self, item: T) -> None:
+        if self._wrote_directly(item):
+            return
         if not self._slots.acquire(blocking=False):
             raise OutboxFull
         self._enqueue(item)
 
     async def aput(self, item: T, timeout: float) -> None:
         """Queue ``item`` from any event loop, awaiting a free slot if needed."""
+        if self._wrote_directly(item):
+            return
         if not self._slots.acquire(blocking=False):
             if asyncio.get_running_loop() is self._loop:
                 raise OutboxFull  # the writer needs this very loop to free a slot: waiting here would never end
             if not await asyncio.to_thread(self._slots.acquire, True, timeout):
                 raise OutboxFull
         self._enqueue(item)
+
+    def _wrote_directly(self, item: T) -> bool:
+        """Write ``item`` from this thread if nothing is queued or being written (then order cannot suffer)."""
+        if self._write_direct is None:
+            return False
+        with self._lock:  # held while writing: whoever queues next waits, and comes after this item
+            if self._items or self._scheduled:
+                return False
+            try:
+                return self._write_direct(item)
+            except Exception as exc:
+                failure = exc
+        self._on_error(failure, 0)  # outside the lock: the handler may queue more
+        return True  # done with: it failed, and that is reported
 
     async def drained(self) -> None:
         """On the loop: wait until everything queued so far has been written (or failed)."""
@@ -273,6 +307,69 @@ class Outbox(Generic[T]):
         for _ in range(dropped):
             self._slots.release()
         return dropped
+
+
+class Bell:
+    """Wakes one event loop from other threads to resolve futures: a byte on a socket pair that loop watches.
+
+    ``call_soon_threadsafe`` does the same through the loop's own self-pipe, which it reads until it is empty (one
+    more system call and an exception per wake-up); on the path of every message received by an awaiting cell, the
+    difference shows. Where a loop cannot watch a socket (Windows' proactor), ``call_soon_threadsafe`` it is.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = weakref.ref(loop)  # a bell must not keep its loop alive (it is the value of a weak mapping)
+        self._lock = threading.Lock()
+        self._futures: list[asyncio.Future[None]] = []
+        self._rung = False
+        self._sockets: tuple[socket.socket, socket.socket] | None = None
+        receiver, sender = socket.socketpair()
+        receiver.setblocking(False)
+        sender.setblocking(False)
+        try:
+            loop.add_reader(receiver.fileno(), self._answer)
+        except NotImplementedError:
+            receiver.close()
+            sender.close()
+            return
+        self._sockets = receiver, sender
+        weakref.finalize(loop, receiver.close)  # the loop's selector is the last to need it
+        weakref.finalize(loop, sender.close)
+
+    def ring(self, future: asyncio.Future[None]) -> None:
+        """Any thread: resolve ``future`` on its loop, soon."""
+        if self._sockets is None:
+            loop = self._loop()
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+                if loop is not None:
+                    loop.call_soon_threadsafe(_resolve, future)
+            return
+        with self._lock:
+            self._futures.append(future)
+            ring, self._rung = not self._rung, True
+        if ring:
+            with contextlib.suppress(OSError):  # full: a byte is unread, so the loop wakes anyway; closed: no loop
+                self._sockets[1].send(b"\0")
+
+    def _answer(self) -> None:
+        assert self._sockets is not None
+        with contextlib.suppress(OSError):
+            self._sockets[0].recv(4096)
+        with self._lock:
+            futures, self._futures, self._rung = self._futures, [], False
+        for future in futures:
+            _resolve(future)
+
+
+_bells: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Bell] = weakref.WeakKeyDictionary()
+
+
+def bell_of(loop: asyncio.AbstractEventLoop) -> Bell:
+    """The :class:`Bell` of ``loop`` (made on first use, on that loop's thread)."""
+    bell = _bells.get(loop)
+    if bell is None:
+        bell = _bells[loop] = Bell(loop)
+    return bell
 
 
 def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

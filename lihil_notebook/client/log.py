@@ -22,6 +22,11 @@ Kind = Literal["text", "binary", "open", "close", "error", "ping", "pong", "stal
 """What a log entry is. "separator" is the console's own row between the connections of one panel."""
 Message = str | bytes
 
+LOG_LIMIT = 100_000
+"""Default number of log entries a session keeps (the oldest go first)."""
+SESSION_LOG_BYTES = 8 * 1024 * 1024
+"""Default bytes of log a session keeps; past it the oldest entries go, and one entry says how many."""
+
 CLOSE_CODE_NAMES = {
     1000: "normal closure", 1001: "going away", 1002: "protocol error", 1003: "unsupported data",
     1006: "abnormal closure, no close frame", 1007: "invalid payload", 1008: "policy violation",
@@ -196,6 +201,11 @@ class SessionLog:
     def entries(self) -> list[LogEntry]:
         with self._lock:
             return list(self._entries)
+
+    def add(self, entry: LogEntry) -> LogEntry:
+        """Append ``entry``, and return it."""
+        self.append(entry)
+        return entry
 
     def append(self, entry: LogEntry) -> None:
         cost = entry_bytes(entry)

@@ -1,11 +1,12 @@
 """``Session``: a WebSocket client opened from the notebook, and its event log.
 
-The connection itself (a ``websockets`` client) lives on the playground server's event loop, never on the kernel's:
-a cell that blocks cannot starve it, and the kernel's loop is never re-entered (no nest_asyncio). Every method comes
-in three flavours:
+The connection itself (a ``websockets`` client, see :mod:`.connection`) lives on the playground server's event loop,
+never on the kernel's: a cell that blocks cannot starve it, and the kernel's loop is never re-entered (no
+nest_asyncio). Only writing a frame may happen on the cell's own thread. Every method comes in three flavours:
 
 * blocking, for plain cells: ``s.receive()``, ``s.ping()``, ``s.close()`` wait for the server loop with a timeout;
-  ``s.send("hi")`` queues the frame (frames go out in call order) and waits only when too many are still unwritten.
+  ``s.send("hi")`` writes the frame, or queues it (frames go out in call order) and waits only when too many are
+  still unwritten.
   Called *on* the server thread (from a handler or a callback) they raise instead of deadlocking;
 * awaitable, for top-level ``await`` in a cell or for code already on the server loop: ``await s.areceive()``;
 * fire-and-forget, for widget callbacks that must return at once: ``s.send_nowait("hi")`` — the outcome, or the
@@ -23,7 +24,7 @@ import itertools
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from websockets.exceptions import ConnectionClosed
@@ -32,8 +33,10 @@ from ..errors import SessionClosedError, SessionError
 from ..wire import SESSION_HEADER
 from .connection import SessionConnection
 from .dial import DialFailed, dial
-from .frames import Inbox, InboxClosed, Outbox, OutboxFull
+from .frames import MAX_PENDING_SENDS, MAX_UNREAD, MAX_UNREAD_BYTES, Inbox, InboxClosed, Outbox, OutboxFull
 from .log import (
+    LOG_LIMIT,
+    SESSION_LOG_BYTES,
     Direction,
     Kind,
     LogBudget,
@@ -47,20 +50,11 @@ from .log import (
     describe_message,
 )
 from .loop_calls import LoopCaller, LoopClosed
+from .subscribers import Subscribers
 
 T = TypeVar("T")
 State = Literal["connecting", "open", "closing", "closed"]
 
-LOG_LIMIT = 100_000
-"""Default number of log entries a session keeps (the oldest go first)."""
-SESSION_LOG_BYTES = 8 * 1024 * 1024
-"""Default bytes of log a session keeps; past it the oldest entries go, and one entry says how many."""
-MAX_UNREAD = 10_000
-"""Default number of received messages kept for ``receive()``; beyond it the oldest unread one is dropped."""
-MAX_UNREAD_BYTES = 16 * 1024 * 1024
-"""Default bytes of unread messages kept for ``receive()``; beyond it the oldest unread ones are dropped."""
-MAX_PENDING_SENDS = 1_000
-"""Default number of frames ``send()`` may queue ahead of the writer before it waits."""
 CLOSE_TIMEOUT = 2.0
 """Seconds ``close()`` waits for the server's close frame before dropping the connection."""
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
@@ -119,12 +113,12 @@ class Session:
         self._log = SessionLog(log_bytes, log_limit, log_budget)
         self._token = token  # the playground's, carried on the handshake; never logged
         self._connecting: asyncio.Task[None] | None = None
-        self._subscribers: list[Callable[[LogEntry], None]] = []
+        self._subscribers = Subscribers(self._on_loop)
         self._inbox: Inbox[Message] = Inbox(max_unread, max_unread_bytes, len,
                                             log_budget.charge if log_budget else None)
         self.unread_dropped = 0
         self._outbox: Outbox[Message] = Outbox(loop, self._write, self._write_failed, max_pending_sends,
-                                               write_now=self._write_now)
+                                               write_now=self._write_now, write_direct=self._write_direct)
         self._ws: SessionConnection | None = None
         self._closed_by_us = False
         # The server handler may print before this side has finished the handshake: such entries wait here, so
@@ -156,27 +150,22 @@ class Session:
         """What the log holds, in bytes (as the caps count them)."""
         return self._log.nbytes
 
-    def subscribe(self, callback: Callable[[LogEntry], None]) -> Callable[[], None]:
-        """Call ``callback(entry)`` for each new log entry; returns a function that unsubscribes.
-
-        The callback runs on the server loop thread and must be quick (buffer, don't render).
-        """
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+    def subscribe(self, callback: Callable[[LogEntry], None],
+                  kinds: Collection[Kind] | None = None) -> Callable[[], None]:
+        """Call ``callback(entry)`` for each new log entry (only those of ``kinds``, if given); returns a function
+        that unsubscribes. The callback runs on the server loop thread, in log order, and must be quick (buffer,
+        don't render)."""
+        return self._subscribers.add(callback, kinds)
 
     # --- blocking API -------------------------------------------------------------------------------------------
 
     def send(self, data: str | bytes | dict[str, Any] | list[Any], *, timeout: float = 5.0) -> None:
         """Send a text frame (str), a binary frame (bytes) or JSON text (dict/list).
 
-        The frame is queued for the server loop, which writes frames in call order, and ``send`` returns; it waits
-        (up to ``timeout``) only while ``max_pending_sends`` frames are still unwritten. A closed session or a bad
-        payload raises here; a write that fails later is logged, and the next ``receive()`` says why.
+        The frame is written from this thread when nothing is queued before it, else queued for the server loop,
+        which writes frames in call order; ``send`` returns at once and waits (up to ``timeout``) only while
+        ``max_pending_sends`` frames are still unwritten. A closed session or a bad payload raises here; a write
+        that fails is logged, and the next ``receive()`` says why.
         """
         frame = as_frame(data)
         self._calls.refuse_here("send")
@@ -325,6 +314,7 @@ class Session:
         self._flush_early()
         ws = self._ws
         ws.attach(self._received, lambda: self._finish(ws))
+        ws.allow_direct_writes()
 
     def _received(self, message: Message) -> None:
         """A message arrived (on the loop, as the connection parses it): log it and queue it for ``receive()``."""
@@ -340,10 +330,15 @@ class Session:
     def _finish(self, ws: SessionConnection) -> None:
         if self.state == "closed":
             return
-        self.close_code = ws.close_code if ws.close_code is not None else 1006
-        self.close_reason = ws.close_reason or ""
+        sent = ws.protocol.close_sent
+        failed = sent is not None and ws.protocol.close_rcvd is None and not self._closed_by_us  # we failed it: 1007…
+        if sent is not None and failed:
+            self.close_code, self.close_reason = sent.code, sent.reason
+        else:
+            self.close_code = ws.close_code if ws.close_code is not None else 1006
+            self.close_reason = ws.close_reason or ""
         self.state = "closed"
-        self._emit("sent" if self._closed_by_us else "received", "close",
+        self._emit("sent" if self._closed_by_us or failed else "received", "close",
                    f"{self.close_code} {self.close_reason}".strip())
         self._inbox.close()
 
@@ -358,6 +353,16 @@ class Session:
         early, self._early = self._early, []
         for kind, text in early:
             self._emit("event", kind, text)
+
+    def _write_direct(self, frame: Message) -> bool:
+        """The outbox's first try, on the sender's thread: the frame written from here (logged just before it goes
+        out); False if the connection cannot take a direct write."""
+        ws = self._ws
+        written = ws is not None and ws.send_direct(frame, lambda: self._subscribers.queue(self._log.add(
+            LogEntry(time.time(), "sent", *describe_message(frame)))))
+        if written:
+            self._subscribers.deliver_soon()
+        return written
 
     def _write_now(self, frame: Message) -> bool:
         """The outbox's first try (on the server loop): the frame out now and logged, or False if it must wait."""
@@ -376,7 +381,7 @@ class Session:
     def _write_failed(self, exc: Exception, unsent: int) -> None:
         reason = self._closed_error("send") if isinstance(exc, ConnectionClosed) else exc
         more = f" ({unsent} more queued frame(s) dropped)" if unsent else ""
-        self._emit("event", "error", f"send failed: {reason}{more}")
+        self._emit_threadsafe("event", "error", f"send failed: {reason}{more}")  # a direct write fails off the loop
 
     async def _ping(self, timeout: float) -> float:
         ws = self._require_open("ping")
@@ -465,17 +470,13 @@ class Session:
         return self._log.trim(target_bytes)
 
     def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0) -> None:
-        entry = LogEntry(time.time(), direction, kind, data, size)
-        self._log.append(entry)
-        for callback in list(self._subscribers):
-            with contextlib.suppress(Exception):  # a subscriber's bug must not break the connection
-                callback(entry)
+        self._subscribers.publish(self._log.add(LogEntry(time.time(), direction, kind, data, size)))
 
     def _emit_threadsafe(self, direction: Direction, kind: Kind, data: str | None) -> None:
         self._on_loop(lambda: self._emit(direction, kind, data))
 
     def _on_loop(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the server loop thread (log entries are written there only), or now if the loop is gone."""
+        """Run ``fn`` on the server loop thread (subscribers are called there only), or now if the loop is gone."""
         self._calls.run_soon(fn)
 
     def _block(self, coro: Coroutine[Any, Any, T], timeout: float, action: str) -> T:

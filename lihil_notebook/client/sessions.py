@@ -16,9 +16,12 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
-from .log import LogBudget, LogEntry
-from .session import LOG_LIMIT, MAX_UNREAD_BYTES, SESSION_LOG_BYTES, Session
+from .frames import MAX_UNREAD_BYTES
+from .log import LOG_LIMIT, SESSION_LOG_BYTES, Kind, LogBudget, LogEntry
+from .session import Session
 
+STATE_KINDS: frozenset[Kind] = frozenset({"open", "close", "denied", "stale", "error"})
+"""The log entries that change a session's state (what the registry's listeners hear about)."""
 MAX_SESSIONS = 100
 """Closed sessions kept in ``pg.sessions`` (open ones are always kept)."""
 TOTAL_LOG_BYTES = 64 * 1024 * 1024
@@ -62,7 +65,7 @@ class SessionRegistry:
         session = Session(path=path, url=url, loop=loop, loop_thread=loop_thread, name=name, headers=headers,
                           subprotocols=subprotocols, log_limit=self._log_limit, log_bytes=self._log_bytes,
                           log_budget=self.budget, max_unread_bytes=self._max_unread_bytes, token=token)
-        session.subscribe(self._on_entry)
+        session.subscribe(self._on_entry, kinds=STATE_KINDS)  # not every message: those need no wake-up
         with self._lock:
             self._sessions.append(session)
             self._by_id[session.id] = session
@@ -97,7 +100,7 @@ class SessionRegistry:
             session.abandon()
 
     def _on_entry(self, entry: LogEntry) -> None:
-        if entry.kind in ("open", "close", "denied", "stale") or (entry.kind == "error" and entry.direction == "event"):
+        if entry.kind != "error" or entry.direction == "event":
             self._on_change()
 
     def _reclaim(self, excess: int) -> None:
