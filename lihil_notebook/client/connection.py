@@ -71,6 +71,14 @@ class SessionConnection(ClientConnection):
         self.send_data()
         return True
 
+    def ending(self, *, closed_by_us: bool) -> tuple[int, str, bool]:
+        """Once closed: the close code and reason to show, and whether this side failed the connection (text that
+        is not UTF-8, a message too big): then the code is the one sent (1007, 1009), as no close frame came back."""
+        sent = self.protocol.close_sent
+        if sent is not None and self.protocol.close_rcvd is None and not closed_by_us:
+            return sent.code, sent.reason, True
+        return (self.close_code if self.close_code is not None else 1006), self.close_reason or "", False
+
     def allow_direct_writes(self) -> None:
         """On the loop, once open: let :meth:`send_direct` write from other threads (plain TCP only)."""
         if self.transport.get_extra_info("sslcontext") is not None:

@@ -330,13 +330,7 @@ class Session:
     def _finish(self, ws: SessionConnection) -> None:
         if self.state == "closed":
             return
-        sent = ws.protocol.close_sent
-        failed = sent is not None and ws.protocol.close_rcvd is None and not self._closed_by_us  # we failed it: 1007…
-        if sent is not None and failed:
-            self.close_code, self.close_reason = sent.code, sent.reason
-        else:
-            self.close_code = ws.close_code if ws.close_code is not None else 1006
-            self.close_reason = ws.close_reason or ""
+        self.close_code, self.close_reason, failed = ws.ending(closed_by_us=self._closed_by_us)
         self.state = "closed"
         self._emit("sent" if self._closed_by_us or failed else "received", "close",
                    f"{self.close_code} {self.close_reason}".strip())
