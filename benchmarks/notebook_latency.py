@@ -10,7 +10,9 @@
    (404 until mounted) and a redefinition (the handler reports its version; the old one is still served until then).
 3. A ``Session`` round trip against a bare ``websockets`` client on the same route (target <= 1.1x): inside one
    kernel, batches of send+receive alternate between the two, each batch timed; each round gives a ratio and the
-   table shows the median ratio with the middle half of the rounds (p25-p75) and their whole range. Blocking API against ``websockets.sync.client``; the awaitable API (top-level
+   table shows the median ratio with the middle half of the rounds (p25-p75) and their whole range. "bare" is
+   ``websockets`` with its defaults (permessage-deflate negotiated, as our server offers it); "bare, no
+   compression" is the like-for-like reference (a ``Session`` never compresses), alternated in the same rounds. Blocking API against ``websockets.sync.client``; the awaitable API (top-level
    ``await`` in a cell) against ``websockets.asyncio.client`` running on the kernel's own loop.
 
 Everything is bounded: fixed counts, a timeout on every wait, every kernel shut down at the end.
@@ -161,6 +163,7 @@ pg.mount_ws("/bench-echo", echo)
 url = pg.ws_url("/bench-echo")
 session = pg.connect("/bench-echo")
 bare_async = await websockets.asyncio.client.connect(url, proxy=None)
+plain_async = await websockets.asyncio.client.connect(url, proxy=None, compression=None)
 
 def timed_sync(send, receive):
     started = time.perf_counter()
@@ -174,17 +177,20 @@ async def timed_async(send, receive):
         await send("x"); await receive()
     return (time.perf_counter() - started) / {work.batch}
 
-sync = {{"session": [], "bare": []}}
-aio = {{"session": [], "bare": []}}
-with connect(url, proxy=None) as bare:
+sync = {{"session": [], "bare": [], "plain": []}}
+aio = {{"session": [], "bare": [], "plain": []}}
+with connect(url, proxy=None) as bare, connect(url, proxy=None, compression=None) as plain:
     for round_ in range({work.rounds}):
-        pairs = [("session", session.send, session.receive), ("bare", bare.send, bare.recv)]
+        pairs = [("session", session.send, session.receive), ("bare", bare.send, bare.recv),
+                 ("plain", plain.send, plain.recv)]
         for name, send, receive in (pairs if round_ % 2 else pairs[::-1]):
             sync[name].append(timed_sync(send, receive))
-        pairs = [("session", session.asend, session.areceive), ("bare", bare_async.send, bare_async.recv)]
+        pairs = [("session", session.asend, session.areceive), ("bare", bare_async.send, bare_async.recv),
+                 ("plain", plain_async.send, plain_async.recv)]
         for name, send, receive in (pairs if round_ % 2 else pairs[::-1]):
             aio[name].append(await timed_async(send, receive))
 await bare_async.close()
+await plain_async.close()
 session.close()
 print(json.dumps({{"sync": sync, "async": aio}}))
 """
@@ -240,13 +246,14 @@ def report(results: dict[str, Any], work: Workload) -> None:
     ]
     for api in ("sync", "async"):
         figures = results["round_trip"][api]
-        ratios = [s / b for s, b in zip(figures["session"], figures["bare"], strict=True)]
         rows.append((f"round trip, {api}: Session", statistics.median(figures["session"]) * 1e6, "µs", ""))
-        rows.append((f"round trip, {api}: bare websockets", statistics.median(figures["bare"]) * 1e6, "µs", ""))
-        ordered = sorted(ratios)
-        p25, p75 = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
-        rows.append((f"round trip, {api}: Session / bare (median of rounds)", statistics.median(ratios), "x",
-                     f"<= 1.1x  (p25-p75 {p25:.2f}-{p75:.2f}, rounds {min(ratios):.2f}-{max(ratios):.2f})"))
+        for ref, label in (("bare", "bare"), ("plain", "bare, no compression")):
+            ratios = [s / b for s, b in zip(figures["session"], figures[ref], strict=True)]
+            ordered = sorted(ratios)
+            p25, p75 = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+            rows.append((f"round trip, {api}: {label} websockets", statistics.median(figures[ref]) * 1e6, "µs", ""))
+            rows.append((f"round trip, {api}: Session / {label} (median)", statistics.median(ratios), "x",
+                         f"<= 1.1x  (p25-p75 {p25:.2f}-{p75:.2f}, rounds {min(ratios):.2f}-{max(ratios):.2f})"))
     print(f"notebook latency, {work}\nPython {sys.version.split()[0]}\n")
     width = max(len(r[0]) for r in rows)
     for label, value, unit, target in rows:
