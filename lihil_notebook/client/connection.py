@@ -39,9 +39,9 @@ class SessionConnection(ClientConnection):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._on_message: Callable[[Message], None] | None = None
+        self._on_message: Callable[[Message, int], None] | None = None
         self._on_closed: Callable[[], None] | None = None
-        self._early: list[Message] = []  # arrived with or right after the handshake, before attach()
+        self._early: list[tuple[Message, int]] = []  # arrived with or right after the handshake, before attach()
         self._fragments: list[bytes] = []
         self._fragmented_text = False
         self._lost = False
@@ -50,13 +50,13 @@ class SessionConnection(ClientConnection):
         self._unfinished: list[bytes] = []  # what a direct write could not write at once: goes out first
         self._finishing = False  # the loop is asked to write _unfinished
 
-    def attach(self, on_message: Callable[[Message], None], on_closed: Callable[[], None]) -> None:
-        """From now on, each message goes to ``on_message`` and the end of the connection to ``on_closed`` (both on
-        the loop). What arrived before is delivered now, in order."""
+    def attach(self, on_message: Callable[[Message, int], None], on_closed: Callable[[], None]) -> None:
+        """From now on, each message goes to ``on_message(message, size in bytes)`` and the end of the connection
+        to ``on_closed`` (both on the loop). What arrived before is delivered now, in order."""
         self._on_message, self._on_closed = on_message, on_closed
         early, self._early = self._early, []
-        for message in early:
-            on_message(message)
+        for message, size in early:
+            on_message(message, size)
         if self._lost:
             on_closed()
 
@@ -91,23 +91,22 @@ class SessionConnection(ClientConnection):
                 self._direct = socket.socket(fileno=os.dup(sock.fileno()))
                 self._direct.setblocking(False)
 
-    def send_direct(self, message: Message, before: Callable[[], None]) -> bool:
+    def send_direct(self, message: Message, before: Callable[[int], None]) -> bool:
         """Write ``message`` from this thread, now; False if it must go through the loop instead (TLS, not open, or
-        bytes still waiting in the transport). ``before`` runs just before the bytes go out (the session logs the
-        frame there, so its entry always precedes the reply's). An ``OSError`` means the connection is broken."""
+        bytes still waiting in the transport). ``before(payload size)`` runs just before the bytes go out (the
+        session logs the frame there, so its entry always precedes the reply's). An ``OSError`` means the connection
+        is broken."""
         if self._direct is None:
             return False
-        if isinstance(message, str):
-            frame = Frame(Opcode.TEXT, message.encode())
-        else:
-            frame = Frame(Opcode.BINARY, message)
-        data = frame.serialize(mask=True)  # a client masks; no extensions (compression is off)
+        text = isinstance(message, str)
+        payload = message.encode() if isinstance(message, str) else message
+        data = Frame(Opcode.TEXT if text else Opcode.BINARY, payload).serialize(mask=True)  # a client masks; no extensions (compression is off)
         with self._write_lock:
             sock = self._direct
             if (sock is None or self.protocol.state is not OPEN or self._unfinished
                     or self.transport.get_write_buffer_size()):
                 return False
-            before()
+            before(len(payload))
             try:
                 written = sock.send(data)
             except BlockingIOError:
@@ -175,6 +174,6 @@ class SessionConnection(ClientConnection):
                 self.send_data()
                 return
         if self._on_message is None:
-            self._early.append(message)
+            self._early.append((message, len(data)))
         else:
-            self._on_message(message)
+            self._on_message(message, len(data))

@@ -333,8 +333,7 @@ class Bell:
             sender.close()
             return
         self._sockets = receiver, sender
-        weakref.finalize(loop, receiver.close)  # the loop's selector is the last to need it
-        weakref.finalize(loop, sender.close)
+        weakref.finalize(loop, _close_all, receiver, sender)  # the loop's selector is the last to need them
 
     def ring(self, future: asyncio.Future[None]) -> None:
         """Any thread: resolve ``future`` on its loop, soon."""
@@ -381,6 +380,11 @@ def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Non
     if sys.version_info >= (3, 12):
         return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
     return loop.create_task(coro)
+
+
+def _close_all(*sockets: socket.socket) -> None:
+    for sock in sockets:
+        sock.close()
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

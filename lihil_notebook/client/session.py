@@ -316,10 +316,10 @@ class Session:
         ws.attach(self._received, lambda: self._finish(ws))
         ws.allow_direct_writes()
 
-    def _received(self, message: Message) -> None:
+    def _received(self, message: Message, size: int) -> None:
         """A message arrived (on the loop, as the connection parses it): log it and queue it for ``receive()``."""
         try:
-            self._emit("received", *describe_message(message))
+            self._emit("received", "text" if isinstance(message, str) else "binary", message, size)
             if dropped := self._inbox.put(message):
                 self.unread_dropped += dropped
                 self._emit("event", "dropped", f"{self.unread_dropped} unread messages dropped so far: receive() "
@@ -352,8 +352,9 @@ class Session:
         """The outbox's first try, on the sender's thread: the frame written from here (logged just before it goes
         out); False if the connection cannot take a direct write."""
         ws = self._ws
-        written = ws is not None and ws.send_direct(frame, lambda: self._subscribers.queue(self._log.add(
-            LogEntry(time.time(), "sent", *describe_message(frame)))))
+        kind: Kind = "text" if isinstance(frame, str) else "binary"
+        written = ws is not None and ws.send_direct(frame, lambda size: self._subscribers.queue(self._log.add(
+            LogEntry(time.time(), "sent", kind, frame, size))))
         if written:
             self._subscribers.deliver_soon()
         return written
