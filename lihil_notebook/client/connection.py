@@ -16,12 +16,16 @@ between a cell's thread and the handler, each of those tasks is one more turn of
   same lock and first writes what a direct write left unfinished, so bytes reach the socket in order. A direct write
   never touches websockets' protocol object (it builds the frame itself): that object stays the loop's alone.
 
+* while a cell awaits a message, its own loop may read the socket instead of the server loop
+  (:meth:`SessionConnection.lend_reading`, see :mod:`.reading`), for the messages websockets' parser need not see.
+
 Ping, pong, close and flow control stay websockets' own. This subclass is passed as ``create_connection``, the hook
 ``websockets.asyncio.client.connect`` offers for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -30,8 +34,13 @@ from collections.abc import Callable
 from websockets.asyncio.client import ClientConnection
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import OPEN, Event
+from websockets.streams import StreamReader
+
+from .reading import ReadRole
 
 Message = str | bytes
+
+_AT_EOF = StreamReader.at_eof.__code__  # where websockets' parser waits between two frames
 
 
 class SessionConnection(ClientConnection):
@@ -40,6 +49,7 @@ class SessionConnection(ClientConnection):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._on_message: Callable[[Message, int], None] | None = None
+        self._on_messages_elsewhere: Callable[[list[tuple[Message, int]]], None] | None = None
         self._on_closed: Callable[[], None] | None = None
         self._early: list[tuple[Message, int]] = []  # arrived with or right after the handshake, before attach()
         self._fragments: list[bytes] = []
@@ -49,11 +59,16 @@ class SessionConnection(ClientConnection):
         self._direct: socket.socket | None = None  # our own descriptor of the socket, for send_direct
         self._unfinished: list[bytes] = []  # what a direct write could not write at once: goes out first
         self._finishing = False  # the loop is asked to write _unfinished
+        self._reads: ReadRole | None = None  # who reads the socket, once direct writes are allowed (Linux)
 
-    def attach(self, on_message: Callable[[Message, int], None], on_closed: Callable[[], None]) -> None:
+    def attach(self, on_message: Callable[[Message, int], None], on_closed: Callable[[], None],
+               on_messages_elsewhere: Callable[[list[tuple[Message, int]]], None]) -> None:
         """From now on, each message goes to ``on_message(message, size in bytes)`` and the end of the connection
-        to ``on_closed`` (both on the loop). What arrived before is delivered now, in order."""
+        to ``on_closed`` (both on the loop); messages read by a loop that borrowed the reading (see
+        :mod:`.reading`) go to ``on_messages_elsewhere`` on that loop's thread. What arrived before is delivered
+        now, in order."""
         self._on_message, self._on_closed = on_message, on_closed
+        self._on_messages_elsewhere = on_messages_elsewhere
         early, self._early = self._early, []
         for message, size in early:
             on_message(message, size)
@@ -79,8 +94,9 @@ class SessionConnection(ClientConnection):
             return sent.code, sent.reason, True
         return (self.close_code if self.close_code is not None else 1006), self.close_reason or "", False
 
-    def allow_direct_writes(self) -> None:
-        """On the loop, once open: let :meth:`send_direct` write from other threads (plain TCP only)."""
+    def allow_direct_io(self) -> None:
+        """On the loop, once open and attached: let :meth:`send_direct` write from other threads, and let an
+        awaiting loop borrow the reading (:meth:`lend_reading`; Linux). Plain TCP only."""
         if self.transport.get_extra_info("sslcontext") is not None:
             return
         sock = self.transport.get_extra_info("socket")
@@ -90,6 +106,37 @@ class SessionConnection(ClientConnection):
             if not self._lost and self._direct is None:
                 self._direct = socket.socket(fileno=os.dup(sock.fileno()))
                 self._direct.setblocking(False)
+                if ReadRole.possible(self.loop) and self._on_messages_elsewhere is not None:
+                    self._reads = ReadRole(self, self._direct, self._write_lock, self._on_messages_elsewhere)
+
+    def lend_reading(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """On ``loop``'s thread: let ``loop`` read the socket until :meth:`give_back_reading`; False if it cannot
+        now (then the server loop reads, as always)."""
+        reads = self._reads
+        return reads is not None and reads.lend(loop)
+
+    def give_back_reading(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._reads is not None:
+            self._reads.give_back(loop)
+
+    def prefer_loop_reading(self) -> None:
+        """Any thread: a blocking reader waits; the server loop's transport reads best (see :mod:`.reading`)."""
+        if self._reads is not None:
+            self._reads.prefer_transport()
+
+    def max_message_size(self) -> int | None:
+        return self.protocol.max_message_size
+
+    def parser_idle(self) -> bool:
+        """Whether websockets' parser stands between two frames of an open connection, with nothing buffered and
+        no fragmented message begun: then bytes read elsewhere start a frame. False whenever unsure."""
+        protocol = self.protocol
+        if protocol.state is not OPEN or protocol.reader.buffer or self._fragments or protocol.extensions:
+            return False
+        inner = protocol.parser
+        while (deeper := getattr(inner, "gi_yieldfrom", None)) is not None:
+            inner = deeper
+        return getattr(inner, "gi_code", None) is _AT_EOF
 
     def send_direct(self, message: Message, before: Callable[[int], None]) -> bool:
         """Write ``message`` from this thread, now; False if it must go through the loop instead (TLS, not open, or
@@ -155,9 +202,11 @@ class SessionConnection(ClientConnection):
 
     def connection_lost(self, exc: Exception | None) -> None:
         with self._write_lock:
-            if self._direct is not None:
+            if self._reads is not None:
+                self._reads.stop(lost=True)  # closes our descriptor (or has the borrower close it)
+            elif self._direct is not None:
                 self._direct.close()  # before the transport closes its own descriptor: then the socket is closed
-                self._direct = None
+            self._direct = None
             self._unfinished.clear()
         super().connection_lost(exc)
         self._lost = True

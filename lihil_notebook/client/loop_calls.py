@@ -26,8 +26,15 @@ class LoopClosed(RuntimeError):
 class LoopCaller:
     """Runs work on ``loop`` (driven by ``thread``) for callers on other threads; ``what`` names the caller in errors."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread, what: str) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread, what: str,
+                 gone: Callable[[str], Exception] | None = None) -> None:
+        """``gone(action)``, if given, is the exception :meth:`block` and :meth:`await_` raise when the loop is
+        gone (else :class:`LoopClosed`)."""
         self.loop, self.thread, self.what = loop, thread, what
+        self._gone = gone
+
+    def _loop_closed(self, action: str) -> Exception:
+        return self._gone(action) if self._gone is not None else LoopClosed()
 
     def refuse_here(self, action: str) -> None:
         """Raise if called on the server thread, where blocking for ``action`` would wait for itself."""
@@ -49,7 +56,7 @@ class LoopCaller:
 
     def block(self, coro: Coroutine[Any, Any, T], timeout: float, action: str) -> T:
         """Run ``coro`` on the loop and wait here for its result, at most ``timeout`` + 1 s (the coroutine's own
-        timeout should fire first). Raises :class:`LoopClosed` when the loop is gone."""
+        timeout should fire first). When the loop is gone, raises what ``gone`` says."""
         try:
             self.refuse_here(action)
         except RuntimeError:
@@ -71,7 +78,7 @@ class LoopCaller:
             self.loop.call_soon_threadsafe(start)
         except RuntimeError:
             coro.close()
-            raise LoopClosed from None
+            raise self._loop_closed(action) from None
         try:
             done = finished.wait(timeout + 1.0)
         except KeyboardInterrupt:  # Interrupt kernel: stop the work, then let the interrupt through
@@ -82,11 +89,15 @@ class LoopCaller:
             raise TimeoutError(f"{self.what}: {action} did not finish in {timeout} s")
         return started[0].result()
 
-    async def await_(self, coro: Coroutine[Any, Any, T]) -> T:
+    async def await_(self, coro: Coroutine[Any, Any, T], action: str) -> T:
         """Await ``coro`` on the server loop from whichever loop is running here."""
         if asyncio.get_running_loop() is self.loop:
             return await coro
-        return await asyncio.wrap_future(self.submit(coro))
+        try:
+            future = self.submit(coro)
+        except LoopClosed:
+            raise self._loop_closed(action) from None
+        return await asyncio.wrap_future(future)
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         try:

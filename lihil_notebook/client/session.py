@@ -1,13 +1,14 @@
 """``Session``: a WebSocket client opened from the notebook, and its event log.
 
-The connection itself (a ``websockets`` client, see :mod:`.connection`) lives on the playground server's event loop,
-never on the kernel's: a cell that blocks cannot starve it, and the kernel's loop is never re-entered (no
-nest_asyncio). Only writing a frame may happen on the cell's own thread. Every method comes in three flavours:
+The connection (a ``websockets`` client, see :mod:`.connection`) lives on the playground server's event loop, never
+on the kernel's: a cell that blocks cannot starve it, and the kernel's loop is never re-entered (no nest_asyncio).
+Two things may happen on a cell's side: a frame is written from the sending thread, and while a cell *awaits* a
+message its own loop reads the socket (:mod:`.reading`), handing it back when the wait ends. Every method comes in
+three flavours:
 
 * blocking, for plain cells: ``s.receive()``, ``s.ping()``, ``s.close()`` wait for the server loop with a timeout;
   ``s.send("hi")`` writes the frame, or queues it (frames go out in call order) and waits only when too many are
-  still unwritten.
-  Called *on* the server thread (from a handler or a callback) they raise instead of deadlocking;
+  still unwritten. Called *on* the server thread (from a handler or a callback) they raise instead of deadlocking;
 * awaitable, for top-level ``await`` in a cell or for code already on the server loop: ``await s.areceive()``;
 * fire-and-forget, for widget callbacks that must return at once: ``s.send_nowait("hi")`` — the outcome, or the
   error, lands in :attr:`Session.log`.
@@ -25,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from websockets.exceptions import ConnectionClosed
 
@@ -50,17 +51,17 @@ from .log import (
     describe_message,
 )
 from .loop_calls import LoopCaller, LoopClosed
+from .peer import ServerReports, State
 from .subscribers import Subscribers
 
 T = TypeVar("T")
-State = Literal["connecting", "open", "closing", "closed"]
 
 CLOSE_TIMEOUT = 2.0
 """Seconds ``close()`` waits for the server's close frame before dropping the connection."""
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """Largest message a session accepts, in bytes (the server's default limit too)."""
 
-class Session:
+class Session(ServerReports):
     """A WebSocket connection from the notebook to a playground route. Made by ``pg.connect`` / ``pg.connect_nowait``.
 
     >>> s = pg.connect("/echo/lobby?upper=true")
@@ -108,7 +109,7 @@ class Session:
         self.refused_status: int | None = None
         self.refusal = ""
         self._loop, self._loop_thread = loop, loop_thread
-        self._calls = LoopCaller(loop, loop_thread, "Session")
+        self._calls = LoopCaller(loop, loop_thread, "Session", self._gone)
         self._max_size, self._close_timeout = max_size, close_timeout
         self._log = SessionLog(log_bytes, log_limit, log_budget)
         self._token = token  # the playground's, carried on the handshake; never logged
@@ -185,6 +186,8 @@ class Session:
         and reason) when the connection is closed and every message has been read.
         """
         self._calls.refuse_here("receive")
+        if (ws := self._ws) is not None:
+            ws.prefer_loop_reading()
         try:
             return self._inbox.get(timeout)
         except InboxClosed:
@@ -198,7 +201,7 @@ class Session:
 
     def ping(self, timeout: float = 5.0) -> float:
         """Send a ping; return the round-trip time in seconds once the pong arrives."""
-        return self._block(self._ping(timeout), timeout, "ping")
+        return self._calls.block(self._ping(timeout), timeout, "ping")
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection with ``code`` and ``reason`` and wait until it is closed. Idempotent.
@@ -206,7 +209,7 @@ class Session:
         While still connecting, the attempt is cancelled and the session is closed at once."""
         if self.closed or self._cancel_connecting():
             return  # also after the server it ran on was stopped and another started
-        self._block(self.close_connection(code, reason), self._close_timeout + 1.0, "close")
+        self._calls.block(self.close_connection(code, reason), self._close_timeout + 1.0, "close")
 
     # --- awaitable twins ------------------------------------------------------------------------------------------
 
@@ -222,23 +225,29 @@ class Session:
             raise self._closed_error("send") from None
 
     async def areceive(self, timeout: float = 5.0) -> Message:
+        ws, loop = self._ws, asyncio.get_running_loop()
+        lent = ws is not None and not len(self._inbox) and ws.lend_reading(loop)  # this loop reads while it waits
         try:
             return await self._inbox.aget(timeout)
         except InboxClosed:
             raise self._closed_error("receive") from None
         except TimeoutError:
             raise TimeoutError(f"{self._who}: no message within {timeout} s") from None
+        finally:
+            if lent:
+                assert ws is not None
+                ws.give_back_reading(loop)
 
     async def areceive_json(self, timeout: float = 5.0) -> Any:
         return decode_json(await self.areceive(timeout), self._who)
 
     async def aping(self, timeout: float = 5.0) -> float:
-        return await self._await(self._ping(timeout), "ping")
+        return await self._calls.await_(self._ping(timeout), "ping")
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         if self.closed or self._cancel_connecting():
             return
-        await self._await(self.close_connection(code, reason), "close")
+        await self._calls.await_(self.close_connection(code, reason), "close")
 
     # --- fire and forget (widget callbacks) ------------------------------------------------------------------------
 
@@ -313,19 +322,29 @@ class Session:
         self._emit("event", "open", f"connected to {self.url}{note}")
         self._flush_early()
         ws = self._ws
-        ws.attach(self._received, lambda: self._finish(ws))
-        ws.allow_direct_writes()
+        ws.attach(self._received, lambda: self._finish(ws), self._received_elsewhere)
+        ws.allow_direct_io()
 
     def _received(self, message: Message, size: int) -> None:
         """A message arrived (on the loop, as the connection parses it): log it and queue it for ``receive()``."""
         try:
-            self._emit("received", "text" if isinstance(message, str) else "binary", message, size)
-            if dropped := self._inbox.put(message):
-                self.unread_dropped += dropped
-                self._emit("event", "dropped", f"{self.unread_dropped} unread messages dropped so far: receive() "
-                           "did not keep up (max_unread / max_unread_bytes keep the newest)")
+            self._take_in(message, size, here=True)
         except Exception as exc:  # a bug: it belongs in the log, not in the connection's callback
             self._emit("event", "error", f"reading failed: {exc!r}")
+
+    def _received_elsewhere(self, messages: list[tuple[Message, int]]) -> None:
+        """Messages read by an awaiting cell's loop (see :mod:`.reading`), on its thread: logged and queued the same
+        way; subscribers are called on the server loop, in log order."""
+        for message, size in messages:
+            self._take_in(message, size, here=False)
+        self._subscribers.deliver_soon()
+
+    def _take_in(self, message: Message, size: int, here: bool) -> None:
+        self._emit("received", "text" if isinstance(message, str) else "binary", message, size, here)
+        if dropped := self._inbox.put(message):
+            self.unread_dropped += dropped
+            self._emit("event", "dropped", f"{self.unread_dropped} unread messages dropped so far: receive() did "
+                       "not keep up (max_unread / max_unread_bytes keep the newest)", 0, here)
 
     def _finish(self, ws: SessionConnection) -> None:
         if self.state == "closed":
@@ -353,8 +372,7 @@ class Session:
         out); False if the connection cannot take a direct write."""
         ws = self._ws
         kind: Kind = "text" if isinstance(frame, str) else "binary"
-        written = ws is not None and ws.send_direct(frame, lambda size: self._subscribers.queue(self._log.add(
-            LogEntry(time.time(), "sent", kind, frame, size))))
+        written = ws is not None and ws.send_direct(frame, lambda size: self._emit("sent", kind, frame, size, False))
         if written:
             self._subscribers.deliver_soon()
         return written
@@ -416,34 +434,13 @@ class Session:
 
     # --- the playground's side --------------------------------------------------------------------------------
     # A small internal API, not for cells: the Playground opens, closes and abandons sessions on the server loop,
-    # and the server reports to the session on the other end of a connection (a ConnectionPeer:
-    # server_event, mark_stale). Everything else with a leading underscore is this class's own.
+    # and the server reports to the session on the other end of a connection (see .peer). Everything else with a
+    # leading underscore is this class's own.
 
     @property
     def loop_thread(self) -> threading.Thread:
         """The thread of the loop the connection lives on (blocking calls from it would deadlock)."""
         return self._loop_thread
-
-    def server_event(self, kind: Kind, text: str) -> None:
-        """The handler on the other end printed a line ("server-print") or raised ("server-error"): log it."""
-
-        def record() -> None:
-            if self.state == "connecting":
-                self._early.append((kind, text))
-            else:
-                self._emit("event", kind, text)
-
-        self._on_loop(record)
-
-    def mark_stale(self, text: str) -> None:
-        """The route was redefined while this session was open: it still talks to the old handler."""
-
-        def mark() -> None:
-            if not self.stale and self.state != "closed":
-                self.stale = True
-                self._emit("event", "stale", text)
-
-        self._on_loop(mark)
 
     def abandon(self) -> None:
         """The server loop is gone: whatever was open is closed now."""
@@ -464,8 +461,13 @@ class Session:
     def trim_log(self, target_bytes: int) -> int:
         return self._log.trim(target_bytes)
 
-    def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0) -> None:
-        self._subscribers.publish(self._log.add(LogEntry(time.time(), direction, kind, data, size)))
+    def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0, here: bool = True) -> None:
+        """Log an entry; its subscribers are called now (``here``: this is the server loop) or soon, there."""
+        entry = self._log.add(LogEntry(time.time(), direction, kind, data, size))
+        if here:
+            self._subscribers.publish(entry)
+        else:
+            self._subscribers.queue(entry)
 
     def _emit_threadsafe(self, direction: Direction, kind: Kind, data: str | None) -> None:
         self._on_loop(lambda: self._emit(direction, kind, data))
@@ -474,19 +476,10 @@ class Session:
         """Run ``fn`` on the server loop thread (subscribers are called there only), or now if the loop is gone."""
         self._calls.run_soon(fn)
 
-    def _block(self, coro: Coroutine[Any, Any, T], timeout: float, action: str) -> T:
-        try:
-            return self._calls.block(coro, timeout, action)
-        except LoopClosed:
-            self.abandon()
-            raise self._closed_error(action) from None
-
-    async def _await(self, coro: Coroutine[Any, Any, T], action: str) -> T:
-        try:
-            return await self._calls.await_(coro)
-        except LoopClosed:
-            self.abandon()
-            raise self._closed_error(action) from None
+    def _gone(self, action: str) -> Exception:
+        """The server loop is gone (the caller's exception for ``action``)."""
+        self.abandon()
+        return self._closed_error(action)
 
     def _schedule(self, coro: Coroutine[Any, Any, Any], action: str) -> None:
         try:

@@ -1,0 +1,221 @@
+"""An awaiting cell's loop reads its session's socket while it waits (``client/reading.py``), and gives it back.
+
+Real servers on 127.0.0.1: a plain ``websockets`` server for what a Starlette handler cannot send (pings, fragmented
+messages), and playground routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+from collections.abc import Callable
+
+import pytest
+from websockets.asyncio.server import ServerConnection
+
+from lihil import WebSocket
+from lihil_notebook import LogEntry, Playground, SessionClosedError
+from lihil_notebook.client.reading import simple_frames
+from tests.notebook.playground_support import WAIT, wait_for
+from tests.notebook.test_session_wire import open_descriptors, plain_server
+
+BIG = 300 * 1024  # more than one read of the socket takes
+FAKE_FRAME = b"\x81\x04evil"  # a binary message's bytes that would read as a text frame if parsed out of place
+
+
+def group(step: int) -> list[str | bytes | list[str]]:
+    """What the server sends at ``step``: a text, and now and then a fragmented or a big message around it."""
+    items: list[str | bytes | list[str]] = [f"text {step}"]
+    if step % 3 == 0:
+        items.append(["frag", f"ment {step}"])
+    if step % 5 == 0:
+        items.append(bytes([step % 256]) + FAKE_FRAME * (BIG // len(FAKE_FRAME)))
+    if step % 2 == 0:
+        items.append(bytes([1, 2, step % 256]))
+    return items
+
+
+def expected(step: int) -> list[str | bytes]:
+    return ["".join(item) if isinstance(item, list) else item for item in group(step)]
+
+
+STEPS = 120
+
+
+async def paced(ws: ServerConnection) -> None:
+    """After "start": sends a group, with a ping in the middle every fourth step, then waits for "next"; closes
+    with 4000."""
+    assert await ws.recv() == "start"
+    for step in range(STEPS):
+        for index, item in enumerate(group(step)):
+            if index == 1 and step % 4 == 0:
+                await ws.ping()  # the session answers it (a pong): websockets' own business
+            await ws.send(item)
+        assert await ws.recv() == "next"
+    await ws.close(4000, "that was all")
+
+
+def test_messages_an_awaiting_loop_reads_arrive_whole_in_order_among_pings_and_fragments(pg: Playground) -> None:
+    with plain_server(paced) as url:
+        session = pg.connect(url)
+        seen: list[tuple[LogEntry, str]] = []
+        session.subscribe(lambda entry: seen.append((entry, threading.current_thread().name)))
+
+        async def read_all() -> list[list[str | bytes]]:
+            await session.asend("start")
+            steps = []
+            for step in range(STEPS):
+                steps.append([await session.areceive(timeout=WAIT) for _ in expected(step)])
+                await session.asend("next")
+            with pytest.raises(SessionClosedError):
+                await session.areceive(timeout=WAIT)
+            return steps
+
+        got = asyncio.run(read_all())
+        for step in range(STEPS):
+            assert got[step] == expected(step), f"step {step}"
+        assert (session.close_code, session.close_reason) == (4000, "that was all")
+        wait_for(lambda: seen and seen[-1][0].kind == "close", "the close entry to reach the subscriber")
+        assert [entry for entry, _ in seen] == session.log[1:]  # in log order, on the server thread only
+        assert {thread for _, thread in seen} == {"lihil-playground-server"}
+        received = [e.data for e in session.log if e.direction == "received" and e.kind in ("text", "binary")]
+        assert received == [message for step in range(STEPS) for message in expected(step)]
+
+
+async def echo(ws: WebSocket) -> None:
+    await ws.accept()
+    async for text in ws.iter_text():
+        await ws.send_text(text)
+
+
+@pytest.mark.parametrize("ending", ["answered", "timed out"])
+def test_once_an_await_ends_the_server_loop_reads_again(pg: Playground, ending: str) -> None:
+    """While the loop that awaited is busy (a cell computing), what arrives is still logged, live."""
+    pg.mount_ws("/echo", echo)
+    session = pg.connect("/echo")
+    go_on, blocked = threading.Event(), threading.Event()
+
+    async def await_then_block() -> None:
+        for number in range(20):  # the first wait asks for the watch; the ones after read on this loop
+            await session.asend(str(number))
+            assert await session.areceive(timeout=WAIT) == str(number)
+        if ending == "timed out":
+            with pytest.raises(TimeoutError):
+                await session.areceive(timeout=0.05)
+        else:
+            await session.asend("last")
+            assert await session.areceive(timeout=WAIT) == "last"
+        blocked.set()
+        go_on.wait(WAIT)  # this loop is blocked, not awaiting
+
+    loop_thread = threading.Thread(target=asyncio.run, args=(await_then_block(),), name="cell-loop")
+    loop_thread.start()
+    try:
+        wait_for(blocked.is_set, "the awaits to end")
+        session.send("while the cell computes")
+        wait_for(lambda: session.log[-1].data == "while the cell computes" and session.log[-1].direction ==
+                 "received", "the server loop to log the reply while the awaiting loop is blocked")
+    finally:
+        go_on.set()
+        loop_thread.join(WAIT)
+    assert session.receive() == "while the cell computes"  # and a blocking receive() has it
+    session.close()
+    assert session.close_code == 1000
+
+
+def test_a_connection_dropped_while_a_loop_awaits_ends_the_wait_and_frees_the_socket(pg: Playground) -> None:
+    dropped = threading.Event()
+
+    async def drop(ws: ServerConnection) -> None:
+        async for message in ws:
+            if message == "drop":
+                ws.transport.abort()  # no close frame: the connection is simply gone
+                dropped.set()
+                return
+            await ws.send(message)
+
+    with plain_server(drop) as url:
+        gc.collect()
+        before = open_descriptors()
+        session = pg.connect(url)
+
+        async def exchange_then_wait() -> None:
+            for number in range(10):
+                await session.asend(str(number))
+                assert await session.areceive(timeout=WAIT) == str(number)
+            await session.asend("drop")
+            with pytest.raises(SessionClosedError, match="1006"):
+                await session.areceive(timeout=WAIT)
+
+        asyncio.run(exchange_then_wait())
+        assert dropped.is_set() and session.closed and session.close_code == 1006
+        gc.collect()
+        wait_for(lambda: open_descriptors() <= before + 2, f"descriptors back near {before} (now {open_descriptors()})")
+
+
+def frame(opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0, masked: bool = False) -> bytes:
+    """A server frame, as the wire has it."""
+    head = bytes([(0x80 if fin else 0) | rsv | opcode])
+    mask_bit = 0x80 if masked else 0
+    if len(payload) < 126:
+        head += bytes([mask_bit | len(payload)])
+    elif len(payload) < 65536:
+        head += bytes([mask_bit | 126]) + len(payload).to_bytes(2, "big")
+    else:
+        head += bytes([mask_bit | 127]) + len(payload).to_bytes(8, "big")
+    return head + (b"\0\0\0\0" if masked else b"") + payload
+
+
+Case = tuple[bytes, list[tuple[str | bytes, int]], Callable[[bytes], int]]
+
+
+@pytest.mark.parametrize("data, messages, rest_at", [
+    (frame(1, b"hi") + frame(2, b"\x00\x01"), [("hi", 2), (b"\x00\x01", 2)], lambda d: len(d)),
+    (frame(1, "é".encode() * 100) + frame(2, b"z" * 70000), [("é" * 100, 200), (b"z" * 70000, 70000)],
+     lambda d: len(d)),
+    (frame(1, b"a") + frame(9, b"ping") + frame(1, b"b"), [("a", 1)], lambda d: 3),  # a ping: websockets' own
+    (frame(1, b"a") + frame(8, b"\x03\xe8"), [("a", 1)], lambda d: 3),  # a close
+    (frame(1, b"par", fin=False) + frame(0, b"t", fin=True), [], lambda d: 0),  # a fragmented message
+    (frame(1, b"a") + frame(1, b"cut short")[:5], [("a", 1)], lambda d: 3),  # the rest is still on its way
+    (frame(1, b"a") + frame(1, b"x" * 300)[:3], [("a", 1)], lambda d: 3),  # even its length is
+    (frame(1, b"\xff\xfe"), [], lambda d: 0),  # not UTF-8: websockets closes with 1007
+    (frame(1, b"a", rsv=0x40), [], lambda d: 0),  # an extension's bit
+    (frame(1, b"a", masked=True), [], lambda d: 0),  # a server must not mask
+    (frame(3, b"a"), [], lambda d: 0),  # no such opcode
+    (b"", [], lambda d: 0),
+])
+def test_simple_frames_takes_only_complete_unfragmented_text_and_binary_frames(
+        data: bytes, messages: list[tuple[str | bytes, int]], rest_at: Callable[[bytes], int]) -> None:
+    assert simple_frames(data, None) == (messages, rest_at(data))
+
+
+def test_simple_frames_leaves_a_message_over_the_size_limit_to_websockets() -> None:
+    data = frame(1, b"ok") + frame(2, b"x" * 1000)
+    assert simple_frames(data, 999) == ([("ok", 2)], 4)
+    assert simple_frames(data, 1000) == ([("ok", 2), (b"x" * 1000, 1000)], len(data))
+
+
+def test_a_loop_stopped_in_the_middle_of_a_wait_does_not_keep_the_reading(pg: Playground) -> None:
+    pg.mount_ws("/echo", echo)
+    session = pg.connect("/echo")
+    loop = asyncio.new_event_loop()
+
+    async def warm_then_wait() -> None:
+        for number in range(5):
+            await session.asend(str(number))
+            assert await session.areceive(timeout=WAIT) == str(number)
+        loop.call_soon(loop.stop)
+        await session.areceive(timeout=WAIT)  # the loop stops under this wait
+
+    task = loop.create_task(warm_then_wait())
+    loop.run_forever()  # returns once stopped, the task still waiting
+    try:
+        session.send("after")
+        assert session.receive(timeout=WAIT) == "after"  # read by the server loop, not the stopped one
+    finally:
+        task.cancel()
+        loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+        loop.close()
+    session.close()
+    assert session.close_code == 1000
