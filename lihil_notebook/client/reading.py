@@ -98,7 +98,6 @@ class ReadRole:
         self._stopped = False
         self._close_socket = False  # close ``sock`` once the last borrower stops watching it
         self._registered: asyncio.AbstractEventLoop | None = None  # the loop watching ``sock`` (a borrower's)
-        self._unregistering: asyncio.Handle | None = None
 
     @staticmethod
     def possible(loop: asyncio.AbstractEventLoop) -> bool:
@@ -115,15 +114,14 @@ class ReadRole:
             if self._watch is None:
                 self._ask(self._start_watching)  # from the next wait on
                 return False
+            if self._registered is not None and self._registered.is_closed():
+                self._registered = None  # that loop is gone, and its watch with it
             if (self._stopped or self._busy or self._borrower is not None
                     or self._registered not in (None, loop) or not self._conn.parser_idle()):
                 return False
             self._borrower = loop
             self._watch.modify(self._fd, 0)  # the server loop stops watching (an event already out finds a borrower)
-        if self._registered is loop:  # still watched from the last wait (a loop asking again at once)
-            if self._unregistering is not None:
-                self._unregistering.cancel()
-                self._unregistering = None
+        if self._registered is loop:  # still watched from an earlier wait
             return True
         try:
             loop.add_reader(self._fd, self._borrowed_readable, loop)
@@ -134,8 +132,8 @@ class ReadRole:
         return True
 
     def give_back(self, loop: asyncio.AbstractEventLoop) -> None:
-        """``loop`` no longer reads (idempotent). It stops watching the socket on its next turn, unless it borrows
-        again first: a cell awaiting message after message then pays for no watch at all."""
+        """``loop`` no longer reads (idempotent). It goes on watching the socket until something arrives while it
+        does not borrow (then it stops): a cell awaiting message after message pays for no watch at all."""
         self._give_back(loop, None)
 
     def _borrowed_readable(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -165,8 +163,6 @@ class ReadRole:
 
     def _give_back(self, loop: asyncio.AbstractEventLoop, rest: bytes | None) -> None:
         with self._lock:
-            if self._registered is loop and self._unregistering is None:
-                self._unregistering = loop.call_soon(self._unregister, loop)
             if self._borrower is not loop:
                 return
             self._borrower = None
@@ -187,7 +183,7 @@ class ReadRole:
             if self._registered is not loop or self._borrower is loop:
                 return
             loop.remove_reader(self._fd)
-            self._registered, self._unregistering = None, None
+            self._registered = None
             if self._close_socket:
                 self._sock.close()
 

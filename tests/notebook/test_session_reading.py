@@ -219,3 +219,22 @@ def test_a_loop_stopped_in_the_middle_of_a_wait_does_not_keep_the_reading(pg: Pl
         loop.close()
     session.close()
     assert session.close_code == 1000
+
+
+def test_loops_that_read_for_a_session_and_finish_leave_no_descriptors(pg: Playground) -> None:
+    pg.mount_ws("/echo", echo)
+
+    async def exchanges() -> None:
+        session = await pg.aconnect("/echo")
+        for number in range(5):  # from the second wait on, this loop reads
+            await session.asend(str(number))
+            assert await session.areceive(timeout=WAIT) == str(number)
+        await session.aclose()
+
+    asyncio.run(exchanges())
+    gc.collect()
+    before = open_descriptors()
+    for _ in range(30):  # a new event loop each time, as asyncio.run makes
+        asyncio.run(exchanges())
+    gc.collect()
+    wait_for(lambda: open_descriptors() <= before + 2, f"descriptors back near {before} (now {open_descriptors()})")
