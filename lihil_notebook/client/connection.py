@@ -127,6 +127,9 @@ class SessionConnection(ClientConnection):
     def max_message_size(self) -> int | None:
         return self.protocol.max_message_size
 
+    def still_open(self) -> bool:
+        return self.protocol.state is OPEN
+
     def parser_idle(self) -> bool:
         """Whether websockets' parser stands between two frames of an open connection, with nothing buffered and
         no fragmented message begun: then bytes read elsewhere start a frame. False whenever unsure."""

@@ -43,6 +43,7 @@ class Reader(Protocol):
     def transport(self) -> asyncio.Transport: ...
     def max_message_size(self) -> int | None: ...
     def parser_idle(self) -> bool: ...
+    def still_open(self) -> bool: ...
     def data_received(self, data: bytes) -> None: ...
 
 READ_CHUNK = 256 * 1024
@@ -150,7 +151,7 @@ class ReadRole:
         if data is None:
             self._unregister(loop)
             return
-        if data and self._conn.parser_idle():
+        if data and self._conn.still_open():  # the parser was idle when lent, and only this loop has read since
             messages, used = simple_frames(data, self._conn.max_message_size())
         else:
             messages, used = [], 0
