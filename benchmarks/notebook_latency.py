@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -56,8 +56,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny workload: checks the harness only")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
+    parser.add_argument("--rounds", type=int, metavar="N",
+                        help=f"alternating round-trip batches (default {Workload.rounds}; more: a steadier median)")
     args = parser.parse_args()
     work = QUICK if args.quick else Workload()
+    if args.rounds is not None:
+        if args.rounds < 2:
+            parser.error(f"--rounds: expected at least 2 rounds, got {args.rounds}")
+        work = replace(work, rounds=args.rounds)
 
     results: dict[str, Any] = {"load_ext": measure_load_ext(work)}
     with kernel() as client:
