@@ -120,16 +120,14 @@ class ReadRole:
             if (self._stopped or self._busy or self._borrower is not None
                     or self._registered not in (None, loop) or not self._conn.parser_idle()):
                 return False
+            if self._registered is not loop:  # (else still watched from an earlier wait)
+                try:
+                    loop.add_reader(self._fd, self._borrowed_readable, loop)  # under the lock: stop() sees it
+                except Exception:  # a loop that cannot watch a socket (Windows' proactor)
+                    return False
+                self._registered = loop
             self._borrower = loop
             self._watch.modify(self._fd, 0)  # the server loop stops watching (an event already out finds a borrower)
-        if self._registered is loop:  # still watched from an earlier wait
-            return True
-        try:
-            loop.add_reader(self._fd, self._borrowed_readable, loop)
-        except Exception:  # a loop that cannot watch a socket (Windows' proactor)
-            self._give_back(loop, None)
-            return False
-        self._registered = loop
         return True
 
     def give_back(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -256,12 +254,14 @@ class ReadRole:
         if data == b"":
             self.stop(lost=False)
             return
-        if data:
-            self._conn.data_received(data)
-        with self._lock:
-            self._busy = False
-            if not self._stopped and self._borrower is None and self._watch is not None:
-                self._watch.modify(self._fd, _WATCH)
+        try:
+            if data:
+                self._conn.data_received(data)
+        finally:  # whatever websockets made of it, the socket is read again
+            with self._lock:
+                self._busy = False
+                if not self._stopped and self._borrower is None and self._watch is not None:
+                    self._watch.modify(self._fd, _WATCH)
 
     def stop(self, *, lost: bool) -> None:
         """On the server loop: the transport reads again (if ``lost``, the connection is gone: the socket is closed
