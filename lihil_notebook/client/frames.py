@@ -319,7 +319,6 @@ class Bell:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = weakref.ref(loop)  # a bell must not keep its loop alive (it is the value of a weak mapping)
-        self._thread = threading.get_ident()  # made on the loop's thread (bell_of)
         self._lock = threading.Lock()
         self._futures: list[asyncio.Future[None]] = []
         self._rung = False
@@ -338,11 +337,11 @@ class Bell:
 
     def ring(self, future: asyncio.Future[None]) -> None:
         """Any thread: resolve ``future`` on its loop, soon (now, on the loop's own thread)."""
-        if threading.get_ident() == self._thread:
+        loop = self._loop()
+        if loop is not None and asyncio._get_running_loop() is loop:  # this very thread runs that loop
             _resolve(future)
             return
         if self._sockets is None:
-            loop = self._loop()
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
                 if loop is not None:
                     loop.call_soon_threadsafe(_resolve, future)
