@@ -119,7 +119,7 @@ class SessionConnection(ClientConnection):
         if self._reads is not None:
             self._reads.give_back(loop)
 
-    def prefer_loop_reading(self) -> None:
+    def prefer_transport_reading(self) -> None:
         """Any thread: a blocking reader waits; the server loop's transport reads best (see :mod:`.reading`)."""
         if self._reads is not None:
             self._reads.prefer_transport()

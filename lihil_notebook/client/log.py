@@ -81,10 +81,12 @@ def backed_up_error(who: str, limit: int, timeout: float) -> TimeoutError:
                         "connection stalled?)")
 
 
+def kind_of(message: Message) -> Kind:
+    return "text" if isinstance(message, str) else "binary"
+
+
 def describe_message(message: Message) -> tuple[Kind, Message, int]:
-    if isinstance(message, str):
-        return "text", message, len(message.encode())
-    return "binary", message, len(message)
+    return kind_of(message), message, len(message.encode() if isinstance(message, str) else message)
 
 
 def as_frame(data: Any) -> Message:

@@ -49,6 +49,7 @@ from .log import (
     closed_error,
     decode_json,
     describe_message,
+    kind_of,
 )
 from .loop_calls import LoopCaller, LoopClosed
 from .peer import ServerReports, State
@@ -187,7 +188,7 @@ class Session(ServerReports):
         """
         self._calls.refuse_here("receive")
         if (ws := self._ws) is not None:
-            ws.prefer_loop_reading()
+            ws.prefer_transport_reading()
         try:
             return self._inbox.get(timeout)
         except InboxClosed:
@@ -340,7 +341,7 @@ class Session(ServerReports):
         self._subscribers.deliver_soon()
 
     def _take_in(self, message: Message, size: int, here: bool) -> None:
-        self._emit("received", "text" if isinstance(message, str) else "binary", message, size, here)
+        self._emit("received", kind_of(message), message, size, here)
         if dropped := self._inbox.put(message):
             self.unread_dropped += dropped
             self._emit("event", "dropped", f"{self.unread_dropped} unread messages dropped so far: receive() did "
@@ -370,8 +371,7 @@ class Session(ServerReports):
     def _write_direct(self, frame: Message) -> bool:
         """The outbox's first try, on the sender's thread: the frame written from here (logged just before it goes
         out); False if the connection cannot take a direct write."""
-        ws = self._ws
-        kind: Kind = "text" if isinstance(frame, str) else "binary"
+        ws, kind = self._ws, kind_of(frame)
         written = ws is not None and ws.send_direct(frame, lambda size: self._emit("sent", kind, frame, size, False))
         if written:
             self._subscribers.deliver_soon()
