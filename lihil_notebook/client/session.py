@@ -385,7 +385,8 @@ class Session(ServerReports):
 
     def _closed_error(self, action: str) -> SessionClosedError:
         refusal = self.refusal if self.refused_status is not None else None
-        return closed_error(self._who, action, refusal, self.close_code, self.close_reason, self._closed_by_us)
+        return closed_error(self._who, action, refusal, self.close_code, self.close_reason, self._closed_by_us,
+                            self.handler_error)
 
     # --- the playground's side --------------------------------------------------------------------------------
     # A small internal API, not for cells: the Playground opens, closes and abandons sessions on the owner loop,
