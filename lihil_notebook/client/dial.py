@@ -15,6 +15,7 @@ from ..errors import SessionConnectError
 from ..wire import TOKEN_QUERY
 from .connection import SessionConnection
 from .log import denial_log_text, describe_denial
+from .tunnel import redacting_logger
 
 
 class DialFailed(SessionConnectError):
@@ -45,6 +46,7 @@ async def dial(
             url, additional_headers=headers, subprotocols=[Subprotocol(p) for p in subprotocols] or None,
             open_timeout=timeout,
             proxy=None,  # 127.0.0.1 must never go through an HTTP(S)_PROXY from the environment
+            logger=redacting_logger(),  # DEBUG logs the handshake's headers: never the token
             ping_interval=None, max_size=max_size, close_timeout=close_timeout, compression=None,
             create_connection=SessionConnection,
         )

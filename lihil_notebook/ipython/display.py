@@ -22,7 +22,8 @@ class StatusReport:
         self.running = pg.is_running
         self.url = pg.url if self.running else None
         # Where the user's browser reaches the server (through the Jupyter proxy on a hub), and why.
-        self.browser_url = pg.browser_url("/") if self.running else None
+        # Without the token: outputs are saved with the notebook (the cards' copy buttons and pg.browser_url have it).
+        self.browser_url = pg.browser_url("/", token=False) if self.running else None
         self.reach_why = pg.reach.why if self.running else ""
         self.host = pg.host
         self.routes = pg.routes
@@ -93,8 +94,9 @@ def _td(content: str) -> str:
 
 def access_lines(pg: Playground) -> list[str]:
     """Who may connect, and what was refused lately (never the token itself)."""
-    token = "on (pg.token; the notebook's sessions and shown URLs carry it)" if pg.token else "off"
-    lines = [f"who may connect: loopback pages and clients; token {token}"]
+    token = ("on (the notebook's sessions, consoles and pg.show carry it; `%lihil token` says how to get it)"
+             if pg.token else "OFF: any account on this machine may connect (`%lihil token on`)")
+    lines = [f"who may connect: this server's pages, the Jupyter page and clients with the token; token {token}"]
     if pg.access.allowed_origins or pg.access.allowed_hosts:
         lines.append("  also allowed: " + ", ".join(pg.access.allowed_origins + pg.access.allowed_hosts))
     refused = pg.access.log.count
