@@ -119,7 +119,7 @@ def test_route_magic_serves_http(ip: Any) -> None:
     cell = "%%route /items/{item_id} --method POST\nasync def item(item_id: int):\n    return {'item': item_id}\n"
     result, shown = run(ip, cell)
     assert result.success and "HTTP route (POST) /items/{item_id} is live" in shown.outputs[0].data["text/plain"]
-    request = urllib.request.Request(f"{playground().url}/items/3", method="POST")
+    request = urllib.request.Request(playground().http_url("/items/3"), method="POST")  # with the token
     with urllib.request.urlopen(request, timeout=WAIT) as response:
         assert response.read() == b'{"item":3}'
 
