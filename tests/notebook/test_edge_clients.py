@@ -35,7 +35,7 @@ class Recorder(BaseHTTPRequestHandler):
     seen: ClassVar[list[str]] = []
 
     def _record(self) -> None:
-        Recorder.seen.append(f"{self.requestline}\n{self.headers}")
+        type(self).seen.append(f"{self.requestline}\n{self.headers}")
         body = b"{}"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -117,7 +117,7 @@ def test_the_probe_for_jupyter_server_proxy_sends_jupyters_token_to_no_proxy(
         proxy.shutdown()
         proxy.server_close()
     assert proxy_seen == []
-    assert any("jupyters-own-token" in request for request in Recorder.seen)
+    assert any("jupyters-own-token" in request for request in jupyter_seen)
 
 
 # --- another account on the same machine ---------------------------------------------------------------------
