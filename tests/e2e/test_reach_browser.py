@@ -198,6 +198,22 @@ def test_a_route_page_through_jupyter_server_proxy_under_a_hub_host_name(reach_p
     popup.close()
 
 
+def test_copy_gives_the_url_with_the_token_that_the_card_does_not_show(reach_page: NotebookPage) -> None:
+    # http://hub.test is not a secure context: no clipboard API, so "copy" shows the URL with the token selected,
+    # for Ctrl+C, for a moment. It came from the kernel in a message; the card's own text and data-url never hold it.
+    card_url = reach_page.locator(".lihil-route-card").nth(1).locator(".lihil-browser-url")
+    shown = str(card_url.get_attribute("data-url"))
+    assert "lihil_token" not in shown
+    card_url.locator(".lihil-copy").click()
+    text = card_url.locator(".lihil-browser-url-text")
+    expect(text).to_have_text(re.compile(rf"^{re.escape(shown)}\?lihil_token=[^&#]+$"), timeout=SHOWS_UP_MS)
+    selected = reach_page.page.evaluate("() => String(window.getSelection())")
+    assert selected == text.inner_text()
+    expect(card_url.locator(".lihil-copy")).to_have_text("select + Ctrl+C")
+    expect(text).to_have_text(shown, timeout=SHOWS_UP_MS)  # and back
+    assert card_url.get_attribute("data-url") == shown
+
+
 def test_the_page_in_an_output_iframe_talks_through_the_comm_tunnel(reach_page: NotebookPage) -> None:
     frame_element = reach_page.locator(".e2e-shown iframe")
     frame_element.scroll_into_view_if_needed()
