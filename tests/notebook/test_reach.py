@@ -204,3 +204,18 @@ def test_lihil_status_and_the_static_route_card_show_the_browser_url(pg: Playgro
     assert f'href="/user/ann/proxy/{pg.port}/"' in report._repr_html_()
     summary = RouteSummary(info, full_url(pg, "/page", http=True, browser=True) or "")
     assert f"/user/ann/proxy/{pg.port}/page" in repr(summary)
+
+
+def test_the_jupyter_servers_origins_are_found_for_the_edge(tmp_path: Path) -> None:
+    from lihil_notebook.reach import jupyter_origins
+
+    info = {"pid": os.getpid(), "url": "http://localhost:8888/lab-base/", "base_url": "/lab-base/"}
+    (tmp_path / f"jpserver-{os.getpid()}.json").write_text(json.dumps(info))
+    found = jupyter_origins({}, runtime_dirs=[tmp_path], parent_pid=os.getpid())
+    assert found == ["http://localhost:8888", "http://127.0.0.1:8888", "http://[::1]:8888"]
+    public = jupyter_origins({"JUPYTERHUB_PUBLIC_URL": "https://hub.example.org/"}, runtime_dirs=[tmp_path],
+                             parent_pid=os.getpid() + 1)  # another process's server: not ours
+    assert public == ["https://hub.example.org"]
+    pg = Playground()
+    pg.access.set_page_origins(found)
+    assert pg.access.page_origins == sorted(found)
