@@ -130,6 +130,24 @@ def test_a_slow_request_head_is_cut_off(pg: Playground) -> None:
         slow.stop()
 
 
+def test_an_idle_kept_alive_connection_is_closed(pg: Playground) -> None:
+    pg.stop()
+    idle = Playground(settings=pg.settings.__class__(idle_timeout=1.0))
+    idle.mount_http("/ping", lambda: "pong")
+    idle.start()
+    try:
+        assert idle.port is not None
+        with socket.create_connection(("127.0.0.1", idle.port), timeout=WAIT) as sock:
+            sock.sendall(f"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {idle.token}\r\n\r\n"
+                         .encode())
+            assert read_answer(sock).status == 200
+            started = time.monotonic()
+            assert sock.recv(100) == b"", "closed by the server"
+            assert time.monotonic() - started < 3
+    finally:
+        idle.stop()
+
+
 # --- pings without reading the pongs -----------------------------------------------------------------------------
 
 PING = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125  # masked (with a zero mask), 125 bytes of payload
