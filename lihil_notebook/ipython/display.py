@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 ERRORS_SHOWN = 3
 """How many of a route's latest tracebacks ``%lihil`` shows."""
+TOKEN_ONCE = ("a browser needs the token once per playground: open pages from a route card's \"open page\" (or "
+              "pg.browser_url(path)); the cookie it sets lets these links in")
 
 
 class StatusReport:
@@ -25,6 +27,7 @@ class StatusReport:
         # Without the token: outputs are saved with the notebook (the cards' copy buttons and pg.browser_url have it).
         self.browser_url = pg.browser_url("/", token=False) if self.running else None
         self.reach_why = pg.reach.why if self.running else ""
+        self.token_on = pg.token is not None
         self.host = pg.host
         self.routes = pg.routes
         self.sessions: Sequence[Session] = [] if routes_only else pg.sessions
@@ -36,6 +39,8 @@ class StatusReport:
         lines = [] if self.routes_only else [f"lihil playground: {self.url or 'stopped'}"]
         if self.browser_url and not self.routes_only:
             lines.append(f"browser: {self.browser_url}  ({self.reach_why})")
+            if self.token_on:
+                lines.append(f"  {TOKEN_ONCE}")
         lines.append(f"routes ({len(self.routes)}):" if self.routes else "routes: none (define one with %%ws_route)")
         for r in self.routes:
             lines.append(f"  {r.path}  [{_kind(r)}]  {r.handler_name}  v{r.version}  "
@@ -58,7 +63,8 @@ class StatusReport:
             f"<div><b>lihil playground</b>: <code>{esc(self.url or 'stopped')}</code></div>"]
         if self.browser_url and not self.routes_only:
             parts.append(f'<div>browser: <a class="lihil-browser-link" href="{esc(self.browser_url)}" '
-                         f'target="_blank"><code>{esc(self.browser_url)}</code></a> <i>{esc(self.reach_why)}</i></div>')
+                         f'target="_blank"><code>{esc(self.browser_url)}</code></a> <i>{esc(self.reach_why)}</i>'
+                         + (f"<br><i>{esc(TOKEN_ONCE)}</i>" if self.token_on else "") + "</div>")
         if self.routes:
             rows = "".join(
                 f"<tr>{_td(f'<code>{esc(r.path)}</code>')}{_td(_kind(r))}{_td(esc(r.handler_name))}"
