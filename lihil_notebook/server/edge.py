@@ -11,7 +11,7 @@ to refuse them itself. :class:`Edge` wraps the whole ASGI app and, for every HTT
    public name, copied by jupyter-server-proxy) must carry the token; with the token off it is refused, saying so.
    A malformed Host (``evil.example:abc``, ``127.0.0.1:P@evil.com``) is refused.
 2. **Origin**, on WebSocket handshakes and on state-changing HTTP (all but GET, HEAD, OPTIONS) (cross-site
-   WebSocket hijacking; CSRF by a form or a ``no-cors`` fetch). Allowed: no Origin (websocket, Python, curl: not a
+   WebSocket hijacking; CSRF by a form or a ``no-cors`` fetch). Allowed: no Origin (websocat, Python, curl: not a
    browser) unless Fetch Metadata says ``Sec-Fetch-Site: cross-site``; the request's own origin (Origin names the
    Host it was sent to: a page the playground serves, also through a forward or the proxy); the Jupyter server this
    kernel belongs to (``page_origins``: JupyterLab's page, where outputs run); origins in ``allowed_origins``. Not
