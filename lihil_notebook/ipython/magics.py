@@ -148,7 +148,7 @@ class PlaygroundMagics(Magics):
         ``%lihil`` shows the URL, the routes (path, handler, parameters, version, open connections, last errors)
         and the client sessions. ``%lihil port N`` serves on port N (0 = a free port, the default); if N is taken
         the server keeps running where it was. ``%lihil host HOST`` binds another address (default 127.0.0.1);
-        anything but loopback warns, since other machines can then reach your routes, and turns the token on.
+        anything but loopback warns, since other machines can then reach your routes (the token still applies).
 
         Who may connect: ``%lihil token on|off|new`` (every request must carry ``pg.token``; ``%lihil token``
         says how to get it without printing it),
