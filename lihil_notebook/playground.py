@@ -33,7 +33,7 @@ from .client.log import LOG_LIMIT, SESSION_LOG_BYTES
 from .client.session import LogEntry, Session
 from .client.sessions import MAX_SESSIONS, TOTAL_LOG_BYTES, SessionRegistry
 from .errors import PlaygroundError, ServerNotRunningError, ServerStartError
-from .reach import Reach
+from .reach import Reach, jupyter_origins
 from .server import capture
 from .server.access import Access
 from .server.connections import ConnectionTracker, header_value
@@ -91,8 +91,8 @@ class Playground(Addresses):
         total_log_bytes: int = TOTAL_LOG_BYTES,
         max_unread_bytes: int = MAX_UNREAD_BYTES,
     ) -> None:
-        """``token``: None = automatic (on when bound beyond loopback or under JupyterHub), True = generate one,
-        False = never, a string = that token. ``allowed_origins`` / ``allowed_hosts``: who else may connect (see
+        """``token``: None or True = a generated one (the default, as Jupyter's), False = none (warns: every local
+        account may then connect), a string = that token. ``allowed_origins`` / ``allowed_hosts``: who else may connect (see
         :mod:`lihil_notebook.server.edge`). Memory: ``max_sessions`` closed sessions are kept in :attr:`sessions`;
         each session's log holds at most ``session_log_limit`` entries and ``session_log_bytes`` bytes, all logs
         together ``total_log_bytes`` (closed sessions' logs are released first, oldest first), and unread messages
@@ -104,6 +104,7 @@ class Playground(Addresses):
         self.access = Access(token=token, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts,
                              settings=self.settings)
         self.access.bound(self._host, None)
+        self.access.set_page_origins(jupyter_origins())  # the Jupyter page this kernel's outputs run in
         if not is_loopback(self._host):
             warn_exposed(self._host, stacklevel=2)
         self._last_port = 0  # the port last served on: reused by the next start when the setting is 0
