@@ -1,6 +1,7 @@
 """The teaching notebooks run top to bottom in a real kernel, show no error, and are committed clean.
 
-Each lesson runs with nbclient in a fresh ``python3`` kernel whose working directory and ``TMPDIR`` are temporary
+Each lesson runs with nbclient, with the playground's token on (and no output may show it), in a fresh
+``python3`` kernel whose working directory and ``TMPDIR`` are temporary
 folders (lesson 05 writes files; lesson 08 starts uvicorn and redis-server processes from files in a temporary
 folder of its own, and stops and removes them when the kernel shuts down; nothing may be left behind). Every lesson
 ends with exercises and a checker cell. First the whole lesson runs, as "Run All" does: the committed exercise
@@ -43,6 +44,9 @@ CELL_TIMEOUT = 90
 LESSON_TIMEOUT = 400
 #: Words that must not appear in anything a lesson writes to stderr.
 STDERR_ALARMS = ("Traceback", "Error", "Warning", "Exception")
+#: The token the lessons run with (on, as by default since issue 20): no output may show it.
+TOKEN = "lesson-test-token-7f3a9c"
+TOKEN_ON = f"from lihil_notebook import playground\n\nplayground().set_token({TOKEN!r});"
 
 VERDICT = re.compile(r"^Exercise (\d+) \((.+?)\): (solved|not solved yet)", re.MULTILINE)
 FENCED_PYTHON = re.compile(r"```python\n(.*?)\n```", re.DOTALL)
@@ -87,8 +91,7 @@ def test_lesson_has_exercises_solutions_and_a_checker(name: str) -> None:
 def test_lesson_runs_all_then_each_exercise_and_its_checker_work(name: str, tmp_path: Path) -> None:
     notebook = read_lesson(name)
     exercises = exercise_numbers(notebook)
-    checker_at = checker_index(notebook)
-    run, checks = with_student_after_run_all(notebook)
+    run, checker_at, checks = with_student_after_run_all(notebook)
     cwd, tmpdir = tmp_path / "cwd", tmp_path / "tmp"
     cwd.mkdir()
     tmpdir.mkdir()
@@ -99,6 +102,8 @@ def test_lesson_runs_all_then_each_exercise_and_its_checker_work(name: str, tmp_
     ).execute(env={**os.environ, "TMPDIR": str(tmpdir)})
 
     assert error_outputs(run) == []
+    shown = [i for i, cell in enumerate(run.cells) if TOKEN in printed(cell)]
+    assert shown == [], "these cells print the token or show it as their value: outputs are saved with the notebook"
     assert verdicts(run.cells[checker_at]) == {number: "not solved yet" for number in exercises}, (
         f"under Run All the committed skeletons should not pass the checker: {checker_text(run.cells[checker_at])}"
     )
@@ -136,10 +141,12 @@ def checker_index(notebook: NotebookNode) -> int:
     return next(i for i, cell in enumerate(notebook.cells) if "checker" in tags(cell))
 
 
-def with_student_after_run_all(notebook: NotebookNode) -> tuple[NotebookNode, list[int]]:
-    """The whole lesson, then what a student does next: the checker again, then each solution in turn followed by
-    the checker. Returns that notebook and the indexes of the appended checker cells (the first with no solution)."""
+def with_student_after_run_all(notebook: NotebookNode) -> tuple[NotebookNode, int, list[int]]:
+    """The whole lesson (after a first cell that turns the token on), then what a student does next: the checker
+    again, then each solution in turn followed by the checker. Returns that notebook, the index of the lesson's own
+    checker in it and the indexes of the appended checker cells (the first with no solution)."""
     run = nbformat.from_dict(notebook)
+    run.cells.insert(0, nbformat.v4.new_code_cell(TOKEN_ON))
     checker = notebook.cells[checker_index(notebook)].source
     checks = []
     for code in [None, *(code for _, code in sorted(solutions(notebook).items()))]:
@@ -147,7 +154,14 @@ def with_student_after_run_all(notebook: NotebookNode) -> tuple[NotebookNode, li
             run.cells.append(nbformat.v4.new_code_cell(code))
         run.cells.append(nbformat.v4.new_code_cell(checker))
         checks.append(len(run.cells) - 1)
-    return run, checks
+    return run, checker_index(notebook) + 1, checks
+
+
+def printed(cell: NotebookNode) -> str:
+    """What the lesson's own code printed or returned in ``cell`` (the playground's cards and widgets are the edge's
+    business, tested in tests/notebook)."""
+    shown = {"stream": lambda output: output.text, "execute_result": lambda output: output.data.get("text/plain", "")}
+    return "".join(shown[output.output_type](output) for output in cell.get("outputs", []) if output.output_type in shown)
 
 
 def error_outputs(notebook: NotebookNode) -> list[str]:
