@@ -54,7 +54,7 @@ class SocketSession:
     def __init__(
         self, *, socket: ISocket, bus: SocketBus, resolver: Resolver, channel_factories: Sequence[ChannelFactory],
         connect_cb: SocketHook | None = None, disconnect_cb: SocketHook | None = None,
-        dispatcher: ChannelDispatcher | None = None, reply_frames: ReplyFrames = "match",
+        dispatcher: ChannelDispatcher | None = None, reply_frames: ReplyFrames = "text",
         max_send_queue: int = MAX_SEND_QUEUE, close_timeout: float = CLOSE_TIMEOUT,
     ) -> None:
         self.socket, self.bus, self._resolver = socket, bus, resolver
