@@ -33,7 +33,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ..errors import ServerNotRunningError, ServerStartError
-from .ws_protocol import AnsweringSansIOProtocol
+from .client_protocol import ServedWebSocketProtocol
 
 T = TypeVar("T")
 
@@ -164,7 +164,7 @@ class ServerThread:
             ws_ping_interval=self.settings.ws_ping_interval,
             ws_ping_timeout=self.settings.ws_ping_timeout,
             ws_per_message_deflate=self.settings.ws_per_message_deflate,
-            ws=AnsweringSansIOProtocol,  # websockets-sansio, answering over-long handshakes (see ws_protocol)
+            ws=ServedWebSocketProtocol,  # websockets-sansio: answers bad handshakes, quiet about clients' errors
             h11_max_incomplete_event_size=self.settings.max_header_size,
         )
         self._server = _Server(config, on_started=self._settle)
