@@ -9,7 +9,9 @@ IPython shell, with the cells they need that only define things (imports, functi
 from __future__ import annotations
 
 import ast
+import base64
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from lihil_notebook import playground
 from tests.asyncapi_validator import assert_valid
@@ -84,3 +87,71 @@ def test_lessons_define_websocket_routes_and_hubs(ip: Any) -> None:
     found = {lesson.stem: sum(s.startswith(ROUTE_CELLS) for s in lesson_cells(lesson)) for lesson in LESSONS}
     assert sum(found.values()) >= 20, found
     assert any(s.startswith("%%ws_hub") for s in lesson_cells(LESSONS[6])), LESSONS[6]
+
+
+HUB_CELL = """\
+%%ws_hub /rooms
+from lihil import ChannelBase, Struct, Topic
+
+
+class Chat(Struct):
+    text: str
+    loud: bool = False
+
+
+class Room(ChannelBase):
+    '''People talking in a room.'''
+
+    topic = Topic("room:{name}")
+
+    async def on_chat(self, payload: Chat) -> None:
+        '''Say something to the room.'''
+        await self.publish(payload, event="chat")
+
+    async def on_who(self) -> list[str]:
+        return []
+"""
+
+
+def shown_html(shown: Any) -> str:
+    return "".join(o.data.get("text/html", "") for o in shown.outputs)
+
+
+@pytest.fixture
+def html_outputs(ip: Any) -> Any:
+    """The in-process shell formats text only, by default; a notebook's front end asks for HTML too."""
+    types = ip.display_formatter.active_types
+    ip.display_formatter.active_types = [*types, "text/html"]
+    yield ip
+    ip.display_formatter.active_types = types
+
+
+def test_lihil_asyncapi_shows_channels_messages_and_fields_with_downloads(html_outputs: Any) -> None:
+    ip = html_outputs
+    result, _ = run(ip, HUB_CELL)
+    assert result.error_in_exec is None, result.error_in_exec
+    result, shown = run(ip, "%lihil asyncapi /rooms")
+    assert result.error_in_exec is None, result.error_in_exec
+    page = shown_html(shown)
+    assert "<code>/rooms</code> <b>Room on room:{name}</b>" in page and "People talking in a room." in page
+    assert "client → server" in page and "server → client" in page
+    assert "<code>chat</code> Say something to the room." in page
+    assert "<td style='text-align:left;padding:1px 8px'><code>loud</code></td>" in page  # Chat's fields
+    doc = playground().asyncapi("/rooms")
+    links = dict(re.findall(r'download="asyncapi\.(\w+)" href="data:[^;]+;base64,([^"]+)"', page))
+    as_yaml = base64.b64decode(links["yaml"]).decode()
+    assert as_yaml.startswith("asyncapi: 3.0.0\ninfo:\n") and yaml.safe_load(as_yaml) == doc
+    assert json.loads(base64.b64decode(links["json"])) == doc
+    assert_valid({"%lihil asyncapi": doc})
+
+    result, _ = run(ip, "%%ws_route /chat/{room}\nfrom lihil import WebSocket\n\n"
+                        "async def chat(ws: WebSocket, room: str, upper: bool = False):\n    await ws.accept()")
+    assert result.error_in_exec is None, result.error_in_exec
+    result, shown = run(ip, "%lihil asyncapi /chat/lobby")  # a concrete path finds its route too
+    assert result.error_in_exec is None, result.error_in_exec
+    page = shown_html(shown)
+    assert "<code>/chat/{room}</code>" in page and "/rooms" not in page
+    assert "<td style='text-align:left;padding:1px 8px'>query · boolean = false</td>" in page
+    result, shown = run(ip, "%lihil asyncapi /nowhere")
+    assert "asyncapi('/nowhere'): no WebSocket route or hub there; routes: /rooms" in shown.stderr + str(
+        result.error_in_exec)
