@@ -3,7 +3,8 @@ with the document itself to download as YAML or JSON. Also what the console's hu
 topic's channel handles and a JSON skeleton of each payload.
 
 CSS classes: ``lihil-asyncapi`` (the whole), ``lihil-asyncapi-channel`` (one channel), ``lihil-asyncapi-message``
-(one message), ``lihil-asyncapi-download`` (the two links).
+(one message), ``lihil-asyncapi-download`` (the two links); on a route card, ``lihil-route-asyncapi`` (the button
+that shows the route's document under the card).
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import base64
 import html
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import ipywidgets as widgets
 import yaml
+
+if TYPE_CHECKING:
+    from ..playground import Playground
 
 Schema = dict[str, Any]
 
@@ -64,6 +69,31 @@ class AsyncApiView:
             parts.append(channel.html(components))
         parts.append("</div>")
         return "".join(parts)
+
+
+class AsyncApiLink(widgets.VBox):
+    """A route card's "AsyncAPI" button: shows the route's document under it (read when clicked), or hides it."""
+
+    children: tuple[widgets.Widget, ...]
+
+    def __init__(self, pg: Playground, path: str) -> None:
+        self.pg, self.path = pg, path
+        self.button = widgets.Button(description="AsyncAPI", tooltip=f"the AsyncAPI document of {path}",
+                                     layout=widgets.Layout(width="auto"))
+        self.button.add_class("lihil-route-asyncapi")
+        self.button.on_click(lambda _: self.toggle())
+        self.view = widgets.HTML()
+        super().__init__([self.button])
+
+    def toggle(self) -> None:
+        if self.view in self.children:
+            self.children, self.button.description = (self.button,), "AsyncAPI"
+            return
+        try:
+            self.view.value = AsyncApiView(self.pg.asyncapi(self.path))._repr_html_()
+        except (ValueError, RuntimeError) as error:  # unmounted meanwhile
+            self.view.value = f"<span class='lihil-note-error'>{html.escape(str(error))}</span>"
+        self.children, self.button.description = (self.button, self.view), "Hide AsyncAPI"
 
 
 def skeleton(schema: Schema, components: dict[str, Schema], depth: int = 0) -> Any:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+import ipywidgets as widgets
+
 from lihil import ChannelBase, Struct, Topic
 from lihil_notebook.playground import Playground
+from lihil_notebook.ui.cards import route_card
 from lihil_notebook.ui.console import console
 from tests.console.comm_traffic import Waiter
-from tests.console.test_console_hub import join, log_text, open_panel, part
+from tests.console.test_console_hub import join, log_text, open_panel, part, walk
 
 
 class Chat(Struct):
@@ -68,3 +71,17 @@ def test_a_topic_no_channel_serves_offers_every_event_of_the_hub(pg: Playground,
     ann = open_panel(view, "ann", wait_until)
     part(ann, "lihil-console-hub-topic").value = "lobby"
     assert sorted(part(ann, "lihil-console-hub-event").options) == ["chat", "move", "ping"]
+
+
+def test_a_route_card_shows_its_routes_asyncapi_document(pg: Playground) -> None:
+    pg.mount_hub("/rooms", Room, Game)
+    card = route_card(pg, "/rooms")
+    (link,) = [w for w in walk(card) if "lihil-route-asyncapi" in getattr(w, "_dom_classes", ())]
+    link.click()
+    assert link.description == "Hide AsyncAPI"
+    (shown,) = [w for w in walk(card) if isinstance(w, widgets.HTML) and "lihil-asyncapi" in w.value]
+    assert "Room on room:{name}" in shown.value and "Game on game:{id}" in shown.value
+    assert 'download="asyncapi.yaml"' in shown.value
+    link.click()
+    assert link.description == "AsyncAPI" and shown not in walk(card)
+    card.close()
