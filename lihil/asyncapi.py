@@ -170,7 +170,7 @@ class _Builder:
             "messages": both}
         self.operations[f"{channel_id}.send"] = {
             "action": "send", "channel": _channel_ref(channel_id), "summary": "Frames the handler sends",
-            "messages": both}
+            "messages": [dict(ref) for ref in both]}  # not the same list: a YAML dump would alias it
 
     # --- a SocketHub ------------------------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ class AsyncApiView:
 
     @property
     def yaml(self) -> str:
-        return yaml.safe_dump(self.doc, sort_keys=False, allow_unicode=True, width=110)
+        return yaml.dump(self.doc, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=110)
 
     def __repr__(self) -> str:
         lines = [f"AsyncAPI {self.doc.get('asyncapi')}: {self.doc['info']['title']} {self.doc['info']['version']}"]
@@ -164,6 +164,13 @@ def hub_events(doc: dict[str, Any], topic: str) -> dict[str, Any]:
                 continue  # join/exit have buttons; replies and broadcasts are the server's
             events.setdefault(name, skeleton(envelope["properties"].get("payload", {}), components))
     return events
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors and aliases (``&id001`` / ``*id001``): every part of the document spelled out."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 # --- reading the document ------------------------------------------------------------------------------------

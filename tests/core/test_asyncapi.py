@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 import pytest
+import yaml
 
 import lihil
 from lihil import Annotated, ChannelBase, Lihil, MessageEnvelope, Param, SocketHub, Struct, Topic, WebSocket
@@ -141,3 +144,10 @@ def test_the_validator_is_real_it_rejects_broken_documents() -> None:
     found = validate({"wrong action": wrong_action, "dangling": dangling})
     assert [e["path"] for e in found["wrong action"]] == ["operations/rooms_Room.chat/action"]
     assert [e["path"] for e in found["dangling"]] == ["operations/rooms_Room.ping/messages/0/$ref"]
+
+
+def test_the_readmes_example_is_the_seeds_document() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## A contract for WebSocket APIs: AsyncAPI 3", 1)[1]
+    (block,) = re.findall(r"^```yaml\n(.*?)^```", section.split("\n## ", 1)[0], re.S | re.M)
+    assert yaml.safe_load(block) == seed_app().asyncapi()
