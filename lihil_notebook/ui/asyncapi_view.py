@@ -74,26 +74,28 @@ class AsyncApiView:
 class AsyncApiLink(widgets.VBox):
     """A route card's "AsyncAPI" button: shows the route's document under it (read when clicked), or hides it."""
 
-    children: tuple[widgets.Widget, ...]
-
     def __init__(self, pg: Playground, path: str) -> None:
         self.pg, self.path = pg, path
         self.button = widgets.Button(description="AsyncAPI", tooltip=f"the AsyncAPI document of {path}",
                                      layout=widgets.Layout(width="auto"))
         self.button.add_class("lihil-route-asyncapi")
         self.button.on_click(lambda _: self.toggle())
-        self.view = widgets.HTML()
-        super().__init__([self.button])
+        self.view = widgets.HTML(layout=widgets.Layout(display="none"))  # a child always: a closed card closes it
+        super().__init__([self.button, self.view])
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.view.layout.display != "none")
 
     def toggle(self) -> None:
-        if self.view in self.children:
-            self.children, self.button.description = (self.button,), "AsyncAPI"
+        if self.shown:
+            self.view.layout.display, self.view.value, self.button.description = "none", "", "AsyncAPI"
             return
         try:
             self.view.value = AsyncApiView(self.pg.asyncapi(self.path))._repr_html_()
         except (ValueError, RuntimeError) as error:  # unmounted meanwhile
             self.view.value = f"<span class='lihil-note-error'>{html.escape(str(error))}</span>"
-        self.children, self.button.description = (self.button, self.view), "Hide AsyncAPI"
+        self.view.layout.display, self.button.description = "", "Hide AsyncAPI"
 
 
 def skeleton(schema: Schema, components: dict[str, Schema], depth: int = 0) -> Any:
