@@ -1,6 +1,7 @@
 """In a real JupyterLab: the console's hub row offers the channel's events by name, from the hub's AsyncAPI document,
 and picking one fills the payload box with a JSON skeleton of its schema; ``%lihil asyncapi`` shows the document
-with its downloads. Found by the console's public CSS classes, driven by typing as a user would."""
+with its downloads; a hub's refusal shows its reason, and its errors name the topic (issue 21, trap 6). Found by
+the console's public CSS classes, driven by typing as a user would."""
 
 from __future__ import annotations
 
@@ -48,6 +49,21 @@ view = console("/rooms", sessions=("ann",))
 view.add_class("e2e-events")
 view""",
     "%lihil asyncapi /rooms",
+    """\
+%%ws_hub /private
+from lihil import ChannelBase, Topic
+
+
+class Den(ChannelBase):
+    topic = Topic("den:{name}")
+
+
+async def on_connect(socket):
+    await socket.allow_if(bool(socket.query_params.get("user")), reason="say who you are: ?user=NAME")""",
+    """\
+private = console("/private", sessions=("nobody",))
+private.add_class("e2e-private")
+private""",
 ]
 
 
@@ -106,3 +122,24 @@ def test_lihil_asyncapi_renders_the_document_with_its_downloads(events_notebook:
     for width in (1400, 1000):
         events_notebook.page.set_viewport_size({"width": width, "height": 900})
         events_notebook.screenshot(f"asyncapi-{width}", doc)
+
+
+def test_a_hubs_refusal_shows_its_reason_and_errors_name_the_topic(events_notebook: NotebookPage) -> None:
+    nobody = events_notebook.locator(".e2e-private.lihil-console .lihil-console-session").first
+    nobody.scroll_into_view_if_needed()
+    nobody.locator(".lihil-console-connect").click()
+    expect(nobody.locator(".lihil-console-status")).to_contain_text(
+        "refused · HTTP 403 Forbidden — say who you are: ?user=NAME", timeout=SHOWS_UP_MS)
+
+    ann = events_notebook.locator(".e2e-events.lihil-console .lihil-console-session").first
+    ann.scroll_into_view_if_needed()
+    if "open" not in (ann.locator(".lihil-console-status").text_content() or ""):
+        ann.locator(".lihil-console-connect").click()
+        expect(ann.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+    ann.locator(".lihil-console-hub-topic input").fill("lobby")
+    ann.locator(".lihil-console-hub-join").click()
+    expect(ann.locator(".lihil-log-hub-error").last).to_contain_text(
+        "error topic_not_found", timeout=SHOWS_UP_MS)
+    expect(ann.locator(".lihil-console-log")).to_contain_text(
+        "topic 'lobby' not found (this hub serves room:{name})", timeout=SHOWS_UP_MS)
+    events_notebook.screenshot("hub-refusal", events_notebook.locator(".e2e-private.lihil-console"))
