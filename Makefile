@@ -1,8 +1,8 @@
 # The two commands a newcomer runs:
 #   make play   sets up .venv and opens JupyterLab on play/, your working copy of notebooks/ (127.0.0.1 only;
 #               prints the URL with its token)
-#   make test   sets up .venv, Debian's Chromium and redis-server, then runs every test (lint, types, unit, kernel,
-#               browser, Redis)
+#   make test   sets up .venv, Debian's Chromium and redis-server, the AsyncAPI validator (node), then runs every
+#               test (lint, types, unit, kernel, browser, Redis, AsyncAPI documents)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -11,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # the tracked notebooks/. Files are copied when missing and never overwritten (your work stays yours).
 PLAY_DIR ?= play
 
-.PHONY: setup browser services play play-folder test check bench
+.PHONY: setup browser services asyncapi-validator play play-folder test check bench
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -34,6 +34,16 @@ browser:
 services:
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
+# The official AsyncAPI parser and JSON Schema (npm: @asyncapi/parser, @asyncapi/specs), which the tests validate
+# every generated AsyncAPI document with; installed into tools/asyncapi/node_modules (git-ignored), pinned by its lock.
+ASYNCAPI_DIR := tools/asyncapi
+asyncapi-validator: $(ASYNCAPI_DIR)/node_modules/.installed
+
+$(ASYNCAPI_DIR)/node_modules/.installed: $(ASYNCAPI_DIR)/package.json $(ASYNCAPI_DIR)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd $(ASYNCAPI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 play: setup play-folder
 	@echo "==> JupyterLab on $(PLAY_DIR)/ (your copy; the lessons in notebooks/ stay as committed)"
 	$(PY) -m jupyterlab --ServerApp.ip=127.0.0.1 --no-browser --ServerApp.root_dir=$(PLAY_DIR) \
@@ -49,7 +59,7 @@ check: setup
 	$(PY) -m ruff check lihil lihil_notebook tests benchmarks
 	$(PY) -m mypy
 
-test: setup browser services check
+test: setup browser services asyncapi-validator check
 	$(PY) -m pytest
 
 bench: setup

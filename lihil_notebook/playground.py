@@ -32,7 +32,7 @@ from .client.frames import MAX_UNREAD_BYTES
 from .client.log import LOG_LIMIT, SESSION_LOG_BYTES
 from .client.session import LogEntry, Session
 from .client.sessions import MAX_SESSIONS, TOTAL_LOG_BYTES, SessionRegistry
-from .errors import PlaygroundError, ServerNotRunningError, ServerStartError
+from .errors import PlaygroundError, RouteDefinitionError, ServerNotRunningError, ServerStartError
 from .reach import Reach, jupyter_origins
 from .server import capture
 from .server.access import Access
@@ -317,6 +317,21 @@ class Playground(Addresses):
         does. A redefinition replaces the channels for the next connection; the rooms (the bus) stay."""
         return self._routes.mount_hub(path, channels, on_connect=on_connect, on_disconnect=on_disconnect,
                                       bus=self._bus)
+
+    def asyncapi(self, path: str | None = None) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of the WebSocket routes and hubs (only the one at ``path``, if given; a
+        concrete path such as ``/chat/lobby`` finds its route), naming this server while it runs (no token)."""
+        paths = None
+        if path is not None:
+            routes = [r for r in self.routes if r.kind in ("ws", "hub")]
+            found = next((r for r in routes if r.path == path), None) or next(
+                (r for r in routes if r.pattern.match(path.partition("?")[0])), None)
+            if found is None:
+                raise RouteDefinitionError(f"asyncapi({path!r}): no WebSocket route or hub there; routes: "
+                                         f"{', '.join(r.path for r in routes) or 'none'}")
+            paths = [found.path]
+        server = f"ws://{self._host}:{self.port}" if self.port is not None else None
+        return self.app.asyncapi(paths=paths, server=server, title="lihil playground")
 
     @property
     def bus(self) -> Any:

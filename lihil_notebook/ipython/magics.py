@@ -16,11 +16,12 @@ from ..errors import PlaygroundError
 from ..kernel import playground
 from ..playground import RouteKind, check_path
 from ..ui import console, route_card
+from ..ui.asyncapi_view import AsyncApiView
 from .cells import run_hub_cell, run_route_cell
 from .display import StatusReport
 
 LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host", "token", "allow-origin",
-                  "allow-host", "bus")
+                  "allow-host", "bus", "asyncapi")
 TOKEN_VALUES = ("on", "off", "new")
 TOKEN_HELP = ("The notebook's sessions, consoles and pg.show carry it already. For websocat, curl or a browser "
               "tab: a route card's copy button, or pg.ws_url(path) / pg.browser_url(path) (values with the token; "
@@ -138,7 +139,7 @@ class PlaygroundMagics(Magics):
     @magic_arguments()
     @argument("command", nargs="?", default="status", choices=LIHIL_COMMANDS, metavar="COMMAND",
               help="status (default) | routes | stop | start | restart | unmount PATH | port N | host HOST | "
-                   "token on|off|new | allow-origin URL | allow-host NAME | bus redis://...|memory")
+                   "token on|off|new | allow-origin URL | allow-host NAME | bus redis://...|memory | asyncapi [PATH]")
     @argument("value", nargs="?", help="the PATH, port N, HOST, on|off|new, origin URL or host NAME")
     @line_magic
     @no_var_expand
@@ -155,6 +156,8 @@ class PlaygroundMagics(Magics):
         ``%lihil allow-origin https://hub.example.org`` (pages of that origin may open WebSockets and POST here),
         ``%lihil allow-host NAME`` (serve requests for that Host). ``%lihil`` lists the last refused requests.
         ``%lihil bus redis://127.0.0.1:6379/0`` puts the hubs' rooms on Redis (``memory``: back to this kernel).
+        ``%lihil asyncapi [PATH]``: the AsyncAPI 3 document of the WebSocket routes and hubs (or of one), readable,
+        with a download as YAML or JSON.
         """
         args = parse_argstring(self.lihil, line)
         command, value = args.command, args.value
@@ -163,13 +166,15 @@ class PlaygroundMagics(Magics):
             print(TOKEN_HELP if playground().token else "token off: any account on this machine may connect; "
                   "`%lihil token on` turns it on")
             return
-        if needs_value != (value is not None) and command != "token":
+        if needs_value != (value is not None) and command not in ("token", "asyncapi"):
             raise UsageError(f"%lihil {command}: " + (f"expected a value (%lihil {command} ...)" if needs_value
                                                       else f"takes no value, got {value!r}"))
         pg = playground()
         with _usage_errors():
             if command in ("status", "routes"):
                 display(StatusReport(pg, routes_only=command == "routes"))
+            elif command == "asyncapi":
+                display(AsyncApiView(pg.asyncapi(value)))
             elif command == "stop":
                 pg.stop()
                 print("lihil playground stopped")

@@ -33,6 +33,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ..errors import ServerNotRunningError, ServerStartError
+from .client_protocol import ServedWebSocketProtocol
 from .guard import guarded_http
 from .ws_protocol import bounded_ws_protocol
 
@@ -175,8 +176,9 @@ class ServerThread:
             ws_ping_interval=self.settings.ws_ping_interval,
             ws_ping_timeout=self.settings.ws_ping_timeout,
             ws_per_message_deflate=self.settings.ws_per_message_deflate,
-            # websockets-sansio, answering over-long handshakes and bounding unsent writes (see ws_protocol)
-            ws=bounded_ws_protocol(self.settings.ws_write_buffer_limit),
+            # websockets-sansio: answers bad handshakes, quiet about clients' errors (client_protocol), bounding
+            # unsent writes (ws_protocol)
+            ws=bounded_ws_protocol(self.settings.ws_write_buffer_limit, base=ServedWebSocketProtocol),
             h11_max_incomplete_event_size=self.settings.max_header_size,
             # The connection cap and the header-read timeout (see guard); idle keep-alive connections closed.
             http=guarded_http(self.settings.max_connections, self.settings.header_timeout),

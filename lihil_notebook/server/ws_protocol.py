@@ -46,11 +46,12 @@ class AnsweringSansIOProtocol(WebSocketsSansIOProtocol):
             self.handshake_complete = True  # answered with an HTTP response: the handshake is over, not failed
 
 
-def bounded_ws_protocol(write_buffer_limit: int) -> type[AnsweringSansIOProtocol]:
-    """:class:`AnsweringSansIOProtocol` that stops reading while more than ``write_buffer_limit`` bytes wait to be
-    sent (see the module docstring)."""
+def bounded_ws_protocol(write_buffer_limit: int,
+                        base: type[AnsweringSansIOProtocol] = AnsweringSansIOProtocol) -> type[AnsweringSansIOProtocol]:
+    """``base`` that stops reading while more than ``write_buffer_limit`` bytes wait to be sent (see the module
+    docstring)."""
 
-    class BoundedSansIOProtocol(AnsweringSansIOProtocol):
+    class BoundedSansIOProtocol(base):  # type: ignore[valid-type,misc]
         _backed_up = False
 
         def connection_made(self, transport: Any) -> None:
