@@ -75,8 +75,11 @@ def main() -> None:
     with kernel() as client:
         run(client, "%load_ext lihil_notebook\nfrom lihil_notebook import playground\npg = playground()")
         port = int(run(client, "print(pg.port)"))
-        results["route_new"] = measure_new_routes(client, port, work)
-        results["route_redefined"] = measure_redefinitions(client, port, work)
+        # The token is on by default: the dialler below sends it as any client would (it is printed to this
+        # process only, never shown).
+        auth = {"Authorization": "Bearer " + run(client, "print(pg.token)").strip()}
+        results["route_new"] = measure_new_routes(client, port, work, auth)
+        results["route_redefined"] = measure_redefinitions(client, port, work, auth)
         results["round_trip"] = json.loads(run(client, round_trip_cell(work)))
     results["load_after"] = os.getloadavg()[0]
     report(results, work)
@@ -119,36 +122,38 @@ async def versioned(ws: WebSocket, room: str):
 """
 
 
-def measure_new_routes(client: BlockingKernelClient, port: int, work: Workload) -> list[float]:
+def measure_new_routes(client: BlockingKernelClient, port: int, work: Workload, auth: dict[str, str]) -> list[float]:
     samples = []
     for i in range(work.route_samples):
         path = f"/new{i}/{{room}}"
         started = time.perf_counter()
         msg_id = client.execute(ROUTE_CELL.format(path=path, version=i))
-        first_handshake(f"ws://127.0.0.1:{port}/new{i}/x", expect=str(i))
+        first_handshake(f"ws://127.0.0.1:{port}/new{i}/x", expect=str(i), headers=auth)
         samples.append(time.perf_counter() - started)
         wait_reply(client, msg_id)
     return samples
 
 
-def measure_redefinitions(client: BlockingKernelClient, port: int, work: Workload) -> list[float]:
+def measure_redefinitions(client: BlockingKernelClient, port: int, work: Workload,
+                          auth: dict[str, str]) -> list[float]:
     run(client, ROUTE_CELL.format(path="/again/{room}", version="v0"))
     samples = []
     for i in range(work.route_samples):
         started = time.perf_counter()
         msg_id = client.execute(ROUTE_CELL.format(path="/again/{room}", version=f"v{i + 1}"))
-        first_handshake(f"ws://127.0.0.1:{port}/again/x", expect=f"v{i + 1}")
+        first_handshake(f"ws://127.0.0.1:{port}/again/x", expect=f"v{i + 1}", headers=auth)
         samples.append(time.perf_counter() - started)
         wait_reply(client, msg_id)
     return samples
 
 
-def first_handshake(url: str, expect: str) -> None:
+def first_handshake(url: str, expect: str, headers: dict[str, str]) -> None:
     """Dial ``url`` until a connection's first message is ``expect`` (the new handler answered)."""
     deadline = time.perf_counter() + HANDSHAKE_DEADLINE
     while time.perf_counter() < deadline:
         try:
-            with connect(url, proxy=None, open_timeout=HANDSHAKE_DEADLINE, compression=None) as ws:
+            with connect(url, additional_headers=headers, proxy=None, open_timeout=HANDSHAKE_DEADLINE,
+                         compression=None) as ws:
                 if ws.recv(timeout=HANDSHAKE_DEADLINE) == expect:
                     return
         except InvalidStatus:  # 404: not mounted yet
