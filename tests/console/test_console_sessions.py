@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lihil_notebook.playground import Playground
 from lihil_notebook.ui.console import console
-from lihil_notebook.ui.session_panel import SessionPanel
+from lihil_notebook.ui.console.session_panel import SessionPanel
 from tests.console.comm_traffic import Waiter
 from tests.console.console_routes import echo, make_chat
 

@@ -17,7 +17,7 @@ from lihil_notebook.playground import Playground
 from lihil_notebook.server import capture
 from lihil_notebook.ui.cards import route_card
 from lihil_notebook.ui.console import Console, console
-from lihil_notebook.ui.session_panel import SessionPanel
+from lihil_notebook.ui.console.session_panel import SessionPanel
 from lihil_notebook.ui.style import SUBMIT_MARK
 from tests.console.comm_traffic import CommTraffic, Waiter, css_classes, opened
 from tests.console.console_routes import echo, handshake_info, make_chat, make_flood, noisy, typed

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import Kind, LogEntry
+from ...client.log import Kind, LogEntry
 from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
-from .style import text_field
+from ..style import text_field
 
 if TYPE_CHECKING:
-    from ..client.session import Session
+    from ...client.session import Session
 
 _DIRECTION_LABELS = {"sent": "→ sent", "received": "← recv", "event": "• events"}
 

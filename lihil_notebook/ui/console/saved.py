@@ -17,7 +17,7 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from .compose import COMPOSE_MODES
-from .style import button, error_html, text_field
+from ..style import button, error_html, text_field
 
 SAVED_FILE = "lihil-saved-messages.json"
 """The file saved messages and variables are kept in, in the console's export folder."""

@@ -31,17 +31,17 @@ from urllib.parse import parse_qsl, urlencode
 
 import ipywidgets as widgets
 
-from ..kernel import playground as kernel_playground
-from ..playground import Playground
-from .browser_url import BrowserUrl
+from ...kernel import playground as kernel_playground
+from ...playground import Playground
+from ..browser_url import BrowserUrl
 from .diagram_view import DIAGRAM_RATE, DiagramView
 from .front import ConsoleFront
-from .poll import PollingPump, update_mode
+from ..poll import PollingPump, update_mode
 from .saved import SavedMessages
 from .search import ConsoleSearch
 from .session_panel import SessionPanel
-from .style import ASSETS_HTML, error_html, html_view, row, text_field
-from .target import (
+from ..style import ASSETS_HTML, error_html, html_view, row, text_field
+from ..target import (
     Target,
     check_target,
     fill_path,
@@ -57,7 +57,7 @@ from .target import (
 )
 
 if TYPE_CHECKING:
-    from ..client.session import Session
+    from ...client.session import Session
 
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console"]
 

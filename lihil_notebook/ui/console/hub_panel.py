@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import LogEntry
-from .hub_envelope import PAYLOAD_CHARS, Envelope, describe, parse_envelope
+from ...client.log import LogEntry
+from ..hub_envelope import PAYLOAD_CHARS, Envelope, describe, parse_envelope
 from .log_view import render_entry
-from .style import button, error_html, html_view, row, text_field
-from .target import is_url, match_route
+from ..style import button, error_html, html_view, row, text_field
+from ..target import is_url, match_route
 
 if TYPE_CHECKING:
-    from ..client.session import Session
-    from ..playground import Playground
+    from ...client.session import Session
+    from ...playground import Playground
 
 
 def is_hub_target(pg: Playground, path: str) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import anywidget
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 
 
 class ConsoleFront(anywidget.AnyWidget):

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
-from .diagram import MAX_ROWS, HasLog, diagram
-from .style import html_view
+from ..diagram import MAX_ROWS, HasLog, diagram
+from ..style import html_view
 
 DIAGRAM_RATE = 2.0
 """Default number of times a second the console's diagram is redrawn while it is open."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
-from .style import button
+from ..style import button
 
 MAX_REPEAT = 10_000
 """Default largest number of sends one "Repeat" may make."""

@@ -22,20 +22,20 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import LogEntry
+from ...client.log import LogEntry
 from .compose import COMPOSE_MODES, encode_message
 from .conversation import Conversation
 from .export import DOWNLOAD_LIMIT, export_path, exported_html, write_jsonl
 from .hub_panel import HubControls, is_hub_target
 from .sparkline import Sparkline
 from .status import status_html
-from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
-from .target import Target, check_target
+from ..style import SUBMIT_MARK, button, error_html, html_view, row, text_field
+from ..target import Target, check_target
 from .timers import Reconnector, Repeater
 
 if TYPE_CHECKING:
-    from ..client.session import Session
-    from ..playground import Playground
+    from ...client.session import Session
+    from ...playground import Playground
     from .saved import SavedMessages
 
 _TEXT_HINT = "message — Enter sends, Shift+Enter adds a line"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from ..client.log import CLOSE_CODE_NAMES
+from ...client.log import CLOSE_CODE_NAMES
 
 if TYPE_CHECKING:
-    from ..client.session import Session
+    from ...client.session import Session
 
 
 def status_html(session: Session, *, rtt: str = "", problem: str = "") -> str:
