@@ -55,7 +55,7 @@ def test_reconnecting_keeps_the_log_with_a_separator_and_no_stale_notice(
     wait_until(lambda: "● open" in panel.status.value and "stale" not in panel.status.value, what="reopen")
     rows = panel.log_view.rows
     before = next(i for i, r in enumerate(rows) if "before" in r)
-    separator = next(i for i, r in enumerate(rows) if "lihil-log-kind-separator" in r and "reconnected" in r)
+    separator = next(i for i, r in enumerate(rows) if "lihil-log-kind-separator" in r and "connecting again" in r)
     opened_again = max(i for i, r in enumerate(rows) if "lihil-log-kind-open" in r)
     assert before < separator < opened_again
     assert [e.kind for e in panel.entries()].count("open") == 2  # the export has both connections too

@@ -175,10 +175,10 @@ def test_5_reconnecting_keeps_the_conversation_with_a_separator(lab_items: Noteb
     expect(status).to_contain_text("open", timeout=SHOWS_UP_MS)
     send(panel, "said after")
     expect(log.locator(".lihil-log-received").last).to_contain_text("said after", timeout=SHOWS_UP_MS)
-    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("reconnected")
+    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("connecting again")
     texts = log.locator(".lihil-log-row").all_inner_texts()
     before = next(i for i, t in enumerate(texts) if "said before" in t)
-    separator = next(i for i, t in enumerate(texts) if "reconnected" in t)
+    separator = next(i for i, t in enumerate(texts) if "connecting again" in t)
     after = next(i for i, t in enumerate(texts) if "said after" in t)
     assert before < separator < after, texts
     lab_items.screenshot("console-reconnected", panel)  # type: ignore[arg-type]
@@ -304,7 +304,7 @@ def test_12_auto_reconnect_with_its_back_off_and_repeated_sends_with_a_stop(lab_
                                    timeout=SHOWS_UP_MS)
     lab_items.screenshot("console-reconnecting", panel)  # type: ignore[arg-type]
     expect(status).to_contain_text("● open", timeout=SHOWS_UP_MS)
-    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("reconnected")
+    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("connecting again")
     send(panel, "still here")
     expect(log.locator(".lihil-log-received").last).to_contain_text("still here", timeout=SHOWS_UP_MS)
 

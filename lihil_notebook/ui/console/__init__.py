@@ -18,7 +18,8 @@
 * :mod:`.front` — the console's front-end code (``ui/static/console.js``): log pinning, keys, kernel loss.
 """
 
+from .pump import UiPump
 from .session_panel import SessionPanel
-from .view import Console, UiPump, console
+from .view import Console, console
 
 __all__ = ["Console", "SessionPanel", "UiPump", "console"]

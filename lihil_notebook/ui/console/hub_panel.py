@@ -27,9 +27,10 @@ import ipywidgets as widgets
 
 from ...client.log import LogEntry
 from ..hub_envelope import PAYLOAD_CHARS, Envelope, describe, parse_envelope
-from .log_view import render_entry
 from ..style import button, error_html, html_view, row, text_field
 from ..target import is_url, match_route
+from .log_view import render_entry
+from .status import not_open
 
 if TYPE_CHECKING:
     from ...client.session import Session
@@ -133,8 +134,7 @@ class HubControls:
     def _request(self, topic: str, event: str, payload: object, *, join_ref: str | None) -> str | None:
         session = self.session
         if session is None or session.state != "open":
-            state = "not connected" if session is None else session.state
-            self._refuse(f"cannot {event}: the session is {state} — press Connect first")
+            self._refuse(not_open(event, session))
             return None
         ref = str(next(self._refs))
         envelope = {"topic": topic, "event": event, "payload": payload, "ref": ref,

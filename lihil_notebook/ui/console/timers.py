@@ -65,7 +65,7 @@ class Repeater:
 
     @property
     def widgets(self) -> Sequence[widgets.Widget]:
-        return [_label("every"), self.every, _label("ms ×"), self.times, self.button, self.progress]
+        return [self.button, _label("every"), self.every, _label("ms,"), self.times, _label("times"), self.progress]
 
     @property
     def running(self) -> bool:
