@@ -196,7 +196,8 @@ def test_layout_log_near_the_top_tall_and_sessions_side_by_side(traps: NotebookP
 def test_trap_8_the_small_things(traps: NotebookPage, jupyter_lab: JupyterLab) -> None:
     lab_only(traps)
     root = traps.locator(".e2e-pair.lihil-console")
-    assert root.locator('[title="null"]').count() == 0, "a tooltip reads null"
+    nulls = root.locator('[title="null"]').evaluate_all("els => els.map(e => e.className + ' ' + e.tagName)")
+    assert nulls == [], f"a tooltip reads null: {nulls[:8]}"
     ann = root.locator(".lihil-console-session").nth(0)
     ann.locator(".lihil-console-menu-button").click()
     menu = ann.locator(".lihil-console-menu")

@@ -86,6 +86,11 @@ function markDisconnected(root) {
   root.prepend(banner);
 }
 
+// ipywidgets writes a description label's missing tooltip as title="null": a hover that reads "null".
+function dropNullTitles(root) {
+  for (const el of root.querySelectorAll('[title="null"]')) el.removeAttribute("title");
+}
+
 function whenInPage(el, then) {
   const root = el.isConnected ? el.closest(".lihil-console") : null;
   if (root) then(root);
@@ -96,18 +101,23 @@ function render({ model, el }) {
   installKeys();
   let root = null;
   let observer = null;
+  let titles = null;
   whenInPage(el, (found) => {
     root = found;
     const pinAll = () => root.querySelectorAll(".lihil-console-log").forEach(pinLog);
     pinAll();
     observer = new MutationObserver(pinAll);  // sessions added later get their own log
     observer.observe(root.querySelector(".lihil-console-sessions") || root, { childList: true, subtree: true });
+    dropNullTitles(root);
+    titles = new MutationObserver(() => dropNullTitles(root));
+    titles.observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ["title"] });
   });
   const onCommLive = () => { if (root) markDisconnected(root); };
   model.on("comm_live_update", onCommLive);
   return () => {
     model.off("comm_live_update", onCommLive);
     if (observer) observer.disconnect();
+    if (titles) titles.disconnect();
   };
 }
 
