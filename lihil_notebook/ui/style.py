@@ -30,7 +30,7 @@ _STYLESHEET = """
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .lihil-console-session-header .lihil-console-status .widget-html-content { white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
-.lihil-console-session-header .lihil-console-target { min-width: 140px; }
+.lihil-console-session-header .lihil-console-target { min-width: 100px; }
 .lihil-console-menu { border: 1px solid var(--jp-border-color2, #ddd); border-radius: 4px; padding: 2px 4px;
   margin: 2px 0; background: var(--jp-layout-color1, #fafafa); }
 .lihil-console-menu-label { min-width: 9em; }

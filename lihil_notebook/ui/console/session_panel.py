@@ -125,13 +125,13 @@ class SessionPanel(widgets.VBox):
         self._sparkline_tick = False
         self.traffic = html_view("", "lihil-console-sparkline")
 
-        self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="82px"),
+        self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="72px"),
                                      tooltip="how the message is sent: text, JSON (checked), hex or base64 bytes")
         self.mode.add_class("lihil-console-mode")
         self.input = widgets.Textarea(
             placeholder=_TEXT_HINT,
             rows=2,
-            layout=widgets.Layout(flex="1 1 140px", width="auto"),
+            layout=widgets.Layout(flex="1 1 100px", width="auto"),
         )
         self.input.add_class("lihil-console-input")
         self.input.observe(self._on_input_change, names="value")
@@ -167,9 +167,10 @@ class SessionPanel(widgets.VBox):
         ])
         header = row([self.name_input, self.status, self.target_field, self.connect_button, self.menu.button])
         header.add_class("lihil-console-session-header")
-        composer = row([self.mode, self.input, self.send_button, self.history])
+        composer = row([self.mode, self.input, self.send_button])
         composer.add_class("lihil-console-composer")
-        chips = saved.chips(self.send) if saved is not None else widgets.Box()
+        recall = row([self.history, *([saved.chips(self.send)] if saved is not None else [])])
+        recall.add_class("lihil-console-recall")
 
         super().__init__(
             [
@@ -177,7 +178,7 @@ class SessionPanel(widgets.VBox):
                 self.menu.panel,
                 self.export_note,
                 self.log_view.widget,
-                chips,
+                recall,
                 self.hub.widget,  # on a hub: topics and events; the raw composer stays below
                 composer,
                 self.compose_note,

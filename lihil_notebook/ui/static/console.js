@@ -8,11 +8,13 @@
 //  * installs, once per page, a key handler on window (capture phase) so that console typing never reaches the
 //    notebook's shortcuts, and Enter in a compose box (.lihil-console-input) submits (it appends the invisible
 //    submit mark U+2063 that the kernel side splits on);
-//  * marks the console disconnected when the kernel restarts (the widget manager drops every model's comm):
-//    status lines say so and a banner says what to do, instead of an old "● open".
+//  * marks the console disconnected when the kernel restarts (the widget manager drops every model's comm) or
+//    was shut down (its comm refuses to send): status lines say so and a banner says what to do, instead of an
+//    old "● open" or "◌ closing…".
 
 const SUBMIT_MARK = "\u2063";
 const AT_BOTTOM_PX = 8;
+const PROBE_MS = 2000;  // how often a console checks that its kernel is still there
 
 function installKeys() {
   if (window.__lihilConsoleKeys === 2) return;
@@ -70,18 +72,23 @@ function pinLog(log) {
   toBottom();
 }
 
-function markDisconnected(root) {
+const LOST = {
+  restarted: ["⚠ kernel restarted · disconnected", "The kernel restarted"],
+  "shut down": ["⚠ kernel shut down · disconnected", "The kernel was shut down"],
+};
+
+function markDisconnected(root, how = "restarted") {
   if (root.classList.contains("lihil-console-disconnected")) return;
   root.classList.add("lihil-console-disconnected");
-  for (const status of root.querySelectorAll(".lihil-console-status")) {
-    const content = status.querySelector(".widget-html-content") || status;
-    content.innerHTML =
-      '<span class="lihil-status-disconnected">⚠ kernel restarted · disconnected</span>';
+  const [status, cause] = LOST[how];
+  for (const line of root.querySelectorAll(".lihil-console-status")) {
+    const content = line.querySelector(".widget-html-content") || line;
+    content.innerHTML = `<span class="lihil-status-disconnected">${status}</span>`;
   }
   const banner = document.createElement("div");
   banner.className = "lihil-console-banner";
   banner.textContent =
-    "The kernel restarted (or this console lost its kernel): the console is disconnected and its sessions " +
+    `${cause} (or this console lost its kernel): the console is disconnected and its sessions ` +
     "are gone. Run the cell again for a new console.";
   root.prepend(banner);
 }
@@ -114,8 +121,19 @@ function render({ model, el }) {
   });
   const onCommLive = () => { if (root) markDisconnected(root); };
   model.on("comm_live_update", onCommLive);
+  // A kernel that was shut down sends no restart notice; its comm refuses to send instead. Probe it now and then
+  // (an empty custom message the kernel ignores).
+  const probe = setInterval(() => {
+    try {
+      model.send({ lihil: "alive?" });
+    } catch (error) {
+      clearInterval(probe);
+      if (root) markDisconnected(root, "shut down");
+    }
+  }, PROBE_MS);
   return () => {
     model.off("comm_live_update", onCommLive);
+    clearInterval(probe);
     if (observer) observer.disconnect();
     if (titles) titles.disconnect();
   };
