@@ -50,7 +50,7 @@ button.lihil-console-saved::before { content: "↻ "; color: var(--jp-brand-colo
 .lihil-url { user-select: all; }
 .lihil-copy { font-size: 11px; padding: 0 6px; cursor: pointer; }
 .lihil-console-log { border: 1px solid var(--jp-border-color3, #eee); background: var(--jp-layout-color0, #fff);
-  min-height: 240px; }
+  min-height: 240px; height: 280px; }
 .lihil-log-chunk, .lihil-log-chunk .widget-html-content { width: 100%; margin: 0; }
 .lihil-log-row { display: flex; gap: 8px; align-items: baseline; line-height: 1.35; padding: 1px 4px;
   border-bottom: 1px solid var(--jp-border-color3, #f0f0f0);

@@ -409,6 +409,6 @@ def test_11_saved_messages_with_variables_one_click_and_kept_next_to_the_noteboo
     expect(log.locator(".lihil-log-sent.lihil-log-kind-binary").last).to_contain_text("68 69", timeout=SHOWS_UP_MS)
 
     # kept per notebook (issue 21): lessons do not share their saved messages
-    kept = json.loads((jupyter_lab.root_dir / "lihil-saved-messages.items-lab.json").read_text())
+    kept = json.loads((jupyter_lab.root_dir / "lihil-saved-messages.items-lab-only.json").read_text())
     assert [m["name"] for m in kept["messages"]] == ["greet", "hi-bytes"] and "who = world" in kept["variables"]
     lab_items.screenshot("console-saved", panel)  # type: ignore[arg-type]

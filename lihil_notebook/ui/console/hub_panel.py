@@ -70,7 +70,10 @@ class HubControls:
         self.join_button = button("Join", "lihil-console-hub-join", lambda _: self._click(self.join), style="success")
         self.topics = widgets.HBox([self._none_yet], layout=widgets.Layout(flex_flow="row wrap"))
         self.topics.add_class("lihil-console-hub-topics")
-        self.event = text_field("", "event, e.g. chat", "110px", "lihil-console-hub-event")
+        # A text box with suggestions: fill_event_choices() offers the events the hub declares.
+        self.event = widgets.Combobox(value="", placeholder="event, e.g. chat", options=[], ensure_option=False,
+                                      layout=widgets.Layout(width="110px"))
+        self.event.add_class("lihil-console-hub-event")
         self.payload = widgets.Textarea(value="{}", placeholder='payload (JSON), e.g. {"text": "hi"}', rows=1,
                                         layout=widgets.Layout(flex="1 1 160px", width="auto"))
         self.payload.add_class("lihil-console-hub-payload")
@@ -88,6 +91,13 @@ class HubControls:
         self.widget.add_class("lihil-console-hub")
 
     # ---- main thread ------------------------------------------------------------------------------------
+
+    def fill_event_choices(self, events: Sequence[str]) -> None:
+        """Offer ``events`` in the event box (it still takes any name typed)."""
+        choices = tuple(dict.fromkeys(events))
+        if tuple(self.event.options) != choices:
+            self.event.options = choices
+
 
     def attach(self, session: Session, *, hub: bool) -> None:
         """Follow ``session``; ``hub`` says whether its target is a hub (then the row shows)."""
