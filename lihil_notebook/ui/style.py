@@ -24,6 +24,17 @@ _STYLESHEET = """
 .lihil-console-session { flex: 1 1 250px; min-width: 250px; border: 1px solid var(--jp-border-color2, #ddd);
   border-radius: 4px; padding: 4px; }
 .lihil-console-session-header { gap: 2px; }
+.lihil-console-session { container-type: inline-size; }
+/* A narrow session (two side by side at 1000 px): name, status and ⋯ on one line, target and Connect on the next;
+   the composer stays one line; the log leaves out the size column. */
+@container (max-width: 430px) {
+  .lihil-console-session-header .lihil-console-menu-button { order: 1; margin-left: auto; }
+  .lihil-console-session-header .lihil-console-target, .lihil-console-session-header .lihil-console-connect {
+    order: 2; }
+  .lihil-console-composer { flex-wrap: nowrap; }
+  .lihil-console-composer .lihil-console-input { min-width: 0; }
+  .lihil-log-size { display: none; }
+}
 .lihil-console-session-header .lihil-console-connect, .lihil-console-menu-button,
 .lihil-console-composer .lihil-console-send { flex: 0 0 auto; }
 .lihil-console-session-header .lihil-console-status { flex: 0 1 auto; min-width: 0; max-width: 45%;

@@ -5,13 +5,15 @@ that lose their arrowheads (3), and the small things (8). JupyterLab for all; No
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
 from tests.e2e.lab_process import JupyterLab
 from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
 
@@ -190,7 +192,26 @@ def test_layout_log_near_the_top_tall_and_sessions_side_by_side(traps: NotebookP
             assert log["y"] - session["y"] <= 120, f"at {width} px the log starts {log['y'] - session['y']} px down"
             assert log["height"] >= 12 * ROW_PX, f"at {width} px the empty log is {log['height']} px high"
         assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2, f"at {width} px the sessions stack: {boxes}"
-    page.set_viewport_size({"width": 1400, "height": 1000})
+
+    # The pictures for the docs: a short chat, at 1000 px and at 1400 px.
+    ann, bob = sessions.nth(0), sessions.nth(1)
+    for session in (ann, bob):
+        session.locator(".lihil-console-connect").click()
+        expect(session.locator(".lihil-console-status")).to_contain_text("● open", timeout=SHOWS_UP_MS)
+    for who, other, text in ((ann, bob, "hi bob, ann here"), (bob, ann, '{"reply": "hello ann"}')):
+        compose = who.locator(".lihil-console-input textarea")
+        compose.fill(text)
+        compose.press("Enter")
+        expect(other.locator(".lihil-log-received").last).to_contain_text(text[:8], timeout=SHOWS_UP_MS)
+    for width in (1000, 1400):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_function("w => window.innerWidth === w", arg=width)
+        shot = traps.screenshot(f"console-chat-{width}", root)
+        if os.environ.get("LIHIL_UPDATE_DOCS_SCREENSHOT"):  # refresh the README's pictures on purpose only
+            shutil.copyfile(shot, REPO_ROOT / "docs" / ("console.png" if width == 1400 else "console-1000.png"))
+    for session in (ann, bob):
+        session.locator(".lihil-console-connect").click()
+        expect(session.locator(".lihil-console-status")).to_contain_text("closed 1000", timeout=SHOWS_UP_MS)
 
 
 def test_trap_8_the_small_things(traps: NotebookPage, jupyter_lab: JupyterLab) -> None:
@@ -203,6 +224,7 @@ def test_trap_8_the_small_things(traps: NotebookPage, jupyter_lab: JupyterLab) -
     menu = ann.locator(".lihil-console-menu")
     expect(menu).to_be_visible()
     expect(menu.locator(".lihil-console-close-code")).to_contain_text("close code")
+    traps.screenshot("console-menu", ann)
     expect(menu).to_contain_text("every")
     assert "ms ×" not in menu.inner_text() and re.search(r"ms,\s*\d*\s*times", menu.inner_text().replace("\n", " "))
 
@@ -224,6 +246,11 @@ def test_trap_8_the_small_things(traps: NotebookPage, jupyter_lab: JupyterLab) -
     assert radius >= 10, f"a saved message looks like any button (border radius {radius} px)"
     notebook = traps.notebook.rsplit("/", 1)[-1].removesuffix(".ipynb")
     assert (jupyter_lab.root_dir / f"lihil-saved-messages.{notebook}.json").exists()
+
+    # The browser's URL of a route with a parameter reads as the route does: {room}, not %7Broom%7D.
+    card_url = traps.locator(".lihil-route-card", has_text="/chat/{room}").locator(".lihil-browser-url")
+    expect(card_url.locator(".lihil-browser-url-text")).to_contain_text("/chat/{room}", timeout=SHOWS_UP_MS)
+    assert "/chat/{room}" in (card_url.get_attribute("data-url") or "")
 
     # Remove has a real tooltip and an undo.
     remove = menu.locator(".lihil-console-remove")

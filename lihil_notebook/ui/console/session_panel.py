@@ -100,7 +100,7 @@ class SessionPanel(widgets.VBox):
         self.target_field = text_field(initial_path, "target: /path?query", "auto", "lihil-console-session-target")
         self.target_field.add_class("lihil-console-target")
         self.target_field.tooltip = "where this session connects (Connect and Reconnect use what is here)"
-        self.target_field.layout.flex = "1 1 160px"
+        self.target_field.layout.flex = "1 1 100px"
         self.target_field.observe(self._on_target_edit, names="value")
         self.status = html_view("○ not connected", "lihil-console-status")
         self.connect_button = button(

@@ -54,9 +54,9 @@ class Repeater:
         self._running = False
         self._lock = threading.Lock()
         self.every = widgets.BoundedIntText(value=1000, min=min_interval_ms, max=3_600_000,
-                                            layout=widgets.Layout(width="80px"), tooltip="every N milliseconds")
+                                            layout=widgets.Layout(width="72px"), tooltip="every N milliseconds")
         self.every.add_class("lihil-console-repeat-every")
-        self.times = widgets.BoundedIntText(value=10, min=1, max=max_times, layout=widgets.Layout(width="72px"),
+        self.times = widgets.BoundedIntText(value=10, min=1, max=max_times, layout=widgets.Layout(width="64px"),
                                             tooltip="how many times")
         self.times.add_class("lihil-console-repeat-times")
         self.button = button("Repeat", "lihil-console-repeat", lambda _: self._on_click())
