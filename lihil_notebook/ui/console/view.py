@@ -17,6 +17,7 @@ catches up whenever the kernel handles the next widget message (any click in the
 
 from __future__ import annotations
 
+import atexit
 import html
 import re
 import weakref
@@ -60,6 +61,16 @@ if TYPE_CHECKING:
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console"]
 
 _consoles: weakref.WeakSet[Console] = weakref.WeakSet()  # who shows a playground's recent targets
+
+
+@atexit.register
+def _kernel_exits() -> None:
+    # The kernel is going away ("Shut Down All Kernels"): tell every console's page, while the comm still works.
+    for view in list(_consoles):
+        try:
+            view.front.kernel = "shut down"
+        except Exception:  # the comm is gone already: the page notices at its next click
+            pass
 _RECENT_PREFIX = "recent:"
 _CONSOLE_KINDS = ("ws", "hub")  # the routes a console can talk to: plain WebSocket routes and hubs
 
@@ -131,6 +142,7 @@ class Console(widgets.VBox):
             UiPump(pg, self._flush, rate=refresh_rate) if self.updates == "push"
             else PollingPump(self._flush, active=self._has_live_session)
         )
+        self.front = ConsoleFront()
         self.diagram = DiagramView(self.pump.request, rate=diagram_rate)
         self.search = ConsoleSearch(lambda: self.panels, export_dir=export_dir)
         self.saved = SavedMessages(export_dir)
@@ -198,7 +210,7 @@ class Console(widgets.VBox):
         super().__init__(
             [
                 widgets.HTML(ASSETS_HTML),
-                ConsoleFront(),
+                self.front,
                 bar,
                 details,
                 self.saved.note,

@@ -9,12 +9,11 @@
 //    notebook's shortcuts, and Enter in a compose box (.lihil-console-input) submits (it appends the invisible
 //    submit mark U+2063 that the kernel side splits on);
 //  * marks the console disconnected when the kernel restarts (the widget manager drops every model's comm) or
-//    was shut down (its comm refuses to send): status lines say so and a banner says what to do, instead of an
+//    was shut down (it says so on its way out, or its comm refuses to send at the next click): status lines say so and a banner says what to do, instead of an
 //    old "● open" or "◌ closing…".
 
 const SUBMIT_MARK = "\u2063";
 const AT_BOTTOM_PX = 8;
-const PROBE_MS = 2000;  // how often a console checks that its kernel is still there
 
 function installKeys() {
   if (window.__lihilConsoleKeys === 2) return;
@@ -109,31 +108,37 @@ function render({ model, el }) {
   let root = null;
   let observer = null;
   let titles = null;
+  const onCommLive = () => { if (root) markDisconnected(root); };
+  model.on("comm_live_update", onCommLive);
+  // A kernel that was shut down sends no restart notice. Its console says so on its way out (the "kernel" state);
+  // should that not arrive, the next click in the console finds the comm refusing to send (an empty message the
+  // kernel ignores: nothing is sent in the background).
+  const onKernel = () => { if (root && model.get("kernel")) markDisconnected(root, "shut down"); };
+  model.on("change:kernel", onKernel);
+  const probe = () => {
+    if (!root || root.classList.contains("lihil-console-disconnected")) return;
+    try {
+      model.send({ lihil: "alive?" });
+    } catch (error) {
+      markDisconnected(root, "shut down");
+    }
+  };
   whenInPage(el, (found) => {
     root = found;
     const pinAll = () => root.querySelectorAll(".lihil-console-log").forEach(pinLog);
     pinAll();
     observer = new MutationObserver(pinAll);  // sessions added later get their own log
     observer.observe(root.querySelector(".lihil-console-sessions") || root, { childList: true, subtree: true });
+    root.addEventListener("pointerdown", probe, true);
+    onKernel();
     dropNullTitles(root);
     titles = new MutationObserver(() => dropNullTitles(root));
     titles.observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ["title"] });
   });
-  const onCommLive = () => { if (root) markDisconnected(root); };
-  model.on("comm_live_update", onCommLive);
-  // A kernel that was shut down sends no restart notice; its comm refuses to send instead. Probe it now and then
-  // (an empty custom message the kernel ignores).
-  const probe = setInterval(() => {
-    try {
-      model.send({ lihil: "alive?" });
-    } catch (error) {
-      clearInterval(probe);
-      if (root) markDisconnected(root, "shut down");
-    }
-  }, PROBE_MS);
   return () => {
     model.off("comm_live_update", onCommLive);
-    clearInterval(probe);
+    model.off("change:kernel", onKernel);
+    if (root) root.removeEventListener("pointerdown", probe, true);
     if (observer) observer.disconnect();
     if (titles) titles.disconnect();
   };
