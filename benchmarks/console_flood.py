@@ -49,7 +49,7 @@ KERNEL_SETUP = textwrap.dedent(
     from lihil import WebSocket
     from lihil.vendors import WebSocketDisconnect
     from lihil_notebook import console, playground
-    from lihil_notebook.ui.log_view import render_entry
+    from lihil_notebook.ui.console.log_view import render_entry
 
     async def flood(ws: WebSocket, count: int, rate: float = 0.0) -> None:
         # rate > 0: paced at `rate` messages a second (on schedule, however long each send takes)

@@ -133,6 +133,20 @@ def test_no_module_is_over_500_lines(path: Path) -> None:
     assert lines <= MAX_LINES, f"{path} has {lines} lines; split it by concept (see docs/architecture.md)"
 
 
+#: Inside ui/: the console's widgets live in ui/console/ and may use the parts beside it (route card, diagram, target,
+#: style, browser URL, page frame, poll); of those parts only the joiners import the console back.
+UI_CONSOLE = "lihil_notebook.ui.console"
+UI_JOINERS = {"lihil_notebook.ui", "lihil_notebook.ui.cards"}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in own_modules(NOTEBOOK) if m.startswith("lihil_notebook.ui")
+                                          and not m.startswith(UI_CONSOLE) and m not in UI_JOINERS))
+def test_the_parts_beside_the_console_do_not_import_it(module: str) -> None:
+    targets = set(imports_of(own_modules(NOTEBOOK)[module], NOTEBOOK))
+    bad = sorted(t for t in targets if t == UI_CONSOLE or t.startswith(UI_CONSOLE + "."))
+    assert not bad, f"{module} is beside the console (ui/console/) and must not import it, but imports {bad}"
+
+
 def test_the_rooms_checks_can_fail(tmp_path: Path) -> None:
     """The checks themselves: a made-up package with a circle and a forbidden import is caught."""
     pkg = tmp_path / "lihil_notebook"

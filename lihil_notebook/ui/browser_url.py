@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class BrowserUrl(anywidget.AnyWidget):
     """``href``: the URL, possibly path-absolute; ``websocket``: show it as ws(s)://; ``open_link``: add a link."""
 
-    _esm = Path(__file__).with_name("browser_url.js")
+    _esm = Path(__file__).parent / "static" / "browser_url.js"
     href = traitlets.Unicode("").tag(sync=True)
     label = traitlets.Unicode("browser").tag(sync=True)
     websocket = traitlets.Bool(False).tag(sync=True)

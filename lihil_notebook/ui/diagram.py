@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -30,6 +31,7 @@ _COLUMN = 190  # px between lifelines
 _ROW = 24  # px per row
 _TOP = 44  # px of the header boxes
 _LEFT = 96  # px of the time column
+_CHAR_PX = 7.3  # px per character of monospace 12 px
 _COLORS = {"sent": "#1a73e8", "received": "#188038", "event": "#5f6368", "error": "#c5221f", "stale": "#b06000"}
 _ERRORS = frozenset({"error", "denied", "server-error"})
 _HUB_EVENTS = frozenset({"join", "exit", "reply"})  # the protocol's own events get their own class
@@ -48,9 +50,12 @@ class HasLog(Protocol):
     def log(self) -> Sequence[LogEntry]: ...
 
 
-def diagram(*sessions: HasLog, max_rows: int = MAX_ROWS, label_chars: int = LABEL_CHARS) -> Diagram:
-    """A sequence diagram of ``sessions`` (in the order given, left to right after the server)."""
-    return Diagram(sessions, max_rows=max_rows, label_chars=label_chars)
+def diagram(
+    *sessions: HasLog, max_rows: int = MAX_ROWS, label_chars: int = LABEL_CHARS, ids: str | None = None
+) -> Diagram:
+    """A sequence diagram of ``sessions`` (in the order given, left to right after the server). ``ids`` prefixes
+    the SVG's own ids (its arrowheads), so that many diagrams on one page keep their own (default: a fresh one)."""
+    return Diagram(sessions, max_rows=max_rows, label_chars=label_chars, ids=ids)
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,21 @@ class _Row:
 class Diagram:
     """The SVG of a conversation; ``svg`` is the markup, ``rows_dropped`` how many rows were not drawn."""
 
-    def __init__(self, sessions: Iterable[HasLog], *, max_rows: int = MAX_ROWS, label_chars: int = LABEL_CHARS) -> None:
+    def __init__(
+        self, sessions: Iterable[HasLog], *, max_rows: int = MAX_ROWS, label_chars: int = LABEL_CHARS,
+        ids: str | None = None,
+    ) -> None:
         if max_rows < 1:
             raise ValueError(f"diagram(max_rows=...): expected a positive number of rows, got {max_rows}")
         self.sessions = list(sessions)
         self.max_rows = max_rows
         self.label_chars = label_chars
+        self.ids = ids or f"lihil-d{uuid.uuid4().hex[:10]}"
         total, rows = self._rows()
         self.rows_dropped = max(0, total - max_rows)
         self.rows = rows[-max_rows:]
         self._requests = [sent_requests(session.log) for session in self.sessions]  # per lane: ref -> event
+        self._column = self._column_width()
         self.svg = self._render()
 
     def _repr_svg_(self) -> str:
@@ -94,19 +104,25 @@ class Diagram:
 
     # ---- drawing -----------------------------------------------------------------------------------------------
 
+    def _column_width(self) -> int:
+        """Room between lifelines for the longest label (up to ``label_chars``): labels fit, not a fixed width."""
+        longest = max((len(self._label(row.entry)) for row in self.rows), default=0)
+        return max(_COLUMN, int(min(longest, self.label_chars) * _CHAR_PX) + 24)
+
     def _render(self) -> str:
         lanes = len(self.sessions)
-        server_x = _LEFT + _COLUMN // 2
-        xs = [server_x + _COLUMN * (i + 1) for i in range(lanes)]
+        column = self._column
+        server_x = _LEFT + column // 2
+        xs = [server_x + column * (i + 1) for i in range(lanes)]
         first_row = _TOP + _ROW + (_ROW if self.rows_dropped else 0)
         height = first_row + _ROW * len(self.rows) + _ROW // 2
-        width = (xs[-1] if xs else server_x) + _COLUMN // 2
+        width = (xs[-1] if xs else server_x) + column // 2
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" class="lihil-diagram" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="12">',
             "<defs>"
             + "".join(
-                f'<marker id="lihil-arrow-{name}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+                f'<marker id="{self.ids}-arrow-{name}" class="lihil-arrow-{name}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
                 f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
                 for name, color in _COLORS.items()
             )
@@ -166,11 +182,11 @@ class Diagram:
         dash = ' stroke-dasharray="5 3"' if entry.kind in ("open", "close", "ping", "pong", "denied") else ""
         middle = (start + end) // 2
         # An arrow's label fits over the arrow (monospace 12 px: about 7.3 px a character).
-        label = _text(raw, min(self.label_chars, max(8, int(abs(end - start) / 7.3))))
+        label = _text(raw, min(self.label_chars, max(8, int(abs(end - start) / _CHAR_PX))))
         return (
             f'<g class="{css}">{stamp}'
             f'<line x1="{start}" y1="{y}" x2="{end}" y2="{y}" stroke="{color}" stroke-width="1.5"{dash} '
-            f'marker-end="url(#lihil-arrow-{tone})"/>'
+            f'marker-end="url(#{self.ids}-arrow-{tone})"/>'
             f'<text x="{middle}" y="{y - 4}" text-anchor="middle" fill="{color}">{label}</text></g>'
         )
 

@@ -69,7 +69,7 @@ def fetch_page(pg: Playground, path: str) -> str:
 class PageFrame(anywidget.AnyWidget):
     """The iframe widget (CSS class ``lihil-page-frame``); see the module docstring. ``tunnels`` are the open ones."""
 
-    _esm = Path(__file__).with_name("page_frame.js")
+    _esm = Path(__file__).parent / "static" / "page_frame.js"
     html = traitlets.Unicode("").tag(sync=True)
     page_path = traitlets.Unicode("/").tag(sync=True)
     port = traitlets.Int(0).tag(sync=True)

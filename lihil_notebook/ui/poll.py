@@ -44,7 +44,7 @@ def in_colab() -> bool:
 class PollTicker(anywidget.AnyWidget):
     """Invisible; while ``active`` the page asks every ``interval_ms`` and ``on_poll()`` runs on the main thread."""
 
-    _esm = Path(__file__).with_name("poll.js")
+    _esm = Path(__file__).parent / "static" / "poll.js"
     active = traitlets.Bool(False).tag(sync=True)
     interval_ms = traitlets.Int(POLL_INTERVAL_MS).tag(sync=True)
 

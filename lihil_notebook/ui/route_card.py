@@ -88,6 +88,19 @@ class RouteCard(widgets.VBox):
             bundle["text/plain"], bundle["text/html"] = repr(static), static._repr_html_()
         return bundle
 
+    def _ipython_display_(self) -> None:
+        # Two outputs: the card as HTML, then the widget. A notebook reopened without its kernel's widgets shows
+        # the HTML instead of "Error displaying widget: model not found"; while the widget is live its own
+        # output hides the HTML (FALLBACK_STYLE).
+        from IPython.display import display
+
+        bundle = self._repr_mimebundle_()
+        if "text/html" in bundle:
+            card = bundle.pop("text/html").replace('class="lihil-route-card"', 'class="lihil-route-card-static"', 1)
+            display({"text/html": FALLBACK_STYLE + card, "text/plain": bundle["text/plain"]}, raw=True)
+            bundle["text/plain"] = f"(the live card of {self.path})"
+        display(bundle, raw=True)
+
     def _on_open_click(self, _: object) -> None:
         if self.console is None:
             self.console = self._open_console(self.path)
@@ -153,6 +166,15 @@ class RouteCard(widgets.VBox):
                 parts.append("<span class='lihil-route-refused'>refused: "
                              + "; ".join(html.escape(f"{r.detail} — {r.allow}") for r in refused) + "</span>")
         return " · ".join(parts)
+
+
+#: In the HTML output before a live card: hide it while the card's widget is there, hide the widget's output when
+#: its model is gone (a reopened notebook: JupyterLab and Notebook 7 would say "model not found" there).
+FALLBACK_STYLE = (
+    "<style>.jp-OutputArea-child:has(.lihil-route-card-static):has(+ .jp-OutputArea-child .lihil-route-card)"
+    "{display:none}.jp-OutputArea-child:has(.lihil-route-card-static)+.jp-OutputArea-child"
+    ":not(:has(.lihil-route-card)){display:none}</style>"
+)
 
 
 class RouteSummary:

@@ -21,16 +21,47 @@ _STYLESHEET = """
 .lihil-console, .lihil-route-card { border: 1px solid var(--jp-border-color2, #ddd); border-radius: 4px;
   padding: 4px 6px; }
 .lihil-console-sessions { gap: 8px; }
-.lihil-console-session { flex: 1 1 440px; min-width: 360px; border: 1px solid var(--jp-border-color2, #ddd);
+.lihil-console-session { flex: 1 1 250px; min-width: 250px; border: 1px solid var(--jp-border-color2, #ddd);
   border-radius: 4px; padding: 4px; }
+.lihil-console-session-header { gap: 2px; }
+.lihil-console-session { container-type: inline-size; }
+/* A narrow session (two side by side at 1000 px): name, status and ⋯ on one line, target and Connect on the next;
+   the composer stays one line; the log leaves out the size column. */
+@container (max-width: 430px) {
+  .lihil-console-session-header .lihil-console-menu-button { order: 1; margin-left: auto; }
+  .lihil-console-session-header .lihil-console-target, .lihil-console-session-header .lihil-console-connect {
+    order: 2; }
+  .lihil-console-composer { flex-wrap: nowrap; }
+  .lihil-console-composer .lihil-console-input { min-width: 0; }
+  .lihil-log-size { display: none; }
+}
+.lihil-console-session-header .lihil-console-connect, .lihil-console-menu-button,
+.lihil-console-composer .lihil-console-send { flex: 0 0 auto; }
+.lihil-console-session-header .lihil-console-status { flex: 0 1 auto; min-width: 0; max-width: 45%;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.lihil-console-session-header .lihil-console-status .widget-html-content { white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.lihil-console-session-header .lihil-console-target { min-width: 100px; }
+.lihil-console-menu { border: 1px solid var(--jp-border-color2, #ddd); border-radius: 4px; padding: 2px 4px;
+  margin: 2px 0; background: var(--jp-layout-color1, #fafafa); }
+.lihil-console-menu-label { min-width: 9em; }
+.lihil-console-bar, .lihil-console-details { gap: 2px; }
+.lihil-console-new-target { font-size: 12px; color: var(--jp-ui-font-color2, #666); }
+.lihil-console-undo { background: var(--jp-layout-color2, #f5f5f5); border-radius: 4px; padding: 0 6px; }
+.lihil-console-saved-list { gap: 4px; padding: 2px 0; }
+.lihil-console-saved-list:empty { display: none; }
+button.lihil-console-saved { border-radius: 12px; padding: 0 10px; height: 22px; font-size: 12px;
+  background: var(--jp-layout-color2, #eef3fd); border: 1px solid var(--jp-brand-color2, #8ab4f8);
+  color: var(--jp-ui-font-color1, #1a1a1a); }
+button.lihil-console-saved::before { content: "↻ "; color: var(--jp-brand-color1, #1a73e8); }
 .lihil-console-direction, .lihil-console-frames, .lihil-console-clear, .lihil-console-export, .lihil-console-ping,
 .lihil-console-remove { padding: 0 8px; }
 .lihil-console-label { color: var(--jp-ui-font-color2, #666); padding: 0 4px; }
-.lihil-console-status, .lihil-console-url, .lihil-console-target { padding: 0 6px; }
+.lihil-console-status, .lihil-console-url, .lihil-console-form-target { padding: 0 6px; }
 .lihil-url { user-select: all; }
 .lihil-copy { font-size: 11px; padding: 0 6px; cursor: pointer; }
 .lihil-console-log { border: 1px solid var(--jp-border-color3, #eee); background: var(--jp-layout-color0, #fff);
-  min-height: 60px; }
+  min-height: 240px; height: 280px; }
 .lihil-log-chunk, .lihil-log-chunk .widget-html-content { width: 100%; margin: 0; }
 .lihil-log-row { display: flex; gap: 8px; align-items: baseline; line-height: 1.35; padding: 1px 4px;
   border-bottom: 1px solid var(--jp-border-color3, #f0f0f0);
@@ -51,6 +82,7 @@ _STYLESHEET = """
 .lihil-status-open { color: #188038; font-weight: bold; }
 .lihil-status-connecting { color: #b06000; }
 .lihil-status-closed { color: #c5221f; }
+.lihil-status-done { color: var(--jp-ui-font-color2, #666); }
 .lihil-status-stale { color: #b06000; font-weight: bold; }
 .lihil-note-error { color: #c5221f; }
 .lihil-console-note:empty, .lihil-console-notice:empty { display: none; }

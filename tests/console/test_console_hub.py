@@ -13,7 +13,7 @@ from lihil import ChannelBase, Topic
 from lihil_notebook import diagram
 from lihil_notebook.playground import Playground
 from lihil_notebook.ui.console import Console, console
-from lihil_notebook.ui.session_panel import SessionPanel
+from lihil_notebook.ui.console.session_panel import SessionPanel
 from tests.console.comm_traffic import Waiter
 from tests.console.console_routes import echo
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lihil_notebook.client.session import LogEntry
-from lihil_notebook.ui.compose import encode_message
-from lihil_notebook.ui.log_view import LogFilter, LogView, render_entry
+from lihil_notebook.ui.console.compose import encode_message
+from lihil_notebook.ui.console.log_view import LogFilter, LogView, render_entry
 from tests.console.comm_traffic import CommTraffic, opened
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from lihil_notebook.playground import Playground
 from lihil_notebook.ui.console import console
-from lihil_notebook.ui.saved import SAVED_FILE, fill_variables, parse_variables
+from lihil_notebook.ui.console.saved import SAVED_FILE, fill_variables, parse_variables
 from tests.console.comm_traffic import Waiter
 from tests.console.console_routes import echo
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from lihil_notebook.playground import Playground
 from lihil_notebook.ui.console import console
-from lihil_notebook.ui.session_panel import SessionPanel
+from lihil_notebook.ui.console.session_panel import SessionPanel
 from tests.console.comm_traffic import Waiter
-from tests.console.console_routes import echo, make_chat
+from tests.console.console_routes import echo, make_chat, typed
 
 
 def opened(panel: SessionPanel, wait_until: Waiter) -> None:
@@ -55,10 +55,43 @@ def test_reconnecting_keeps_the_log_with_a_separator_and_no_stale_notice(
     wait_until(lambda: "● open" in panel.status.value and "stale" not in panel.status.value, what="reopen")
     rows = panel.log_view.rows
     before = next(i for i, r in enumerate(rows) if "before" in r)
-    separator = next(i for i, r in enumerate(rows) if "lihil-log-kind-separator" in r and "reconnected" in r)
+    separator = next(i for i, r in enumerate(rows) if "lihil-log-kind-separator" in r and "connecting again" in r)
     opened_again = max(i for i, r in enumerate(rows) if "lihil-log-kind-open" in r)
     assert before < separator < opened_again
     assert [e.kind for e in panel.entries()].count("open") == 2  # the export has both connections too
 
     panel.clear()  # clearing forgets the earlier connections too
     wait_until(lambda: not any("before" in r for r in panel.log_view.rows), what="the clear")
+
+
+def test_reconnect_uses_the_parameter_the_user_fixed_and_says_no_reconnected_for_a_refusal(
+    pg: Playground, wait_until: Waiter
+) -> None:
+    pg.mount_ws("/typed", typed)
+    view = console("/typed?count=abc", playground=pg)
+    panel = view.panels[0]
+    panel.connect_button.click()
+    wait_until(lambda: "refused" in panel.status.value, what="the refusal")
+    panel.send("hi")
+    assert "press Reconnect" in panel.compose_note.value  # the button reads Reconnect now
+    view.query_fields["count"].value = "2"  # the field fills the session's one target
+    assert panel.target_field.value == "/typed?count=2"
+    panel.connect_button.click()
+    wait_until(lambda: any(e.data == "2" for e in panel.entries()), what="the handler's reply to count=2")
+    wait_until(lambda: "○ closed 1000" in panel.status.value, what="a normal close, not a red one")
+    assert not any("reconnected" in row for row in panel.log_view.rows)
+
+
+def test_remove_session_has_an_undo(pg: Playground, wait_until: Waiter) -> None:
+    pg.mount_ws("/echo", echo)
+    view = console("/echo", playground=pg, sessions=["ann", "bob"])
+    bob = view.panels[1]
+    bob.connect_button.click()
+    opened(bob, wait_until)
+    bob.remove_button.click()
+    assert view.panels == [view.panels[0]] and bob not in view.sessions_box.children
+    wait_until(lambda: bob.session is not None and bob.session.state == "closed", what="bob closed")
+    assert "bob" in view.undo.text.value
+    view.undo.button.click()
+    assert view.panels[-1] is bob and bob in view.sessions_box.children
+    assert view.undo.widget.layout.display == "none"

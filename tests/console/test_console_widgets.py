@@ -17,7 +17,7 @@ from lihil_notebook.playground import Playground
 from lihil_notebook.server import capture
 from lihil_notebook.ui.cards import route_card
 from lihil_notebook.ui.console import Console, console
-from lihil_notebook.ui.session_panel import SessionPanel
+from lihil_notebook.ui.console.session_panel import SessionPanel
 from lihil_notebook.ui.style import SUBMIT_MARK
 from tests.console.comm_traffic import CommTraffic, Waiter, css_classes, opened
 from tests.console.console_routes import echo, handshake_info, make_chat, make_flood, noisy, typed
@@ -84,7 +84,7 @@ def test_a_submission_that_cannot_be_sent_stays_in_the_compose_box(pg: Playgroun
     panel = console("/echo", playground=pg).panels[0]
     panel.input.value = "not yet" + SUBMIT_MARK
     assert panel.input.value == "not yet"
-    assert "cannot send: the session is not connected" in panel.compose_note.value
+    assert "cannot send: not connected yet — press Connect" in panel.compose_note.value
 
 
 def test_json_is_validated_before_sending_and_pretty_printed(pg: Playground, wait_until: Waiter) -> None:

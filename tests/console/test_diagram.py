@@ -140,3 +140,18 @@ def test_hub_envelopes_read_topic_event_payload_with_joins_exits_and_replies_mat
     assert "lihil-diagram-error" not in drawn[1].get("class", "")
     assert labels[6] == "exit room:lobby" and "lihil-diagram-hub-exit" in drawn[6].get("class", "")
     assert "lihil-diagram-hub" not in drawn[7].get("class", "") and labels[7].startswith("plain text")
+
+
+def test_each_diagram_has_its_own_marker_ids_and_labels_fit_their_column() -> None:
+    """Issue 21 trap 3: two diagrams on one page must not share arrowhead ids; a label of ``label_chars`` is whole."""
+    ann = FakeSession("ann", "/echo")
+    text = "a label thirty-four characters long"
+    ann.add(1.0, "sent", "text", text, len(text))
+    first, second = diagram(ann), diagram(ann)
+    markers = [[m.get("id") for m in ET.fromstring(d.svg).iter(f"{SVG}marker")] for d in (first, second)]
+    assert not set(markers[0]) & set(markers[1])
+    for d, own in zip((first, second), markers, strict=True):
+        used = {line.get("marker-end", "")[5:-1] for line in ET.fromstring(d.svg).iter(f"{SVG}line")} - {""}
+        assert used <= set(own)
+    assert text in texts(rows(first.svg)[0])
+    assert diagram(ann, ids="fixed").svg == diagram(ann, ids="fixed").svg  # one view's redraws compare equal

@@ -7,8 +7,6 @@ stable CSS classes, as a user would do it.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -129,5 +127,4 @@ def test_console_echo_enter_and_two_chat_sessions(
         "/echo", timeout=SHOWS_UP_MS
     )
     notebook_page.screenshot("route-card", card)
-    if os.environ.get("LIHIL_UPDATE_DOCS_SCREENSHOT"):  # refresh the README's picture on purpose only
-        shutil.copyfile(shot, REPO_ROOT / "docs" / "console.png")
+    assert shot.exists()  # the README's pictures come from tests/e2e/test_console_traps.py

@@ -13,6 +13,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,20 @@ NEWEST_IN_VIEW = """log => {
   const box = log.getBoundingClientRect(), last = rows[rows.length - 1].getBoundingClientRect();
   return last.bottom <= box.bottom + 2 && last.top >= box.top - 2;
 }"""
+
+
+def open_menu(panel: Any) -> None:
+    """Open a session's "⋯" menu (ping, close code, repeat, save, frames, …) unless it is open."""
+    if not panel.locator(".lihil-console-menu").is_visible():
+        panel.locator(".lihil-console-menu-button").click()
+    expect(panel.locator(".lihil-console-menu")).to_be_visible()
+
+
+def open_details(root: Any) -> None:
+    """Open the console bar's "headers…" disclosure (query, headers, subprotocols, variables)."""
+    if not root.locator(".lihil-console-details").is_visible():
+        root.locator(".lihil-console-more").click()
+    expect(root.locator(".lihil-console-details")).to_be_visible()
 
 
 def open_items(chromium: object, lab: JupyterLab, front_end: str) -> Iterator[NotebookPage]:
@@ -175,10 +190,10 @@ def test_5_reconnecting_keeps_the_conversation_with_a_separator(lab_items: Noteb
     expect(status).to_contain_text("open", timeout=SHOWS_UP_MS)
     send(panel, "said after")
     expect(log.locator(".lihil-log-received").last).to_contain_text("said after", timeout=SHOWS_UP_MS)
-    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("reconnected")
+    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("connecting again")
     texts = log.locator(".lihil-log-row").all_inner_texts()
     before = next(i for i, t in enumerate(texts) if "said before" in t)
-    separator = next(i for i, t in enumerate(texts) if "reconnected" in t)
+    separator = next(i for i, t in enumerate(texts) if "connecting again" in t)
     after = next(i for i, t in enumerate(texts) if "said after" in t)
     assert before < separator < after, texts
     lab_items.screenshot("console-reconnected", panel)  # type: ignore[arg-type]
@@ -219,7 +234,7 @@ def test_10_any_target_a_ws_url_and_recent_targets_in_the_dropdown(items: Notebo
     root = items.locator(".e2e-anywhere.lihil-console")
     root.scroll_into_view_if_needed()
     root.locator(".lihil-console-path input").fill(other_server)
-    expect(root.locator(".lihil-console-target")).to_contain_text(other_server)
+    expect(root.locator(".lihil-console-form-target")).to_contain_text(other_server)
     panel = connect(items, "anywhere")
     expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
     send(panel, "hello out there")
@@ -255,6 +270,7 @@ def test_4_a_1003_close_shows_its_code_meaning_and_reason(lab_items: NotebookPag
 def test_13_the_frame_view_shows_opcodes_lengths_close_codes_and_ping_rtt(lab_items: NotebookPage) -> None:
     panel = connect(lab_items, "frames")
     expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    open_menu(panel)
     panel.locator(".lihil-console-frames").click()  # type: ignore[attr-defined]
     send(panel, "hi")
     panel.locator(".lihil-console-ping").click()  # type: ignore[attr-defined]
@@ -280,6 +296,7 @@ def test_12_auto_reconnect_with_its_back_off_and_repeated_sends_with_a_stop(lab_
     log = panel.locator(".lihil-console-log")  # type: ignore[attr-defined]
 
     # Repeat "tick" every 50 ms, 5 times.
+    open_menu(panel)
     panel.locator(".lihil-console-repeat-every input").fill("50")  # type: ignore[attr-defined]
     panel.locator(".lihil-console-repeat-times input").fill("5")  # type: ignore[attr-defined]
     panel.locator(".lihil-console-input textarea").fill("tick")  # type: ignore[attr-defined]
@@ -298,13 +315,14 @@ def test_12_auto_reconnect_with_its_back_off_and_repeated_sends_with_a_stop(lab_
     )
 
     # Auto-reconnect: the server goes away, the console says when it tries again, and does.
+    open_menu(panel)
     panel.locator(".lihil-console-auto-reconnect input").check()  # type: ignore[attr-defined]
     send(panel, "drop")
     expect(status).to_contain_text(re.compile(r"reconnecting in [\d.]+ s \(attempt 1 of \d+\)"),
                                    timeout=SHOWS_UP_MS)
     lab_items.screenshot("console-reconnecting", panel)  # type: ignore[arg-type]
     expect(status).to_contain_text("● open", timeout=SHOWS_UP_MS)
-    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("reconnected")
+    expect(log.locator(".lihil-log-kind-separator")).to_contain_text("connecting again")
     send(panel, "still here")
     expect(log.locator(".lihil-log-received").last).to_contain_text("still here", timeout=SHOWS_UP_MS)
 
@@ -350,6 +368,7 @@ def test_15_a_rate_and_size_sparkline_per_session(lab_items: NotebookPage) -> No
     panel = connect(lab_items, "traffic")
     expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
     send(panel, "400")
+    open_menu(panel)
     traffic = panel.locator(".lihil-console-sparkline")  # type: ignore[attr-defined]
     expect(traffic.locator("svg.lihil-sparkline-messages polyline")).to_have_count(1, timeout=SHOWS_UP_MS)
     expect(traffic.locator("svg.lihil-sparkline-bytes polyline")).to_have_count(1)
@@ -367,9 +386,11 @@ def test_11_saved_messages_with_variables_one_click_and_kept_next_to_the_noteboo
     root = lab_items.locator(".e2e-saved.lihil-console")
     panel = connect(lab_items, "saved")
     expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)  # type: ignore[attr-defined]
+    open_details(root)
     root.locator(".lihil-console-variables textarea").fill("who = world")
     compose = panel.locator(".lihil-console-input textarea")  # type: ignore[attr-defined]
     compose.fill("hello {{who}}")
+    open_menu(panel)
     panel.locator(".lihil-console-save-name input").fill("greet")  # type: ignore[attr-defined]
     panel.locator(".lihil-console-save").click()  # type: ignore[attr-defined]
     # binary, entered as hex, saved too
@@ -387,6 +408,7 @@ def test_11_saved_messages_with_variables_one_click_and_kept_next_to_the_noteboo
     saved.nth(1).click()
     expect(log.locator(".lihil-log-sent.lihil-log-kind-binary").last).to_contain_text("68 69", timeout=SHOWS_UP_MS)
 
-    kept = json.loads((jupyter_lab.root_dir / "lihil-saved-messages.json").read_text())
+    # kept per notebook (issue 21): lessons do not share their saved messages
+    kept = json.loads((jupyter_lab.root_dir / "lihil-saved-messages.items-lab-only.json").read_text())
     assert [m["name"] for m in kept["messages"]] == ["greet", "hi-bytes"] and "who = world" in kept["variables"]
     lab_items.screenshot("console-saved", panel)  # type: ignore[arg-type]

@@ -8,8 +8,9 @@
 //  * installs, once per page, a key handler on window (capture phase) so that console typing never reaches the
 //    notebook's shortcuts, and Enter in a compose box (.lihil-console-input) submits (it appends the invisible
 //    submit mark U+2063 that the kernel side splits on);
-//  * marks the console disconnected when the kernel restarts (the widget manager drops every model's comm):
-//    status lines say so and a banner says what to do, instead of an old "● open".
+//  * marks the console disconnected when the kernel restarts (the widget manager drops every model's comm) or
+//    was shut down (it says so on its way out, or its comm refuses to send at the next click): status lines say so and a banner says what to do, instead of an
+//    old "● open" or "◌ closing…".
 
 const SUBMIT_MARK = "\u2063";
 const AT_BOTTOM_PX = 8;
@@ -70,20 +71,30 @@ function pinLog(log) {
   toBottom();
 }
 
-function markDisconnected(root) {
+const LOST = {
+  restarted: ["⚠ kernel restarted · disconnected", "The kernel restarted"],
+  "shut down": ["⚠ kernel shut down · disconnected", "The kernel was shut down"],
+};
+
+function markDisconnected(root, how = "restarted") {
   if (root.classList.contains("lihil-console-disconnected")) return;
   root.classList.add("lihil-console-disconnected");
-  for (const status of root.querySelectorAll(".lihil-console-status")) {
-    const content = status.querySelector(".widget-html-content") || status;
-    content.innerHTML =
-      '<span class="lihil-status-disconnected">⚠ kernel restarted · disconnected</span>';
+  const [status, cause] = LOST[how];
+  for (const line of root.querySelectorAll(".lihil-console-status")) {
+    const content = line.querySelector(".widget-html-content") || line;
+    content.innerHTML = `<span class="lihil-status-disconnected">${status}</span>`;
   }
   const banner = document.createElement("div");
   banner.className = "lihil-console-banner";
   banner.textContent =
-    "The kernel restarted (or this console lost its kernel): the console is disconnected and its sessions " +
+    `${cause} (or this console lost its kernel): the console is disconnected and its sessions ` +
     "are gone. Run the cell again for a new console.";
   root.prepend(banner);
+}
+
+// ipywidgets writes a description label's missing tooltip as title="null": a hover that reads "null".
+function dropNullTitles(root) {
+  for (const el of root.querySelectorAll('[title="null"]')) el.removeAttribute("title");
 }
 
 function whenInPage(el, then) {
@@ -96,18 +107,40 @@ function render({ model, el }) {
   installKeys();
   let root = null;
   let observer = null;
+  let titles = null;
+  const onCommLive = () => { if (root) markDisconnected(root); };
+  model.on("comm_live_update", onCommLive);
+  // A kernel that was shut down sends no restart notice. Its console says so on its way out (the "kernel" state);
+  // should that not arrive, the next click in the console finds the comm refusing to send (an empty message the
+  // kernel ignores: nothing is sent in the background).
+  const onKernel = () => { if (root && model.get("kernel")) markDisconnected(root, "shut down"); };
+  model.on("change:kernel", onKernel);
+  const probe = () => {
+    if (!root || root.classList.contains("lihil-console-disconnected")) return;
+    try {
+      model.send({ lihil: "alive?" });
+    } catch (error) {
+      markDisconnected(root, "shut down");
+    }
+  };
   whenInPage(el, (found) => {
     root = found;
     const pinAll = () => root.querySelectorAll(".lihil-console-log").forEach(pinLog);
     pinAll();
     observer = new MutationObserver(pinAll);  // sessions added later get their own log
     observer.observe(root.querySelector(".lihil-console-sessions") || root, { childList: true, subtree: true });
+    root.addEventListener("pointerdown", probe, true);
+    onKernel();
+    dropNullTitles(root);
+    titles = new MutationObserver(() => dropNullTitles(root));
+    titles.observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ["title"] });
   });
-  const onCommLive = () => { if (root) markDisconnected(root); };
-  model.on("comm_live_update", onCommLive);
   return () => {
     model.off("comm_live_update", onCommLive);
+    model.off("change:kernel", onKernel);
+    if (root) root.removeEventListener("pointerdown", probe, true);
     if (observer) observer.disconnect();
+    if (titles) titles.disconnect();
   };
 }
 

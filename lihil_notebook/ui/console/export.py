@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..client.log import LogEntry
+from ...client.log import LogEntry
 
 DOWNLOAD_LIMIT = 512 * 1024
 """Default size in bytes up to which an export also gets an inline download link."""

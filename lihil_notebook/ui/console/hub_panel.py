@@ -25,16 +25,17 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import LogEntry
-from .hub_envelope import PAYLOAD_CHARS, Envelope, describe, parse_envelope
-from .hub_events import HubEventChoices
+from ...client.log import LogEntry
+from ..hub_envelope import PAYLOAD_CHARS, Envelope, describe, parse_envelope
+from ..hub_events import HubEventChoices
+from ..style import button, error_html, html_view, row, text_field
+from ..target import is_url, match_route
 from .log_view import render_entry
-from .style import button, error_html, html_view, row, text_field
-from .target import is_url, match_route
+from .status import not_open
 
 if TYPE_CHECKING:
-    from ..client.session import Session
-    from ..playground import Playground
+    from ...client.session import Session
+    from ...playground import Playground
 
 
 def is_hub_target(pg: Playground, path: str) -> bool:
@@ -99,6 +100,7 @@ class HubControls:
         if tuple(self.event.options) != choices:
             self.event.options = choices
 
+
     def attach(self, session: Session, *, hub: bool, pg: Playground | None = None) -> None:
         """Follow ``session``; ``hub`` says whether its target is a hub (then the row shows, offering the events
         of ``pg``'s hub)."""
@@ -147,8 +149,7 @@ class HubControls:
     def _request(self, topic: str, event: str, payload: object, *, join_ref: str | None) -> str | None:
         session = self.session
         if session is None or session.state != "open":
-            state = "not connected" if session is None else session.state
-            self._refuse(f"cannot {event}: the session is {state} — press Connect first")
+            self._refuse(not_open(event, session))
             return None
         ref = str(next(self._refs))
         envelope = {"topic": topic, "event": event, "payload": payload, "ref": ref,

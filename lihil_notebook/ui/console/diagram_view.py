@@ -8,12 +8,13 @@ redraws at most ``rate`` times a second and only while the view is open; an unch
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
-from .diagram import MAX_ROWS, HasLog, diagram
-from .style import html_view
+from ..diagram import MAX_ROWS, HasLog, diagram
+from ..style import html_view
 
 DIAGRAM_RATE = 2.0
 """Default number of times a second the console's diagram is redrawn while it is open."""
@@ -36,6 +37,7 @@ class DiagramView:
         self.redraws = 0
         self._request_refresh = request_refresh
         self._last = 0.0
+        self.ids = f"lihil-d{uuid.uuid4().hex[:10]}"  # one per view: its redraws compare equal, other diagrams differ
         self.toggle = widgets.ToggleButton(value=False, description="Diagram", layout=widgets.Layout(width="auto"),
                                            tooltip="a sequence diagram of this console's sessions, live")
         self.toggle.add_class("lihil-console-diagram-toggle")
@@ -54,7 +56,7 @@ class DiagramView:
             self._request_refresh()  # come back once the interval has passed
             return
         self._last = now
-        svg = diagram(*sessions, max_rows=self.max_rows).svg if sessions else _EMPTY
+        svg = diagram(*sessions, max_rows=self.max_rows, ids=self.ids).svg if sessions else _EMPTY
         if self.widget.value != svg:
             self.widget.value = svg
             self.redraws += 1

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import LogEntry
+from ...client.log import LogEntry
+from ..style import button, error_html, html_view, text_field
 from .export import DOWNLOAD_LIMIT, export_path, exported_html, write_jsonl
 from .log_view import LogFilter
-from .style import button, error_html, html_view, text_field
 
 if TYPE_CHECKING:
     from .session_panel import SessionPanel

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from ..client.log import CLOSE_CODE_NAMES
+from ...client.log import CLOSE_CODE_NAMES
 
 if TYPE_CHECKING:
-    from ..client.session import LogEntry
+    from ...client.session import LogEntry
 
 #: The direction arrows of the issue: → sent, ← received, • event.
 ARROWS = {"sent": "→", "received": "←", "event": "•"}

@@ -6,7 +6,9 @@ from the notebook's shortcuts and makes Enter submit; marks the console disconne
 (``lihil-console-disconnected`` on the root, a ``lihil-console-banner``, status lines that say so).
 
 It is an anywidget because that runs plain ES modules in JupyterLab, Notebook 7, VS Code and Colab without a
-build step or a lab extension of our own. It has no state: the kernel never writes to it.
+build step or a lab extension of our own. Its one state, ``kernel``, is written once: "shut down" when the kernel
+exits (an ``atexit`` hook of the console), so that "Shut Down All Kernels" reads as such. Should that last message
+not get out, the page finds out at the next click in the console (its comm then refuses to send).
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import anywidget
+import traitlets
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 
 
 class ConsoleFront(anywidget.AnyWidget):
     """Invisible helper inside a console (CSS class ``lihil-console-front``): log pinning, keys, disconnects."""
 
     _esm = STATIC / "console.js"
+    kernel = traitlets.Unicode("").tag(sync=True)  # "shut down" once the kernel exits
 
     def __init__(self) -> None:
         super().__init__()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,20 +23,22 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import LogEntry
+from ...client.log import LogEntry
+from ..style import SUBMIT_MARK, button, error_html, html_view, row, text_field
+from ..target import Target, check_target
 from .compose import COMPOSE_MODES, encode_message
 from .conversation import Conversation
 from .export import DOWNLOAD_LIMIT, export_path, exported_html, write_jsonl
 from .hub_panel import HubControls, is_hub_target
+from .session_menu import SessionMenu
+from .session_targets import carry_edit, missing_identity
 from .sparkline import Sparkline
-from .status import status_html
-from .style import SUBMIT_MARK, button, error_html, html_view, row, text_field
-from .target import Target, check_target
+from .status import not_open, status_html
 from .timers import Reconnector, Repeater
 
 if TYPE_CHECKING:
-    from ..client.session import Session
-    from ..playground import Playground
+    from ...client.session import Session
+    from ...playground import Playground
     from .saved import SavedMessages
 
 _TEXT_HINT = "message — Enter sends, Shift+Enter adds a line"
@@ -92,39 +95,51 @@ class SessionPanel(widgets.VBox):
         self._last_problem = ""
         self._history: list[tuple[str, str]] = []
 
-        self.name_input = text_field(name, "name", "80px", "lihil-console-name")
+        self.name_input = text_field(name, "name", "64px", "lihil-console-name")
+        self.name_input.tooltip = "the session's name (Python: pg.sessions[name])"
         self.target_field = text_field(initial_path, "target: /path?query", "auto", "lihil-console-session-target")
-        self.target_field.layout.flex = "1 1 200px"
+        self.target_field.add_class("lihil-console-target")
+        self.target_field.tooltip = "where this session connects (Connect and Reconnect use what is here)"
+        self.target_field.layout.flex = "1 1 100px"
         self.target_field.observe(self._on_target_edit, names="value")
         self.status = html_view("○ not connected", "lihil-console-status")
         self.connect_button = button(
             "Connect", "lihil-console-connect", self._on_connect_click, style="success"
         )
+        self.connect_button.tooltip = "connect to the target (Disconnect sends the close code and reason of ⋯)"
         self.ping_button = button("Ping", "lihil-console-ping", lambda _: self.ping())
+        self.ping_button.tooltip = "send a ping; the round trip shows in the log and the status"
         self.close_code = widgets.IntText(
-            value=1000, layout=widgets.Layout(width="62px"), tooltip="close code"
+            value=1000, description="close code", tooltip="the close code Disconnect sends (1000 or 3000–4999)",
+            layout=widgets.Layout(width="150px"), style={"description_width": "auto"},
         )
-        self.close_reason = text_field("", "close reason", "100px", "lihil-console-close-reason")
+        self.close_code.add_class("lihil-console-close-code")
+        self.close_reason = text_field("", "close reason", "140px", "lihil-console-close-reason")
+        self.close_reason.tooltip = "the close reason Disconnect sends"
         self.remove_button = button(
-            "×", "lihil-console-remove", lambda _: self._on_remove(self), width="32px"
+            "Remove session", "lihil-console-remove", lambda _: self._on_remove(self), style="danger"
         )
+        self.remove_button.tooltip = "close this session (code 1000) and remove its panel — Undo brings it back"
         self.url = html_view("<i>Connect uses the target above</i>", "lihil-console-url")
         self.sparkline = Sparkline()
         self._sparkline_tick = False
         self.traffic = html_view("", "lihil-console-sparkline")
 
-        self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="82px"))
+        self.mode = widgets.Dropdown(options=COMPOSE_MODES, value="text", layout=widgets.Layout(width="72px"),
+                                     tooltip="how the message is sent: text, JSON (checked), hex or base64 bytes")
         self.mode.add_class("lihil-console-mode")
         self.input = widgets.Textarea(
             placeholder=_TEXT_HINT,
             rows=2,
-            layout=widgets.Layout(flex="1 1 auto", width="auto"),
+            layout=widgets.Layout(flex="1 1 100px", width="auto"),
         )
         self.input.add_class("lihil-console-input")
         self.input.observe(self._on_input_change, names="value")
         self.send_button = button("Send", "lihil-console-send", self._on_send_click, style="primary")
+        self.send_button.tooltip = "send the message (Enter)"
         self.history = widgets.Dropdown(
-            options=[("history", _NO_PICK)], value=_NO_PICK, layout=widgets.Layout(width="90px")
+            options=[("history", _NO_PICK)], value=_NO_PICK, layout=widgets.Layout(width="90px"),
+            tooltip="messages sent from this session: pick one to put it back in the box",
         )
         self.history.add_class("lihil-console-history")
         self.history.observe(self._on_history_pick, names="value")
@@ -137,23 +152,36 @@ class SessionPanel(widgets.VBox):
         self.filter_text = self.conversation.filter_text
         self.direction_toggles = self.conversation.direction_toggles
         self.clear_button = button("Clear", "lihil-console-clear", lambda _: self.clear())
+        self.clear_button.tooltip = "empty the log view (the session keeps its log; exports start after this)"
         self.export_button = button("Export", "lihil-console-export", lambda _: self._on_export_click())
+        self.export_button.tooltip = "write this conversation as JSON Lines next to the notebook"
         self.export_note = html_view("", "lihil-console-note")
+        self.menu = SessionMenu([
+            ("Disconnect sends", [self.close_code, self.close_reason]),
+            ("check", [self.ping_button, self.reconnector.toggle, self.traffic]),
+            ("repeat the composer", self.repeater.widgets),
+            *([("save the composer", saved.save_controls(self._compose))] if saved is not None else []),
+            ("log", [*self.conversation.filter_widgets, self.clear_button, self.export_button]),
+            ("URL", [self.url]),
+            ("", [self.remove_button]),
+        ])
+        header = row([self.name_input, self.status, self.target_field, self.connect_button, self.menu.button])
+        header.add_class("lihil-console-session-header")
+        composer = row([self.mode, self.input, self.send_button])
+        composer.add_class("lihil-console-composer")
+        recall = row([self.history, *([saved.chips(self.send)] if saved is not None else [])])
+        recall.add_class("lihil-console-recall")
 
         super().__init__(
             [
-                row([self.name_input, self.target_field]),
-                row([self.connect_button, self.close_code, self.close_reason, self.ping_button,
-                     self.remove_button]),
-                row([self.status, self.url, self.traffic]),
-                self.hub.widget,  # on a hub, its controls come first; the raw compose box stays below
-                row([self.mode, self.input, self.send_button, self.history]),
-                row([*self.repeater.widgets, self.reconnector.toggle,
-                     *([saved.row(self.send, self._compose)] if saved is not None else [])]),
-                self.compose_note,
-                row([*self.conversation.filter_widgets, self.clear_button, self.export_button]),
+                header,
+                self.menu.panel,
                 self.export_note,
                 self.log_view.widget,
+                recall,
+                self.hub.widget,  # on a hub: topics and events; the raw composer stays below
+                composer,
+                self.compose_note,
             ]
         )  # fmt: skip
         self.add_class("lihil-console-session")
@@ -212,8 +240,7 @@ class SessionPanel(widgets.VBox):
             self._note("nothing to send")
             return False
         if self.session is None or self.session.state != "open":
-            state = "not connected" if self.session is None else self.session.state
-            self._note(f"cannot send: the session is {state} — press Connect first")
+            self._note(not_open("send", self.session))
             return False
         try:
             message = encode_message(text, mode)
@@ -230,7 +257,7 @@ class SessionPanel(widgets.VBox):
     def ping(self) -> None:
         """Send a ping; the round-trip time appears in the log and the status."""
         if self.session is None or self.session.state != "open":
-            self._note("cannot ping: the session is not open")
+            self._note(not_open("ping", self.session))
             return
         self.session.ping_nowait()
 
@@ -244,16 +271,28 @@ class SessionPanel(widgets.VBox):
         name = self.session.name if self.session is not None else self.name_input.value or "session"
         return write_jsonl(self.entries(), path or export_path(self.export_dir, name))
 
-    def follow(self, path: str) -> None:
-        """The console's form changed: show ``path`` as this panel's target, unless the panel has connected or
-        the user has edited its target. Main thread only."""
-        if not self._follows_console or self.target_field.value == path:
+    def follow(self, path: str, old: str | None = None) -> None:
+        """The console's form changed (from ``old``) to ``path``: until this panel first connects or its target is
+        edited, its target is the form's; after that, it takes each part the form changed that it still had as
+        the form had it (:func:`.session_targets.carry_edit`), unless it is connected. Main thread only."""
+        if self._follows_console:
+            new = path
+        elif old is None or self.busy:
+            return
+        else:
+            new = carry_edit(self.target_field.value.strip(), old, path)
+        if self.target_field.value == new:
             return
         self._following = True
         try:
-            self.target_field.value = path
+            self.target_field.value = new
         finally:
             self._following = False
+
+    @property
+    def busy(self) -> bool:
+        """True while the session is connecting or open (its target is in use)."""
+        return self.session is not None and self.session.state in ("connecting", "open")
 
     def entries(self) -> Sequence[LogEntry]:
         """The conversation since the last clear, across reconnects (all of it, regardless of the filter)."""
@@ -281,6 +320,7 @@ class SessionPanel(widgets.VBox):
         if self.reconnector.pending and session.state == "closed":
             status += f' <span class="lihil-status-reconnect">· {html.escape(self.reconnector.pending)}</span>'
         _set(self.status, "value", status)
+        _set(self.status, "tooltip", html.unescape(re.sub(r"<[^>]+>", "", status)))  # all of it, when cut short
         traffic = self.sparkline.render(time.time())
         _set(self.traffic, "value", traffic)
         if traffic:
@@ -303,6 +343,9 @@ class SessionPanel(widgets.VBox):
             base = self._target or self._target_source()
             headers, subprotocols = base.headers, base.subprotocols
         check_target(path, "target")
+        missing = missing_identity(path)
+        if missing is not None:
+            raise ValueError(f"{missing}: empty — say who this session connects as: fill ?{missing}= in its target")
         self._follows_console = False
         return Target(path, headers, subprotocols)
 
@@ -344,7 +387,7 @@ class SessionPanel(widgets.VBox):
 
     def _repeat_message(self) -> str | bytes:
         if self.session is None or self.session.state != "open":
-            raise ValueError("Cannot repeat: the session is not open — press Connect first")
+            raise ValueError(not_open("repeat", self.session))
         return encode_message(self.input.value.replace(SUBMIT_MARK, ""), self.mode.value)
 
     def _send_from_loop(self, message: str | bytes) -> bool:

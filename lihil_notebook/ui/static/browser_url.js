@@ -8,7 +8,8 @@ function complete(href, websocket) {
   let url;
   try { url = new URL(href, location.href); } catch (error) { return href; }
   if (websocket) url.protocol = url.protocol === "https:" ? "wss:" : url.protocol === "http:" ? "ws:" : url.protocol;
-  return url.href;
+  // URL() escapes a route's {param} as %7Bparam%7D: show (and copy) it as the route reads, for the user to fill.
+  return url.href.replace(/%7B/gi, "{").replace(/%7D/gi, "}");
 }
 
 function render({ model, el }) {

@@ -17,31 +17,23 @@ catches up whenever the kernel handles the next widget message (any click in the
 
 from __future__ import annotations
 
-import asyncio
+import atexit
 import html
 import re
-import threading
-import time
-import traceback
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import ipywidgets as widgets
 
-from ..kernel import playground as kernel_playground
-from ..playground import Playground
-from .browser_url import BrowserUrl
-from .diagram_view import DIAGRAM_RATE, DiagramView
-from .front import ConsoleFront
-from .poll import PollingPump, update_mode
-from .saved import SavedMessages
-from .search import ConsoleSearch
-from .session_panel import SessionPanel
-from .style import ASSETS_HTML, error_html, html_view, row, text_field
-from .target import (
+from ...kernel import playground as kernel_playground
+from ...playground import Playground
+from ..browser_url import BrowserUrl
+from ..poll import PollingPump, update_mode
+from ..style import ASSETS_HTML, error_html, html_view, row, text_field
+from ..target import (
     Target,
     check_target,
     fill_path,
@@ -49,19 +41,36 @@ from .target import (
     match_route,
     parse_headers,
     path_params,
-    prefill_for,
     query_params,
     recent_targets,
     remember_target,
     url_code,
 )
+from .console_parts import Lane, UndoBar, param_field
+from .diagram_view import DIAGRAM_RATE, DiagramView
+from .front import ConsoleFront
+from .pump import UiPump
+from .saved import SavedMessages
+from .search import ConsoleSearch
+from .session_panel import SessionPanel
+from .session_targets import identities, missing_identity, new_session_target
 
 if TYPE_CHECKING:
-    from ..client.session import Session
+    from ...client.session import Session
 
 __all__ = ["Console", "SessionPanel", "Target", "UiPump", "console"]
 
 _consoles: weakref.WeakSet[Console] = weakref.WeakSet()  # who shows a playground's recent targets
+
+
+@atexit.register
+def _kernel_exits() -> None:
+    # The kernel is going away ("Shut Down All Kernels"): tell every console's page, while the comm still works.
+    for view in list(_consoles):
+        try:
+            view.front.kernel = "shut down"
+        except Exception:  # the comm is gone already: the page notices at its next click
+            pass
 _RECENT_PREFIX = "recent:"
 _CONSOLE_KINDS = ("ws", "hub")  # the routes a console can talk to: plain WebSocket routes and hubs
 
@@ -105,61 +114,6 @@ def console(
     return view
 
 
-class UiPump:
-    """Turns "something changed" signals from any thread into flushes on the server loop, at most ``rate`` per
-    second. ``flush`` always runs under one lock, so widget state has a single writer at a time.
-
-    If the server loop is not running, the flush runs in the calling thread instead (nothing else writes then).
-    ``stall_timeout`` re-arms a flush that was scheduled on a loop that stopped before running it.
-    """
-
-    def __init__(
-        self, pg: Playground, flush: Callable[[], None], *, rate: float = 15.0, stall_timeout: float = 2.0
-    ) -> None:
-        if rate <= 0:
-            raise ValueError(f"refresh_rate: expected a positive number of flushes per second, got {rate}")
-        self.interval = 1.0 / rate
-        self.stall_timeout = stall_timeout
-        self.flushes = 0
-        self.errors: list[str] = []
-        self._pg = pg
-        self._flush = flush
-        self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
-        self._scheduled_at: float | None = None
-        self._last = 0.0
-
-    def request(self) -> None:
-        """Ask for a flush soon. Cheap and thread-safe; many requests before the flush make one flush."""
-        now = time.monotonic()
-        with self._lock:
-            if self._scheduled_at is not None and now - self._scheduled_at < self.stall_timeout:
-                return
-            self._scheduled_at = now
-        try:
-            self._pg.call_soon(self._arm)
-        except Exception:  # no server loop to run on: flush here, nobody else is writing
-            self._run()
-
-    def _arm(self) -> None:
-        delay = self._last + self.interval - time.monotonic()
-        if delay > 0:
-            asyncio.get_running_loop().call_later(delay, self._run)
-        else:
-            self._run()
-
-    def _run(self) -> None:
-        with self._lock:
-            self._scheduled_at = None
-        with self._flush_lock:
-            self._last = time.monotonic()
-            self.flushes += 1
-            try:
-                self._flush()
-            except Exception:  # keep pumping; the console shows what went wrong
-                self.errors = [*self.errors[-4:], traceback.format_exc()]
-
-
 class Console(widgets.VBox):
     """The console widget (CSS class ``lihil-console``). Build it with :func:`console`.
 
@@ -188,6 +142,7 @@ class Console(widgets.VBox):
             UiPump(pg, self._flush, rate=refresh_rate) if self.updates == "push"
             else PollingPump(self._flush, active=self._has_live_session)
         )
+        self.front = ConsoleFront()
         self.diagram = DiagramView(self.pump.request, rate=diagram_rate)
         self.search = ConsoleSearch(lambda: self.panels, export_dir=export_dir)
         self.saved = SavedMessages(export_dir)
@@ -195,6 +150,8 @@ class Console(widgets.VBox):
         self._refreshing_routes = False
         self._param_fields: dict[str, widgets.Text] = {}
         self._query_fields: dict[str, widgets.Text] = {}
+        self._form_path: str | None = None
+        self._removed: SessionPanel | None = None
 
         self.route_picker = widgets.Dropdown(
             options=self._route_options(), value=None, layout=widgets.Layout(width="260px")
@@ -203,7 +160,7 @@ class Console(widgets.VBox):
         self.path = text_field("", "/path/{param}", "260px", "lihil-console-path")
         self.params_box = row([])
         self.query = text_field("", "query: a=1&b=2", "200px", "lihil-console-query")
-        self.query_box = row([self.query])
+        self.query_box = row([])
         self.headers = widgets.Textarea(
             placeholder="headers — Name: value per line",
             rows=1,
@@ -213,32 +170,52 @@ class Console(widgets.VBox):
         self.subprotocols = text_field(
             "", "subprotocols: chat.v1, chat.v2", "220px", "lihil-console-subprotocols"
         )
-        self.target_url = html_view("", "lihil-console-target")
+        self.target_url = html_view("", "lihil-console-form-target")
         self.browser_target = BrowserUrl(websocket=True)  # the target for a browser's own client, with "copy"
-        self.session_name = text_field("", "new session's name", "150px", "lihil-console-new-name")
-        self.add_session_button = widgets.Button(description="+ session", layout=widgets.Layout(width="auto"))
+        self.session_name = text_field("", "new session's name", "130px", "lihil-console-new-name")
+        self.session_name.tooltip = "the new session's name; it also fills who it connects as (?user=…)"
+        self.session_name.observe(lambda _: self._show_new_target(), names="value")
+        self.add_session_button = widgets.Button(description="+ session", layout=widgets.Layout(width="auto"),
+                                                 tooltip="add a session and connect it to the target shown")
         self.add_session_button.add_class("lihil-console-add-session")
         self.add_session_button.on_click(self._on_add_session_click)
+        self.new_target = html_view("", "lihil-console-new-target")  # what "+ session" connects as
+        self.more = widgets.ToggleButton(value=False, description="headers…", layout=widgets.Layout(width="auto"),
+                                         tooltip="query string, handshake headers, subprotocols, variables, "
+                                                 "the browser's URL")
+        self.more.add_class("lihil-console-more")
+        self.undo = UndoBar(self._undo_remove)
         self.notice = html_view("", "lihil-console-notice")
         self.sessions_box = widgets.Box(
             layout=widgets.Layout(display="flex", flex_flow="row wrap", width="100%")
         )
         self.sessions_box.add_class("lihil-console-sessions")
 
+        self.route_picker.tooltip = "a route of this playground, or a recent target"
         self.route_picker.observe(self._on_route_pick, names="value")
         self.path.observe(lambda _: self._on_path_change(), names="value")
         for field in (self.query, self.headers, self.subprotocols):
             field.observe(lambda _: self._show_target(), names="value")
 
+        details = widgets.VBox([
+            row([self.query, self.headers, self.subprotocols, self.saved.variables]),
+            row([self.target_url, self.browser_target]),
+        ], layout=widgets.Layout(display="none"))
+        details.add_class("lihil-console-details")
+        self.more.observe(lambda change: setattr(details.layout, "display", "" if change["new"] else "none"),
+                          names="value")
+        bar = row([self.route_picker, self.path, self.params_box, self.query_box, self.more, self.session_name,
+                   self.add_session_button, self.new_target, *self.search.widgets, self.diagram.toggle])
+        bar.add_class("lihil-console-bar")
         super().__init__(
             [
                 widgets.HTML(ASSETS_HTML),
-                ConsoleFront(),
-                row([_label("route"), self.route_picker, _label("path"), self.path, self.params_box]),
-                row([self.query_box, self.headers, self.subprotocols, self.saved.variables, self.saved.note]),
-                row([self.target_url, self.browser_target]),
-                row([self.session_name, self.add_session_button, self.diagram.toggle, *self.search.widgets,
-                     self.notice]),
+                self.front,
+                bar,
+                details,
+                self.saved.note,
+                self.notice,
+                self.undo.widget,
                 self.search.results,
                 self.sessions_box,
                 self.diagram.widget,
@@ -293,7 +270,7 @@ class Console(widgets.VBox):
             on_connect=self._remember_target,
             saved=self.saved,
             request_refresh=self.pump.request,
-            on_remove=self.remove_session,
+            on_remove=lambda panel: self.remove_session(panel, undo=True),
             max_entries=self.max_entries,
             export_dir=self.export_dir,
         )
@@ -301,7 +278,16 @@ class Console(widgets.VBox):
         self.sessions_box.children = (*self.sessions_box.children, panel)
         if session is not None:
             panel.attach(session)
+        self._show_new_target()
         return panel
+
+    def _undo_remove(self) -> None:
+        panel, self._removed = self._removed, None
+        self.undo.show("")
+        if panel is None:
+            return
+        self.panels.append(panel)
+        self.sessions_box.children = (*self.sessions_box.children, panel)
 
     def _remember_target(self, target: str) -> None:
         # Main thread. The dropdown itself is the pump's to write: hand it the new options.
@@ -311,16 +297,48 @@ class Console(widgets.VBox):
             view.pump.request()
 
     def _prefill(self, name: str) -> str:
-        """A new panel's target: the form's, with ``name`` in place of a query value that names another session
-        of this console (so "bob" added to ``?user=ann`` beside session "ann" connects as ``user=bob``)."""
+        """A new panel's target: the form's, never silently sharing another session's identity — ``name`` in
+        place of ``?user=…`` (and the like), or an empty value to fill (see :mod:`.session_targets`)."""
         try:
             path = self.target().path
         except ValueError:
             return ""
-        return prefill_for(path, name, {panel.name_input.value.strip() for panel in self.panels})
+        taken = {panel.name_input.value.strip() for panel in self.panels}
+        for panel in self.panels:
+            taken |= set(identities(panel.target_field.value).values())
+        return new_session_target(path, name, taken)
 
-    def remove_session(self, panel: SessionPanel) -> None:
-        """Close the panel's session (code 1000) and remove the panel."""
+    def _show_new_target(self) -> None:
+        # Main thread: what "+ session" would connect as, next to the button.
+        if not self.panels:
+            text = ""
+        else:
+            path = self._prefill(self.session_name.value.strip())
+            query = path.partition("?")[2]
+            missing = missing_identity(path)
+            text = (f"type a name: it fills ?{html.escape(missing)}=" if missing
+                    else f"as <code>?{html.escape(query)}</code>" if query else "")
+        if self.new_target.value != text:
+            self.new_target.value = text
+
+    def remove_session(self, panel: SessionPanel, *, undo: bool = False) -> None:
+        """Close the panel's session (code 1000) and remove the panel; ``undo=True`` (the menu's "Remove
+        session") keeps it until the next removal, with an "Undo" that brings it back (its log, not its
+        connection)."""
+        if undo:
+            if self._removed is not None:
+                self.remove_session(self._removed)
+            if panel.session is not None and panel.session.state in ("connecting", "open"):
+                panel.session.close_nowait(1000, "console panel removed")
+            self._removed = panel
+            if panel in self.panels:
+                self.panels.remove(panel)
+            self.sessions_box.children = tuple(p for p in self.sessions_box.children if p is not panel)
+            self.undo.show(panel.name_input.value or "session")
+            return
+        if panel is self._removed:
+            self._removed = None
+            self.undo.show("")
         if panel.session is not None and panel.session.state in ("connecting", "open"):
             panel.session.close_nowait(1000, "console panel removed")
         panel.dispose()
@@ -356,7 +374,7 @@ class Console(widgets.VBox):
             self._refresh_route_picker(options)
         for panel in list(self.panels):
             panel.refresh()
-        self.diagram.refresh([panel.session for panel in self.panels if panel.session is not None])
+        self.diagram.refresh([Lane(panel) for panel in self.panels if panel.session is not None])
         problems = self.pump.errors
         notice = f"<pre class='lihil-note-error'>{html.escape(problems[-1])}</pre>" if problems else ""
         if self.notice.value != notice:
@@ -401,9 +419,9 @@ class Console(widgets.VBox):
         if route is None:
             return
         self._query_fields = {
-            name: self._query_fields.get(name) or _field(name, hint) for name, hint in query_params(route)
+            name: self._query_fields.get(name) or param_field(name, hint) for name, hint in query_params(route)
         }
-        self.query_box.children = (*self._query_fields.values(), self.query)
+        self.query_box.children = tuple(self._query_fields.values())
         for field in self._query_fields.values():
             field.observe(lambda _: self._show_target(), names="value")
         self.path.value = route.path
@@ -412,7 +430,7 @@ class Console(widgets.VBox):
         template = self.path.value.partition("?")[0]
         names = [] if is_url(template) else path_params(template)
         if list(self._param_fields) != names:
-            fields = {name: self._param_fields.get(name) or _field(name, "path parameter") for name in names}
+            fields = {name: self._param_fields.get(name) or param_field(name, "path parameter") for name in names}
             for name, field in fields.items():
                 if name not in self._param_fields:
                     field.observe(lambda _: self._show_target(), names="value")
@@ -434,16 +452,18 @@ class Console(widgets.VBox):
         if target.subprotocols:
             extras.append("subprotocols " + ", ".join(target.subprotocols))
         suffix = html.escape(" · " + " · ".join(extras)) if extras else ""
+        old, self._form_path = self._form_path, target.path
         for panel in self.panels:
-            panel.follow(target.path)
+            panel.follow(target.path, old)
         self.target_url.value = f"target {url_code(self.pg, target.path)}{suffix}"
+        self._show_new_target()
 
     def _load_path(self, path: str) -> None:
         template, _, query = path.partition("?")
         route, values = match_route(template, [r for r in self.pg.routes if r.kind in _CONSOLE_KINDS])
         if route is None:  # a URL, or a path no route matches (yet): the form as typed
             self._query_fields = {}
-            self.query_box.children = (self.query,)
+            self.query_box.children = ()
             self.path.value = template
             self.query.value = query
             return
@@ -469,17 +489,3 @@ class Console(widgets.VBox):
         self.session_name.value = ""
 
 
-
-def _label(text: str) -> widgets.HTML:
-    return html_view(f"<span class='lihil-console-label'>{html.escape(text)}</span>", "lihil-console-label")
-
-
-def _field(name: str, hint: str) -> widgets.Text:
-    field = widgets.Text(
-        description=name,
-        placeholder=hint,
-        layout=widgets.Layout(width="220px"),
-        style={"description_width": "auto"},
-    )
-    field.add_class("lihil-console-param")
-    return field

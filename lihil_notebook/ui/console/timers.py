@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
-from .style import button
+from ..style import button
 
 MAX_REPEAT = 10_000
 """Default largest number of sends one "Repeat" may make."""
@@ -54,9 +54,9 @@ class Repeater:
         self._running = False
         self._lock = threading.Lock()
         self.every = widgets.BoundedIntText(value=1000, min=min_interval_ms, max=3_600_000,
-                                            layout=widgets.Layout(width="80px"), tooltip="every N milliseconds")
+                                            layout=widgets.Layout(width="72px"), tooltip="every N milliseconds")
         self.every.add_class("lihil-console-repeat-every")
-        self.times = widgets.BoundedIntText(value=10, min=1, max=max_times, layout=widgets.Layout(width="72px"),
+        self.times = widgets.BoundedIntText(value=10, min=1, max=max_times, layout=widgets.Layout(width="64px"),
                                             tooltip="how many times")
         self.times.add_class("lihil-console-repeat-times")
         self.button = button("Repeat", "lihil-console-repeat", lambda _: self._on_click())
@@ -65,7 +65,7 @@ class Repeater:
 
     @property
     def widgets(self) -> Sequence[widgets.Widget]:
-        return [_label("every"), self.every, _label("ms ×"), self.times, self.button, self.progress]
+        return [self.button, _label("every"), self.every, _label("ms,"), self.times, _label("times"), self.progress]
 
     @property
     def running(self) -> bool:

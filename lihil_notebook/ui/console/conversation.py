@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..client.log import Kind, LogEntry
+from ...client.log import Kind, LogEntry
+from ..style import text_field
 from .log_view import DIRECTIONS, LogFilter, LogView, render_entry
-from .style import text_field
 
 if TYPE_CHECKING:
-    from ..client.session import Session
+    from ...client.session import Session
 
 _DIRECTION_LABELS = {"sent": "→ sent", "received": "← recv", "event": "• events"}
+_DIRECTION_TIPS = {"sent": "show the messages this session sent", "received": "show the messages it received",
+                   "event": "show connects, closes, pings and errors"}
 
 
 class Conversation:
@@ -43,10 +45,12 @@ class Conversation:
         self.renderer: Callable[[LogEntry], str | None] | None = None
 
         self.filter_text = text_field("", "filter", "100px", "lihil-console-filter")
+        self.filter_text.tooltip = "show only the rows that contain this text"
         self.filter_text.observe(lambda _: self._on_filter_change(), names="value")
         self.direction_toggles = {
             direction: widgets.ToggleButton(
-                value=True, description=_DIRECTION_LABELS[direction], layout=widgets.Layout(width="auto")
+                value=True, description=_DIRECTION_LABELS[direction], layout=widgets.Layout(width="auto"),
+                tooltip=_DIRECTION_TIPS[direction],
             )
             for direction in DIRECTIONS
         }
@@ -132,7 +136,8 @@ class Conversation:
             carried = [_event("separator", f"… {dropped} earlier entries not kept here (max_entries={limit}; "
                                            f"session {old.name}'s own log keeps its)"), *carried[-limit:]]
         stamp = time.strftime("%H:%M:%S")
-        self._earlier = [*carried, _event("separator", f"── reconnected at {stamp} · {new.path} ──")]
+        # Said before the attempt's outcome is known: the next rows say whether it opened or was refused.
+        self._earlier = [*carried, _event("separator", f"── connecting again at {stamp} · {new.path} ──")]
 
     def _on_filter_change(self) -> None:
         directions = frozenset(d for d, toggle in self.direction_toggles.items() if toggle.value)

@@ -1,14 +1,17 @@
 """Saved messages: name a message (text, JSON, hex or base64), send it again with one click from any session of
 the console, with ``{{name}}`` filled from the console's variables table.
 
-They are kept in a JSON file next to the notebook (``lihil-saved-messages.json`` in the console's export folder,
-default the kernel's working directory), so they survive a kernel restart and travel with the notebook's folder.
+They are kept per notebook in a JSON file next to it (``lihil-saved-messages.NOTEBOOK.json`` in the console's
+export folder, default the kernel's working directory; ``lihil-saved-messages.json`` where the front end does not
+say which notebook the kernel runs, e.g. under nbclient), so they survive a kernel restart, travel with the
+notebook's folder and do not leak from one lesson into the next.
 Main thread only: clicks change the store and redraw every panel's row of saved buttons.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -16,11 +19,11 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
+from ..style import button, error_html, text_field
 from .compose import COMPOSE_MODES
-from .style import button, error_html, text_field
 
 SAVED_FILE = "lihil-saved-messages.json"
-"""The file saved messages and variables are kept in, in the console's export folder."""
+"""The file saved messages and variables are kept in when the notebook is not known (see :func:`saved_path`)."""
 MAX_SAVED = 50
 """Default number of saved messages a console keeps."""
 
@@ -59,11 +62,19 @@ def parse_variables(text: str) -> dict[str, str]:
     return variables
 
 
+def saved_path(folder: Path | None) -> Path:
+    """Where this notebook's saved messages live: ``lihil-saved-messages.NOTEBOOK.json`` in ``folder`` (default
+    the working directory), the notebook named by Jupyter's ``JPY_SESSION_NAME``; else :data:`SAVED_FILE`."""
+    notebook = Path(os.environ.get("JPY_SESSION_NAME", "")).name
+    stem = notebook[: -len(".ipynb")] if notebook.endswith(".ipynb") else ""
+    return (folder or Path.cwd()) / (f"lihil-saved-messages.{stem}.json" if stem else SAVED_FILE)
+
+
 class SavedMessages:
     """The console's saved messages and variables table, and one row of saved buttons per session panel."""
 
     def __init__(self, folder: Path | None, *, limit: int = MAX_SAVED) -> None:
-        self.path = (folder or Path.cwd()) / SAVED_FILE
+        self.path = saved_path(folder)
         self.limit = limit
         self.messages: list[SavedMessage] = []
         self._rows: list[tuple[widgets.Box, Callable[[str, str], bool]]] = []
@@ -76,17 +87,26 @@ class SavedMessages:
         self._load()
         self.variables.observe(lambda _: self._store(), names="value")
 
-    def row(self, send: Callable[[str, str], bool], compose: Callable[[], tuple[str, str]]) -> widgets.HBox:
-        """The save controls and saved buttons for one panel: ``compose()`` is its (mode, text), ``send(text,
-        mode)`` sends a filled-in message through it."""
+    def save_controls(self, compose: Callable[[], tuple[str, str]]) -> list[widgets.Widget]:
+        """A name box and "Save" for one panel (in its menu): ``compose()`` is the panel's (mode, text)."""
         name = text_field("", "save as…", "110px", "lihil-console-save-name")
         save = button("Save", "lihil-console-save", lambda _: self._save(name, compose()))
-        save.tooltip = "save the compose box under this name (an empty box removes the saved message)"
-        buttons = widgets.Box(layout=widgets.Layout(flex_flow="row wrap"))
-        buttons.add_class("lihil-console-saved-list")
-        self._rows.append((buttons, send))
-        self._draw(buttons, send)
-        return widgets.HBox([name, save, buttons], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        save.tooltip = "save the composer under this name (an empty composer removes the saved message)"
+        return [name, save]
+
+    def chips(self, send: Callable[[str, str], bool]) -> widgets.Box:
+        """The saved messages as chips for one panel (above its composer): a click sends one through
+        ``send(text, mode)``, its variables filled in."""
+        chips = widgets.Box(layout=widgets.Layout(flex_flow="row wrap"))
+        chips.add_class("lihil-console-saved-list")
+        self._rows.append((chips, send))
+        self._draw(chips, send)
+        return chips
+
+    def row(self, send: Callable[[str, str], bool], compose: Callable[[], tuple[str, str]]) -> widgets.HBox:
+        """Save controls and chips in one row (for a view of its own)."""
+        return widgets.HBox([*self.save_controls(compose), self.chips(send)],
+                            layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
 
     def send(self, message: SavedMessage, send: Callable[[str, str], bool]) -> bool:
         """Fill ``message``'s variables and send it; False with a note saying why not."""
@@ -121,7 +141,8 @@ class SavedMessages:
         views = []
         for message in self.messages:
             view = button(message.name, "lihil-console-saved", self._sender(message, send))
-            view.tooltip = f"{message.mode}: {message.text[:200]}"
+            view.tooltip = f"send {message.mode}: {message.text[:200]}"
+            view.layout.width = "auto"
             views.append(view)
         buttons.children = tuple(views)
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from ..client.log import CLOSE_CODE_NAMES
+from ...client.log import CLOSE_CODE_NAMES
 
 if TYPE_CHECKING:
-    from ..client.session import Session
+    from ...client.session import Session
+
+
+_NORMAL = frozenset({1000})  # a normal closure
 
 
 def status_html(session: Session, *, rtt: str = "", problem: str = "") -> str:
@@ -36,4 +39,16 @@ def status_html(session: Session, *, rtt: str = "", problem: str = "") -> str:
     reason = f" · {session.close_reason}" if session.close_reason else ""
     problem = problem.strip().splitlines()[-1] if problem.strip() else ""
     problem = f" — {problem}" if problem and problem != session.close_reason else ""
+    if code in _NORMAL and not problem:  # a close both sides meant: not an error
+        return f'<span class="lihil-status-done">○ closed{html.escape(said + reason)}</span>'
     return f'<span class="lihil-status-closed">✕ closed{html.escape(said + reason + problem)}</span>'
+
+
+def not_open(what: str, session: Session | None) -> str:
+    """Why ``what`` cannot happen now, naming the button that helps (it reads "Connect" before the first
+    connection and "Reconnect" after one)."""
+    if session is None:
+        return f"cannot {what}: not connected yet — press Connect"
+    if session.state == "connecting":
+        return f"cannot {what}: the session is still connecting — wait until it is open"
+    return f"cannot {what}: the session is {session.state} — press Reconnect"
