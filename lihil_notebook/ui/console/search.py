@@ -36,9 +36,15 @@ def python_line(entry: LogEntry, variable: str = "session") -> str:
     return f"{variable}.send({entry.data!r})"
 
 
-def websocat_line(entry: LogEntry, url: str, headers: dict[str, str], subprotocols: Sequence[str]) -> str:
-    """A shell command that sends the message to ``url`` with websocat (one message, then waits for one)."""
+def websocat_line(entry: LogEntry, url: str, headers: dict[str, str], subprotocols: Sequence[str], *,
+                  token: bool = False) -> str:
+    """A shell command that sends the message to ``url`` with websocat (one message, then waits for one).
+
+    ``token``: the playground's token is on; the line sends it from the shell variable ``LIHIL_TOKEN`` (set it to
+    ``pg.token``), because the line is shown in an output, and outputs are saved with the notebook."""
     options = [f"-H={shlex.quote(f'{name}: {value}')}" for name, value in headers.items()]
+    if token and not any(name.lower() == "authorization" for name in headers):
+        options.append('-H="Authorization: Bearer $LIHIL_TOKEN"')
     options += [f"--protocol={shlex.quote(protocol)}" for protocol in subprotocols]
     if isinstance(entry.data, bytes):
         payload = "".join(f"\\x{byte:02x}" for byte in entry.data)
@@ -106,11 +112,13 @@ class ConsoleSearch:
         shown = entry.data.hex(" ") if isinstance(entry.data, bytes) else str(entry.data or "")
         copies = ""
         if entry.kind in ("text", "binary"):
-            url, headers, subprotocols = "", {}, []
+            url, headers, subprotocols, token = "", {}, [], False
             if panel is not None and panel.session is not None:
                 url, headers, subprotocols = panel.session.url, panel.session.headers, panel.session.subprotocols
-            copies = _copy("Python", python_line(entry)) + _copy("websocat", websocat_line(entry, url, headers,
-                                                                                          subprotocols))
+                token = panel.pg.token is not None
+            websocat = websocat_line(entry, url, headers, subprotocols, token=token)
+            copies = _copy("Python", python_line(entry)) + _copy(
+                "websocat", websocat, "set LIHIL_TOKEN to pg.token first" if token else "")
         return (f"<div class='lihil-search-result lihil-log-{entry.direction}'><b>{html.escape(name)}</b> "
                 f"{arrow} <span class='lihil-search-kind'>{entry.kind}</span> "
                 f"<code class='lihil-search-data'>{html.escape(shown[:300])}</code>{copies}</div>")
@@ -124,9 +132,10 @@ class ConsoleSearch:
         self.note.value = exported_html(path, self.download_limit)
 
 
-def _copy(label: str, line: str) -> str:
+def _copy(label: str, line: str, hint: str = "") -> str:
     quoted = html.escape(json.dumps(line), quote=True)
     return (f"<div class='lihil-search-copy'><button class='lihil-copy lihil-copy-{label.lower()}' "
-            f"title='copy' onclick='navigator.clipboard.writeText({quoted})'>copy</button> "
+            f"title='copy this {label} line' onclick='navigator.clipboard.writeText({quoted})'>copy</button> "
             f"<span class='lihil-copy-label'>{label}</span> <code class='lihil-copy-{label.lower()}-line'>"
-            f"{html.escape(line)}</code></div>")
+            f"{html.escape(line)}</code>"
+            + (f" <span class='lihil-copy-hint'>({html.escape(hint)})</span>" if hint else "") + "</div>")
