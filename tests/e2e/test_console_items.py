@@ -349,8 +349,8 @@ def test_14_search_all_sessions_export_them_as_one_file_and_copy_a_message(
     first = results.first
     expect(first.locator(".lihil-copy-python-line")).to_have_text("session.send('find the needle')")
     expect(first.locator(".lihil-copy-websocat-line")).to_contain_text(
-        "printf '%s' 'find the needle' | websocat -1 'ws://127.0.0.1:"
-    )
+        "printf '%s' 'find the needle' | websocat -1 -H=\"Authorization: Bearer $LIHIL_TOKEN\" 'ws://127.0.0.1:"
+    )  # the token is on: the line takes it from the shell, never shows it
     lab_items.screenshot("console-search", root)
 
     root.locator(".lihil-console-export-all").click()
