@@ -43,9 +43,10 @@ def defines_only(source: str) -> bool:
             continue
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Name | ast.Constant):
             continue  # a bare name at the end of a cell, shown as its output
-        if isinstance(node, ast.Expr) and ast.unparse(node).startswith("sys.path."):
-            continue  # where the lesson's own modules are imported from
-        if isinstance(node, ast.Assign | ast.AnnAssign) and not any(w in ast.unparse(node) for w in _DOING):
+        if isinstance(node, ast.Expr) and ast.unparse(node).startswith(("sys.path.", "atexit.register(")):
+            continue  # where the lesson's own modules are imported from, and their clean-up at exit
+        if isinstance(node, ast.Assign | ast.AnnAssign) and not any(w in ast.unparse(node) for w in _DOING) \
+                and not re.search(r"\bpg\b", ast.unparse(node)):  # the playground is not made here
             continue
         return False
     return True
