@@ -27,6 +27,7 @@ import lihil.socket as lihil_socket
 from lihil import Lihil
 
 from .addresses import Addresses
+from .client.connection import DialFailed
 from .client.frames import MAX_UNREAD_BYTES
 from .client.log import LOG_LIMIT, SESSION_LOG_BYTES
 from .client.session import LogEntry, Session
@@ -358,12 +359,17 @@ class Playground(Addresses):
         Raises :class:`~lihil_notebook.errors.SessionConnectError` when the handshake is denied (with the HTTP
         status and the problem JSON naming each bad parameter), refused, or does not finish within ``timeout``.
         """
+        __tracebackhide__ = True  # IPython and pytest show the user's line, not ours
         session, future = self._open(path, name, headers, subprotocols, timeout)
-        if threading.current_thread() is session.loop_thread:
-            raise RuntimeError("pg.connect() blocks, and it was called on the server thread (a handler); use "
-                               "`await pg.aconnect(...)` or pg.connect_nowait() there")
+        if session.on_owner_loop():
+            future.cancel()
+            raise RuntimeError("pg.connect() blocks, and it was called on the server thread (a handler; in-process: "
+                               "the kernel's loop the playground serves on); use `await pg.aconnect(...)` or "
+                               "pg.connect_nowait() there")
         try:
             future.result(timeout + CONNECT_GRACE)
+        except DialFailed as exc:
+            raise exc.public() from None  # the documented error, raised here: not five frames of our plumbing
         except TimeoutError:
             if future.done():
                 raise
@@ -384,8 +390,12 @@ class Playground(Addresses):
         name: str | None = None,
     ) -> Session:
         """:meth:`connect` for ``await``: from a cell (any loop) or from a handler on the server loop."""
+        __tracebackhide__ = True
         session, future = self._open(path, name, headers, subprotocols, timeout)
-        await asyncio.wait_for(asyncio.wrap_future(future), timeout + CONNECT_GRACE)
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(future), timeout + CONNECT_GRACE)
+        except DialFailed as exc:
+            raise exc.public() from None
         return session
 
     def connect_nowait(
@@ -418,7 +428,7 @@ class Playground(Addresses):
         # without the playground's token: that is for this server only.
         external = path.startswith(("ws://", "wss://"))
         session = self._sessions.new(path=path, url=path if external else self.urls.bare("ws", path, "connect"),
-                                     loop=server.loop, loop_thread=server.thread, name=name, headers=headers,
+                                     loop=server.loop, name=name, headers=headers,
                                      subprotocols=subprotocols, token=None if external else self.access.token)
         return session, server.submit(session.open_connection(timeout))
 

@@ -1,10 +1,10 @@
-"""``LoopCaller``: calling into the server loop from a cell's thread — blocking, awaited, or fire-and-forget.
+"""``LoopCaller``: calling into a session's owner loop from a cell — blocking, awaited, or fire-and-forget.
 
-No nest_asyncio: nothing here ever re-enters a running loop. A blocking call hands a coroutine to the server loop
-and waits for it on a ``threading.Event`` (a task plus an event costs about half of ``run_coroutine_threadsafe``,
-which matters when the work is one loopback frame); an awaited call wraps that in the caller's own loop, or just
-awaits when the caller already is on the server loop. A blocking call *on* the server thread would wait for itself
-forever, so it raises instead.
+The owner loop is whatever loop the playground serves on: the server thread's, or (in-process) the kernel's own.
+No nest_asyncio: nothing here ever re-enters a running loop. A blocking call hands a coroutine to the owner loop and
+waits for it on a ``threading.Event``; an awaited call wraps that in the caller's own loop, or just awaits when the
+caller already is on the owner loop. A blocking call made *on* the owner loop (a handler, a callback, or any cell
+when the playground runs in-process) would wait for itself forever, so it raises, naming the ``await`` twin.
 """
 
 from __future__ import annotations
@@ -24,29 +24,37 @@ class LoopClosed(RuntimeError):
 
 
 class LoopCaller:
-    """Runs work on ``loop`` (driven by ``thread``) for callers on other threads; ``what`` names the caller in errors."""
+    """Runs work on ``loop`` for callers anywhere else; ``what`` names the caller in errors."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread, what: str,
+    def __init__(self, loop: asyncio.AbstractEventLoop, what: str,
                  gone: Callable[[str], Exception] | None = None) -> None:
         """``gone(action)``, if given, is the exception :meth:`block` and :meth:`await_` raise when the loop is
         gone (else :class:`LoopClosed`)."""
-        self.loop, self.thread, self.what = loop, thread, what
+        self.loop, self.what = loop, what
         self._gone = gone
 
     def _loop_closed(self, action: str) -> Exception:
         return self._gone(action) if self._gone is not None else LoopClosed()
 
+    def on_loop(self) -> bool:
+        """Whether this code runs on the owner loop."""
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
     def refuse_here(self, action: str) -> None:
-        """Raise if called on the server thread, where blocking for ``action`` would wait for itself."""
-        if threading.current_thread() is self.thread:
+        """Raise if called on the owner loop, where blocking for ``action`` would wait for itself."""
+        if self.on_loop():
             raise RuntimeError(
-                f"{self.what}.{action}() blocks, and it was called on the playground's server thread (from a "
-                f"handler or a callback), where it would wait for itself; use `await ....a{action}(...)` there"
+                f"{self.what}.{action}() blocks, and it was called on the playground's server thread (a handler or a "
+                f"callback; in-process: the kernel's loop the playground serves on), where it would wait for itself; "
+                f"use `await {self.what.lower()}.a{action}(...)` there"
             )
 
     def run_soon(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the loop thread (now, if this is it; now anyway if the loop is gone)."""
-        if threading.current_thread() is self.thread:
+        """Run ``fn`` on the owner loop (now, if this is it; now anyway if the loop is gone)."""
+        if self.on_loop():
             fn()
             return
         try:
@@ -90,7 +98,7 @@ class LoopCaller:
         return started[0].result()
 
     async def await_(self, coro: Coroutine[Any, Any, T], action: str) -> T:
-        """Await ``coro`` on the server loop from whichever loop is running here."""
+        """Await ``coro`` on the owner loop from whichever loop is running here."""
         if asyncio.get_running_loop() is self.loop:
             return await coro
         try:

@@ -1,7 +1,7 @@
 """``ServerReports``: what the server tells the session on the other end of a connection (a ``ConnectionPeer``).
 
 A small internal API, not for cells: the route's handler printed or raised, or the route was redefined. Both are
-logged on the server loop, like everything else in a session's log. A base class of :class:`~.session.Session`.
+logged on the owner loop, like everything else in a session's log. A base class of :class:`~.session.Session`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ class ServerReports:
     def _on_loop(self, fn: Callable[[], None]) -> None:
         raise NotImplementedError
 
-    def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0,
-              here: bool = True) -> None:
+    def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0) -> None:
         raise NotImplementedError
 
     def server_event(self, kind: Kind, text: str) -> None:

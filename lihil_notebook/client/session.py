@@ -1,20 +1,19 @@
 """``Session``: a WebSocket client opened from the notebook, and its event log.
 
-The connection (a ``websockets`` client, see :mod:`.connection`) lives on the playground server's event loop, never
-on the kernel's: a cell that blocks cannot starve it, and the kernel's loop is never re-entered (no nest_asyncio).
-Two things may happen on a cell's side: a frame is written from the sending thread, and while a cell *awaits* a
-message its own loop reads the socket (:mod:`.reading`), handing it back when the wait ends. Every method comes in
-three flavours:
+One owner: the session's connection (a :class:`~.connection.Connection`) is read and written by the loop the
+playground serves on, and only there — the server thread's loop, or in-process the kernel's own. Everything that
+happens is logged there too, in the order it happened, and handed to subscribers in the same step. A cell never
+touches the connection: it reaches the owner loop through one of three flavours of every method:
 
-* blocking, for plain cells: ``s.receive()``, ``s.ping()``, ``s.close()`` wait for the server loop with a timeout;
-  ``s.send("hi")`` writes the frame, or queues it (frames go out in call order) and waits only when too many are
-  still unwritten. Called *on* the server thread (from a handler or a callback) they raise instead of deadlocking;
-* awaitable, for top-level ``await`` in a cell or for code already on the server loop: ``await s.areceive()``;
+* blocking, for plain cells: ``s.receive()``, ``s.ping()``, ``s.close()`` wait with a timeout; ``s.send("hi")``
+  queues the frame for the owner loop (frames go out in call order) and waits only when too many are still
+  unwritten. Called *on* the owner loop (a handler, a callback) they raise, naming the ``await`` twin;
+* awaitable, for top-level ``await`` in a cell or for code already on the owner loop: ``await s.areceive()``;
 * fire-and-forget, for widget callbacks that must return at once: ``s.send_nowait("hi")`` — the outcome, or the
   error, lands in :attr:`Session.log`.
 
-Everything that happens — frames sent and received, open, close, pings, the server handler's prints and errors, the
-handler being redefined — is a :class:`LogEntry` in ``s.log``.
+A cell that blocks, computes, was interrupted or whose loop is gone cannot stall a session: what arrives is read
+and logged by the owner loop whatever the cells do, and a waiting cell is only *woken* (see :mod:`.frames`).
 """
 
 from __future__ import annotations
@@ -22,18 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
-
-from websockets.exceptions import ConnectionClosed
+from typing import Any
 
 from ..errors import SessionClosedError, SessionError
 from ..wire import SESSION_HEADER
-from .connection import SessionConnection
-from .dial import DialFailed, dial
+from .connection import Connection, ConnectionLost, Dialer, DialFailed
 from .frames import MAX_PENDING_SENDS, MAX_UNREAD, MAX_UNREAD_BYTES, Inbox, InboxClosed, Outbox, OutboxFull
 from .log import (
     LOG_LIMIT,
@@ -49,18 +44,19 @@ from .log import (
     closed_error,
     decode_json,
     describe_message,
-    kind_of,
 )
 from .loop_calls import LoopCaller, LoopClosed
 from .peer import ServerReports, State
 from .subscribers import Subscribers
+from .websockets_connection import dial_websockets
 
-T = TypeVar("T")
+__all__ = ["CLOSE_TIMEOUT", "MAX_MESSAGE_SIZE", "LogEntry", "Session"]
 
 CLOSE_TIMEOUT = 2.0
 """Seconds ``close()`` waits for the server's close frame before dropping the connection."""
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """Largest message a session accepts, in bytes (the server's default limit too)."""
+
 
 class Session(ServerReports):
     """A WebSocket connection from the notebook to a playground route. Made by ``pg.connect`` / ``pg.connect_nowait``.
@@ -82,7 +78,7 @@ class Session(ServerReports):
         path: str,
         url: str,
         loop: asyncio.AbstractEventLoop,
-        loop_thread: threading.Thread,
+        dial: Dialer = dial_websockets,
         name: str | None = None,
         headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
@@ -96,6 +92,7 @@ class Session(ServerReports):
         max_size: int = MAX_MESSAGE_SIZE,
         close_timeout: float = CLOSE_TIMEOUT,
     ) -> None:
+        """``loop`` is the owner loop; ``dial`` opens the connection on it (the transport: see :mod:`.connection`)."""
         self.id = uuid.uuid4().hex[:12]
         self.name = name or f"s{next(self._numbers)}"
         self.path, self.url = path, url
@@ -109,19 +106,18 @@ class Session(ServerReports):
         #: A refused handshake is no close: no close code, but the HTTP status and a one-line summary.
         self.refused_status: int | None = None
         self.refusal = ""
-        self._loop, self._loop_thread = loop, loop_thread
-        self._calls = LoopCaller(loop, loop_thread, "Session", self._gone)
+        self._loop, self._dial = loop, dial
+        self._calls = LoopCaller(loop, "Session", self._gone)
         self._max_size, self._close_timeout = max_size, close_timeout
         self._log = SessionLog(log_bytes, log_limit, log_budget)
         self._token = token  # the playground's, carried on the handshake; never logged
         self._connecting: asyncio.Task[None] | None = None
-        self._subscribers = Subscribers(self._on_loop)
+        self._subscribers = Subscribers()
         self._inbox: Inbox[Message] = Inbox(max_unread, max_unread_bytes, len,
                                             log_budget.charge if log_budget else None)
         self.unread_dropped = 0
-        self._outbox: Outbox[Message] = Outbox(loop, self._write, self._write_failed, max_pending_sends,
-                                               write_now=self._write_now, write_direct=self._write_direct)
-        self._ws: SessionConnection | None = None
+        self._outbox: Outbox[Message] = Outbox(loop, self._write, self._write_failed, max_pending_sends)
+        self._conn: Connection | None = None
         self._closed_by_us = False
         # The server handler may print before this side has finished the handshake: such entries wait here, so
         # the log reads "open" first.
@@ -155,8 +151,8 @@ class Session(ServerReports):
     def subscribe(self, callback: Callable[[LogEntry], None],
                   kinds: Collection[Kind] | None = None) -> Callable[[], None]:
         """Call ``callback(entry)`` for each new log entry (only those of ``kinds``, if given); returns a function
-        that unsubscribes. The callback runs on the server loop thread, in log order, and must be quick (buffer,
-        don't render)."""
+        that unsubscribes. The callback runs on the owner loop, in log order, and must be quick (buffer, don't
+        render)."""
         return self._subscribers.add(callback, kinds)
 
     # --- blocking API -------------------------------------------------------------------------------------------
@@ -164,10 +160,9 @@ class Session(ServerReports):
     def send(self, data: str | bytes | dict[str, Any] | list[Any], *, timeout: float = 5.0) -> None:
         """Send a text frame (str), a binary frame (bytes) or JSON text (dict/list).
 
-        The frame is written from this thread when nothing is queued before it, else queued for the server loop,
-        which writes frames in call order; ``send`` returns at once and waits (up to ``timeout``) only while
-        ``max_pending_sends`` frames are still unwritten. A closed session or a bad payload raises here; a write
-        that fails is logged, and the next ``receive()`` says why.
+        The frame is queued for the owner loop, which writes frames in call order; ``send`` returns at once and
+        waits (up to ``timeout``) only while ``max_pending_sends`` frames are still unwritten. A closed session or
+        a bad payload raises here; a write that fails is logged, and the next ``receive()`` says why.
         """
         frame = as_frame(data)
         self._calls.refuse_here("send")
@@ -176,9 +171,8 @@ class Session(ServerReports):
             self._outbox.put(frame, timeout)
         except OutboxFull:
             raise backed_up_error(self._who, self._outbox.limit, timeout) from None
-        except RuntimeError:  # the server loop is closed
-            self.abandon()
-            raise self._closed_error("send") from None
+        except RuntimeError:  # the owner loop is closed
+            raise self._gone("send") from None
 
     def receive(self, timeout: float = 5.0) -> Message:
         """The next message received (str or bytes), waiting up to ``timeout`` seconds.
@@ -187,8 +181,6 @@ class Session(ServerReports):
         and reason) when the connection is closed and every message has been read.
         """
         self._calls.refuse_here("receive")
-        if (ws := self._ws) is not None:
-            ws.prefer_transport_reading()
         try:
             return self._inbox.get(timeout)
         except InboxClosed:
@@ -222,22 +214,15 @@ class Session(ServerReports):
         except OutboxFull:
             raise backed_up_error(self._who, self._outbox.limit, timeout) from None
         except RuntimeError:
-            self.abandon()
-            raise self._closed_error("send") from None
+            raise self._gone("send") from None
 
     async def areceive(self, timeout: float = 5.0) -> Message:
-        ws, loop = self._ws, asyncio.get_running_loop()
-        lent = ws is not None and not len(self._inbox) and ws.lend_reading(loop)  # this loop reads while it waits
         try:
             return await self._inbox.aget(timeout)
         except InboxClosed:
             raise self._closed_error("receive") from None
         except TimeoutError:
             raise TimeoutError(f"{self._who}: no message within {timeout} s") from None
-        finally:
-            if lent:
-                assert ws is not None
-                ws.give_back_reading(loop)
 
     async def areceive_json(self, timeout: float = 5.0) -> Any:
         return decode_json(await self.areceive(timeout), self._who)
@@ -259,10 +244,10 @@ class Session(ServerReports):
             self._require_open("send")
             self._outbox.put_nowait(frame)
         except (TypeError, SessionError) as exc:
-            self._emit_threadsafe("event", "error", str(exc))
+            self._emit_soon("event", "error", str(exc))
         except OutboxFull:
-            self._emit_threadsafe("event", "error", f"send failed: {self._outbox.limit} frames are still waiting "
-                                                    "to be written; this one was dropped")
+            self._emit_soon("event", "error", f"send failed: {self._outbox.limit} frames are still waiting to be "
+                                              "written; this one was dropped")
         except RuntimeError:
             self.abandon()
             self._emit("event", "error", "send failed: the playground server is stopped")
@@ -281,7 +266,7 @@ class Session(ServerReports):
             return False
         self.state = "closed"
         self.close_code, self.close_reason = None, "closed while connecting"
-        self._emit_threadsafe("event", "close", "closed while connecting (the attempt was cancelled)")
+        self._emit_soon("event", "close", "closed while connecting (the attempt was cancelled)")
         self._inbox.close()
         task = self._connecting
         if task is not None:
@@ -289,18 +274,18 @@ class Session(ServerReports):
                 self._loop.call_soon_threadsafe(task.cancel)
         return True
 
-    # --- work done on the server loop -----------------------------------------------------------------------------
+    # --- work done on the owner loop ------------------------------------------------------------------------------
 
     async def open_connection(self, timeout: float) -> None:
-        """Connect, on the server loop (the Playground calls this). Failure: state "closed", a "denied"/"error"
-        entry, and an exception."""
+        """Connect, on the owner loop (the Playground calls this). Failure: state "closed", a "denied"/"error"
+        entry, and :class:`~.connection.DialFailed`."""
         self._connecting = asyncio.current_task()
         if self.state == "closed":  # closed before the loop got here
             return
         try:
-            self._ws = await dial(self.url, headers={**self.headers, SESSION_HEADER: self.id},
-                                  subprotocols=self.subprotocols, token=self._token, timeout=timeout,
-                                  max_size=self._max_size, close_timeout=self._close_timeout)
+            conn = await self._dial(self.url, headers={**self.headers, SESSION_HEADER: self.id},
+                                    subprotocols=self.subprotocols, token=self._token, timeout=timeout,
+                                    max_size=self._max_size, close_timeout=self._close_timeout)
         except DialFailed as exc:
             if exc.kind == "denied":
                 self.refused_status, self.refusal = exc.status, exc.text
@@ -314,46 +299,31 @@ class Session(ServerReports):
             raise
         finally:
             self._connecting = None
+        self._conn = conn
         if self.state == "closed":  # close() came while the handshake finished: honour it
-            await self._ws.close(1000, "closed while connecting")
+            conn.start(lambda message, size: None, lambda code, reason, by_us: None)
+            await conn.close(1000, "closed while connecting")
             return
-        self.accepted_subprotocol = self._ws.subprotocol
+        self.accepted_subprotocol = conn.subprotocol
         self.state = "open"
         note = f" (subprotocol {self.accepted_subprotocol})" if self.accepted_subprotocol else ""
         self._emit("event", "open", f"connected to {self.url}{note}")
         self._flush_early()
-        ws = self._ws
-        ws.attach(self._received, lambda: self._finish(ws), self._received_elsewhere)
-        ws.allow_direct_io()
+        conn.start(self._received, self._ended)
 
     def _received(self, message: Message, size: int) -> None:
-        """A message arrived (on the loop, as the connection parses it): log it and queue it for ``receive()``."""
-        try:
-            self._take_in(message, size, here=True)
-        except Exception as exc:  # a bug: it belongs in the log, not in the connection's callback
-            self._emit("event", "error", f"reading failed: {exc!r}")
-
-    def _received_elsewhere(self, messages: list[tuple[Message, int]]) -> None:
-        """Messages read by an awaiting cell's loop (see :mod:`.reading`), on its thread: logged and queued the same
-        way; subscribers are called on the server loop, in log order."""
-        for message, size in messages:
-            self._take_in(message, size, here=False)
-        self._subscribers.deliver_soon()
-
-    def _take_in(self, message: Message, size: int, here: bool) -> None:
-        self._emit("received", kind_of(message), message, size, here)
+        """A message arrived: log it and queue it for ``receive()``."""
+        self._emit("received", "text" if isinstance(message, str) else "binary", message, size)
         if dropped := self._inbox.put(message):
             self.unread_dropped += dropped
             self._emit("event", "dropped", f"{self.unread_dropped} unread messages dropped so far: receive() did "
-                       "not keep up (max_unread / max_unread_bytes keep the newest)", 0, here)
+                       "not keep up (max_unread / max_unread_bytes keep the newest)")
 
-    def _finish(self, ws: SessionConnection) -> None:
+    def _ended(self, code: int, reason: str, by_us: bool) -> None:
         if self.state == "closed":
             return
-        self.close_code, self.close_reason, failed = ws.ending(closed_by_us=self._closed_by_us)
-        self.state = "closed"
-        self._emit("sent" if self._closed_by_us or failed else "received", "close",
-                   f"{self.close_code} {self.close_reason}".strip())
+        self.close_code, self.close_reason, self.state = code, reason, "closed"
+        self._emit("sent" if by_us or self._closed_by_us else "received", "close", f"{code} {reason}".strip())
         self._inbox.close()
 
     def _fail(self, kind: Kind, text: str, *, refused: bool = False) -> None:
@@ -368,88 +338,71 @@ class Session(ServerReports):
         for kind, text in early:
             self._emit("event", kind, text)
 
-    def _write_direct(self, frame: Message) -> bool:
-        """The outbox's first try, on the sender's thread: the frame written from here (logged just before it goes
-        out); False if the connection cannot take a direct write."""
-        ws, kind = self._ws, kind_of(frame)
-        written = ws is not None and ws.send_direct(frame, lambda size: self._emit("sent", kind, frame, size, False))
-        if written:
-            self._subscribers.deliver_soon()
-        return written
-
-    def _write_now(self, frame: Message) -> bool:
-        """The outbox's first try (on the server loop): the frame out now and logged, or False if it must wait."""
-        assert self._ws is not None
-        written = self._ws.send_now(frame)
-        if written:
-            self._emit("sent", *describe_message(frame))
-        return written
-
     async def _write(self, frame: Message) -> None:
-        """The outbox's writer for a frame that had to wait: one frame out, then its log entry."""
-        assert self._ws is not None
-        await self._ws.send(frame)
+        """The outbox's writer, on the owner loop: the frame is logged as it goes out (so its entry precedes the
+        reply's), then written."""
+        conn = self._require_open("send")
         self._emit("sent", *describe_message(frame))
+        try:
+            await conn.send(frame)
+        except ConnectionLost:
+            raise self._closed_error("send") from None
 
     def _write_failed(self, exc: Exception, unsent: int) -> None:
-        reason = self._closed_error("send") if isinstance(exc, ConnectionClosed) else exc
         more = f" ({unsent} more queued frame(s) dropped)" if unsent else ""
-        self._emit_threadsafe("event", "error", f"send failed: {reason}{more}")  # a direct write fails off the loop
+        self._emit("event", "error", f"send failed: {exc}{more}")
 
     async def _ping(self, timeout: float) -> float:
-        ws = self._require_open("ping")
+        conn = self._require_open("ping")
+        self._emit("sent", "ping", "ping")
         try:
-            pong = await ws.ping()
-            self._emit("sent", "ping", "ping")
-            rtt = await asyncio.wait_for(pong, timeout)
-        except ConnectionClosed:
+            rtt = await asyncio.wait_for(conn.ping(), timeout)
+        except ConnectionLost:
             raise self._closed_error("ping") from None
         except TimeoutError:
-            raise TimeoutError(f"session {self.name} ({self.path}): no pong within {timeout} s") from None
+            raise TimeoutError(f"{self._who}: no pong within {timeout} s") from None
         self._emit("received", "pong", f"{rtt * 1000:.1f} ms")
         return rtt
 
     async def close_connection(self, code: int, reason: str) -> None:
-        """Close with ``code``/``reason`` on the server loop, after the frames already queued (idempotent)."""
-        if self.state in ("closed", "closing") or self._ws is None:
+        """Close with ``code``/``reason`` on the owner loop, after the frames already queued (idempotent)."""
+        if self.state in ("closed", "closing") or self._conn is None:
             return
         self._closed_by_us = True
         with contextlib.suppress(TimeoutError):  # frames queued before close() go out before the close frame
             await asyncio.wait_for(self._outbox.drained(), self._close_timeout)
+        if self.state != "open":
+            return
         self.state = "closing"
-        await self._ws.close(code, reason)
-        await self._ws.wait_closed()
-        self._finish(self._ws)
+        await self._conn.close(code, reason)
 
-    def _require_open(self, action: str) -> SessionConnection:
-        if self.state == "connecting" or self._ws is None:
-            raise SessionError(f"session {self.name} ({self.path}) cannot {action}: it is not connected yet")
+    def _require_open(self, action: str) -> Connection:
+        if self.state == "connecting" or self._conn is None:
+            raise SessionError(f"{self._who} cannot {action}: it is not connected yet")
         if self.state != "open":
             raise self._closed_error(action)
-        return self._ws
+        return self._conn
 
     def _closed_error(self, action: str) -> SessionClosedError:
         refusal = self.refusal if self.refused_status is not None else None
         return closed_error(self._who, action, refusal, self.close_code, self.close_reason, self._closed_by_us)
 
     # --- the playground's side --------------------------------------------------------------------------------
-    # A small internal API, not for cells: the Playground opens, closes and abandons sessions on the server loop,
+    # A small internal API, not for cells: the Playground opens, closes and abandons sessions on the owner loop,
     # and the server reports to the session on the other end of a connection (see .peer). Everything else with a
     # leading underscore is this class's own.
 
-    @property
-    def loop_thread(self) -> threading.Thread:
-        """The thread of the loop the connection lives on (blocking calls from it would deadlock)."""
-        return self._loop_thread
+    def on_owner_loop(self) -> bool:
+        """Whether this code runs on the session's owner loop (where blocking calls would wait for themselves)."""
+        return self._calls.on_loop()
 
     def abandon(self) -> None:
-        """The server loop is gone: whatever was open is closed now."""
+        """The owner loop is gone: whatever was open is closed now."""
         if self.state != "closed":
             self.state = "closed"
             self.close_code = self.close_code or 1006
             self._emit("event", "close", f"{self.close_code} the playground server stopped")
-
-    # --- plumbing -----------------------------------------------------------------------------------------------
+            self._inbox.close()
 
     def release(self) -> int:
         """Free the log (one entry says how much went) and, once closed, the unread messages; the bytes freed."""
@@ -461,23 +414,22 @@ class Session(ServerReports):
     def trim_log(self, target_bytes: int) -> int:
         return self._log.trim(target_bytes)
 
-    def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0, here: bool = True) -> None:
-        """Log an entry; its subscribers are called now (``here``: this is the server loop) or soon, there."""
-        entry = self._log.add(LogEntry(time.time(), direction, kind, data, size))
-        if here:
-            self._subscribers.publish(entry)
-        else:
-            self._subscribers.queue(entry)
+    # --- plumbing -----------------------------------------------------------------------------------------------
 
-    def _emit_threadsafe(self, direction: Direction, kind: Kind, data: str | None) -> None:
+    def _emit(self, direction: Direction, kind: Kind, data: str | bytes | None, size: int = 0) -> None:
+        """On the owner loop: append an entry to the log and hand it to the subscribers, in one step."""
+        self._subscribers.publish(self._log.add(LogEntry(time.time(), direction, kind, data, size)))
+
+    def _emit_soon(self, direction: Direction, kind: Kind, data: str | None) -> None:
+        """From anywhere: :meth:`_emit` on the owner loop."""
         self._on_loop(lambda: self._emit(direction, kind, data))
 
     def _on_loop(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the server loop thread (subscribers are called there only), or now if the loop is gone."""
+        """Run ``fn`` on the owner loop (now, if this is it; now anyway if the loop is gone)."""
         self._calls.run_soon(fn)
 
     def _gone(self, action: str) -> Exception:
-        """The server loop is gone (the caller's exception for ``action``)."""
+        """The owner loop is gone (the caller's exception for ``action``)."""
         self.abandon()
         return self._closed_error(action)
 

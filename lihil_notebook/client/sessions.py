@@ -16,9 +16,11 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
+from .connection import Dialer
 from .frames import MAX_UNREAD_BYTES
 from .log import LOG_LIMIT, SESSION_LOG_BYTES, Kind, LogBudget, LogEntry
 from .session import Session
+from .websockets_connection import dial_websockets
 
 STATE_KINDS: frozenset[Kind] = frozenset({"open", "close", "denied", "stale", "error"})
 """The log entries that change a session's state (what the registry's listeners hear about)."""
@@ -57,12 +59,13 @@ class SessionRegistry:
         return self._by_id.get(session_id)
 
     def new(
-        self, *, path: str, url: str, loop: asyncio.AbstractEventLoop, loop_thread: threading.Thread,
-        name: str | None, headers: Mapping[str, str] | None, subprotocols: Sequence[str] | None,
-        token: str | None,
+        self, *, path: str, url: str, loop: asyncio.AbstractEventLoop, name: str | None,
+        headers: Mapping[str, str] | None, subprotocols: Sequence[str] | None, token: str | None,
+        dial: Dialer = dial_websockets,
     ) -> Session:
-        """A session (not yet connecting) with the registry's limits, registered."""
-        session = Session(path=path, url=url, loop=loop, loop_thread=loop_thread, name=name, headers=headers,
+        """A session (not yet connecting) with the registry's limits, registered. ``loop`` is its owner loop and
+        ``dial`` its transport (see :mod:`.connection`)."""
+        session = Session(path=path, url=url, loop=loop, dial=dial, name=name, headers=headers,
                           subprotocols=subprotocols, log_limit=self._log_limit, log_bytes=self._log_bytes,
                           log_budget=self.budget, max_unread_bytes=self._max_unread_bytes, token=token)
         session.subscribe(self._on_entry, kinds=STATE_KINDS)  # not every message: those need no wake-up
@@ -83,7 +86,7 @@ class SessionRegistry:
         self, submit: Callable[[Coroutine[Any, Any, Any]], concurrent.futures.Future[Any]], code: int, reason: str,
         timeout: float,
     ) -> None:
-        """Close every open session with ``code``/``reason`` on the server loop, waiting up to ``timeout``."""
+        """Close every open session with ``code``/``reason`` on the owner loop, waiting up to ``timeout``."""
         open_ones = [s for s in self.all() if not s.closed]
         if not open_ones:
             return
@@ -95,7 +98,7 @@ class SessionRegistry:
             submit(close_each()).result(timeout)
 
     def abandon_all(self) -> None:
-        """The server loop is gone: every session still open is closed now."""
+        """The owner loop is gone: every session still open is closed now."""
         for session in self.all():
             session.abandon()
 

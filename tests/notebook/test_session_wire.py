@@ -160,4 +160,4 @@ def test_closed_sessions_and_finished_loops_leave_no_descriptors(pg: Playground)
     for _ in range(30):  # a new event loop each time, as asyncio.run makes
         assert asyncio.run(one_exchange()) == "text 2"
     gc.collect()
-    wait_for(lambda: open_descriptors() <= before + 2, f"descriptors back near {before} (now {open_descriptors()})")
+    wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
