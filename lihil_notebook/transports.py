@@ -16,16 +16,18 @@ from __future__ import annotations
 import concurrent.futures
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 
-from .client.asgi_connection import dial_asgi
+from .client.asgi_connection import asgi_get, dial_asgi
+from .client.connection import Dialer
 from .client.in_process_session import InProcessSession, run_until
 from .errors import PlaygroundError
 from .server import capture
 from .server.access import Access
 from .server.inprocess import NO_NETWORK, InProcessServer, in_process_by_default
 from .server.thread import ServerSettings, ServerThread
+from .server.urls import DirectUrls
 
 __all__ = ["IN_PROCESS", "NO_NETWORK", "TCP", "Transport", "TransportChoice", "check_transport", "no_redis_here",
            "submitter"]
@@ -88,6 +90,7 @@ class TransportChoice:
     access: Access
     settings: ServerSettings
     server_log: Any
+    urls: DirectUrls
 
     @property
     def is_running(self) -> Any: ...
@@ -130,6 +133,20 @@ class TransportChoice:
         self.start()
         assert isinstance(self._server, InProcessServer)
         return run_until(self._server.loop, connecting, timeout, "pg.connect()", "await pg.aconnect(...)")
+
+    def dial_target(self, path: str) -> tuple[str, Dialer | None]:
+        """For code that dials the playground on a page's behalf (``pg.show``'s tunnel): the URL of ``path`` and the
+        transport's dialer — in-process the app itself; over TCP None (websockets, ``ws://127.0.0.1:PORT``)."""
+        if self.in_process:
+            return in_process_url(path), dial_asgi(self.asgi_app)
+        return self.urls.url("ws", path, "dial_target"), None
+
+    def get_in_process(self, path: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str, bytes]:
+        """GET ``path`` from the app in this process (``pg.show`` fetching its page): (status, type, body)."""
+        self.start()
+        assert isinstance(self._server, InProcessServer)
+        return run_until(self._server.loop, asgi_get(self.asgi_app, path, headers), timeout, "pg.show()",
+                         "pg.show() from a browser that can suspend a cell (JS Promise Integration)")
 
     def _launch_in_process(self) -> None:
         """The app on the kernel's own loop: no socket, no thread, so no watchdog (nothing could watch the loop)."""

@@ -47,6 +47,37 @@ def dial_asgi(app: ASGIApp) -> Callable[..., Any]:
     return dial
 
 
+async def asgi_get(app: ASGIApp, path: str, headers: Mapping[str, str]) -> tuple[int, str, bytes]:
+    """GET ``path`` (with its query) from ``app`` in this process: (status, content type, body)."""
+    parts = urlsplit(path)
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": parts.path or "/", "raw_path": (parts.path or "/").encode(),
+             "query_string": parts.query.encode(), "root_path": "", "client": ("in-process", 0), "server": None,
+             "headers": [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()],
+             "state": {}}
+    started: dict[str, Any] = {}
+    body: list[bytes] = []
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # nothing more comes: a disconnect would be the next event
+        raise AssertionError("unreachable")
+
+    async def send(event: dict[str, Any]) -> None:
+        if event["type"] == "http.response.start":
+            started.update(event)
+        elif event["type"] == "http.response.body":
+            body.append(event.get("body", b""))
+
+    await app(scope, receive, send)
+    content_type = dict(started.get("headers", [])).get(b"content-type", b"").decode("latin-1")
+    return int(started.get("status", 500)), content_type, b"".join(body)
+
+
 def websocket_scope(url: str, headers: Mapping[str, str], subprotocols: Sequence[str]) -> dict[str, Any]:
     """The ASGI scope of a WebSocket handshake to ``url`` (``ws://…/path?query``), as a server would build it."""
     parts = urlsplit(url)

@@ -9,6 +9,7 @@ frame is queued and goes out as soon as the loop runs.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -61,11 +62,22 @@ def run_until(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T], timeout:
         if asyncio.iscoroutine(awaitable):
             awaitable.close()
         raise RuntimeError(f"{what}: the playground is stopped")
-    if not loop.is_running():
+    if not loop.is_running() and sys.platform != "emscripten":  # Pyodide's loop is never ours to drive
         return loop.run_until_complete(bounded())
     sync = pyodide_run_sync()
     if sync is not None:
-        return sync(bounded())
+        # The outcome, not the exception, crosses run_sync: a failed task there is also reported as "never
+        # retrieved" into the cell's output, after the cell has already caught the error.
+        async def outcome() -> tuple[bool, Any]:
+            try:
+                return True, await bounded()
+            except BaseException as exc:
+                return False, exc
+
+        ok, value = sync(outcome())
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
     if asyncio.iscoroutine(awaitable):
         awaitable.close()
     raise RuntimeError(f"{what} blocks, and the playground runs in-process, on the loop this cell runs on, so the "

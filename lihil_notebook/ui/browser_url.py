@@ -32,7 +32,9 @@ class BrowserUrl(anywidget.AnyWidget):
         """Show where the browser reaches ``path`` now (nothing while the server is stopped); a ``ws://`` or
         ``wss://`` URL (another server) as it is."""
         try:
-            if path.startswith(("ws://", "wss://")):
+            if pg.in_process and not path.startswith(("ws://", "wss://")):
+                href = ""  # no address a browser could open: the card says "in this kernel (no network)"
+            elif path.startswith(("ws://", "wss://")):
                 href = path
             else:
                 href = pg.browser_ws_url(path) if self.websocket else pg.browser_url(path)
