@@ -13,6 +13,7 @@ one and the same in both.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import sys
 import threading
@@ -133,6 +134,14 @@ class TransportChoice:
         self.start()
         assert isinstance(self._server, InProcessServer)
         return run_until(self._server.loop, connecting, timeout, "pg.connect()", "await pg.aconnect(...)")
+
+    def run_pending(self, seconds: float = 0.0) -> None:
+        """In-process, where no loop runs (a script, a test): let the playground's loop run what waits on it —
+        handlers, sessions, timers — for ``seconds``. Nothing to do over TCP or where a loop runs (a kernel)."""
+        server = self._server
+        if isinstance(server, InProcessServer) and server.is_running and not server.loop.is_running() \
+                and sys.platform != "emscripten":
+            server.loop.run_until_complete(asyncio.sleep(seconds))
 
     def dial_target(self, path: str) -> tuple[str, Dialer | None]:
         """For code that dials the playground on a page's behalf (``pg.show``'s tunnel): the URL of ``path`` and the

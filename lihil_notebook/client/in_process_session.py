@@ -77,7 +77,7 @@ def run_until(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T], timeout:
         ok, value = sync(outcome())
         if not ok:
             raise value
-        return value  # type: ignore[no-any-return]
+        return value
     if asyncio.iscoroutine(awaitable):
         awaitable.close()
     raise RuntimeError(f"{what} blocks, and the playground runs in-process, on the loop this cell runs on, so the "
