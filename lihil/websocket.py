@@ -186,6 +186,10 @@ class Connection(WebSocket):
             pass  # the peer is gone; there is nobody to tell
 
 
+# It is the ``WebSocket`` a handler annotates: errors name it so ("'WebSocket' object has no attribute 'send_txt'").
+Connection.__name__ = Connection.__qualname__ = "WebSocket"
+
+
 class WebSocketEndpoint:
     """Serves one connection with one handler."""
 

@@ -168,6 +168,9 @@ class OutboxFull(Exception):
 class Outbox(Generic[T]):
     """Items queued from any thread or loop, written in order by ``write`` on the owner ``loop``, one at a time.
 
+    ``write(item)`` returns an awaitable: a finished future when it wrote at once (then no task is involved), else
+    what to await before the next item may go.
+
     At most ``limit`` items wait unwritten (back pressure: :meth:`put` waits for a slot, up to its timeout). A write
     failing calls ``on_error(exc, unsent)`` on the loop, with the number of items dropped after it (the queue is
     cleared: after a failed write the connection is usually gone).
@@ -220,13 +223,33 @@ class Outbox(Generic[T]):
             raise
 
     def _push(self, item: T) -> None:
-        """On the loop: queue ``item``; start the writer if it is idle."""
-        self._items.append(item)
-        if self._writer is None:
-            self._writer = self._loop.create_task(self._drain())
-
-    async def _drain(self) -> None:
+        """On the loop: write ``item`` now if nothing is being written (a write that finishes at once needs no
+        task), else queue it behind what is."""
+        if self._writer is not None:
+            self._items.append(item)
+            return
         try:
+            pending = self._write(item)
+        except Exception as exc:
+            self._slots.release()
+            self._on_error(exc, 0)
+            return
+        if isinstance(pending, asyncio.Future) and pending.done():
+            self._slots.release()
+            if (failure := pending.exception()) is not None:
+                self._on_error(failure if isinstance(failure, Exception) else RuntimeError(failure), 0)
+            return
+        self._writer = self._loop.create_task(self._drain(pending))
+
+    async def _drain(self, pending: Awaitable[None]) -> None:
+        """Finish the write under way, then write what was queued behind it, in order."""
+        try:
+            try:
+                await pending
+            except Exception as exc:
+                self._on_error(exc, self._drop_all())
+            finally:
+                self._slots.release()
             while self._items:
                 item = self._items.popleft()
                 try:

@@ -67,13 +67,18 @@ def describe_close(code: int | None, reason: str, *, by_us: bool) -> str:
 
 
 def closed_error(who: str, action: str, refusal: str | None, code: int | None, reason: str,
-                 by_us: bool) -> SessionClosedError:
-    """What a session says when ``action`` finds it closed (or refused): ``"session s1 (/echo) cannot send: ..."``."""
+                 by_us: bool, handler_error: tuple[BaseException, str] | None = None) -> SessionClosedError:
+    """What a session says when ``action`` finds it closed (or refused): ``"session s1 (/echo) cannot send: ..."``;
+    ``handler_error``: what the server's handler raised, and where, named after the close."""
     if refusal is not None:
         return SessionClosedError(f"{who} cannot {action}: the server refused the handshake: {refusal}",
                                   code=None, reason=refusal)
-    return SessionClosedError(f"{who} cannot {action}: {describe_close(code, reason, by_us=by_us)}",
-                              code=code, reason=reason)
+    said = f"{who} cannot {action}: {describe_close(code, reason, by_us=by_us)}"
+    if handler_error is None:
+        return SessionClosedError(said, code=code, reason=reason)
+    exc, where = handler_error
+    return SessionClosedError(f"{said}, because the handler raised {type(exc).__name__}: {exc} ({where})",
+                              code=code, reason=reason, handler_error=exc)
 
 
 def backed_up_error(who: str, limit: int, timeout: float) -> TimeoutError:

@@ -17,6 +17,8 @@ State = Literal["connecting", "open", "closing", "closed"]
 class ServerReports:
     state: State
     stale: bool
+    #: What the handler on the other end raised, and where (it runs in this same kernel), if it did.
+    handler_error: tuple[BaseException, str] | None = None
     _early: list[tuple[Kind, str]]  # what came before the session was open: logged just after "open"
 
     def _on_loop(self, fn: Callable[[], None]) -> None:
@@ -33,6 +35,19 @@ class ServerReports:
                 self._early.append((kind, text))
             else:
                 self._emit("event", kind, text)
+
+        self._on_loop(record)
+
+    def server_error(self, exc: BaseException, text: str, where: str) -> None:
+        """The handler raised ``exc`` (``text``: its traceback; ``where``: its line): logged as "server-error", and
+        named by the error this session raises once it finds itself closed (:attr:`handler_error`)."""
+
+        def record() -> None:
+            self.handler_error = (exc, where)
+            if self.state == "connecting":
+                self._early.append(("server-error", text))
+            else:
+                self._emit("event", "server-error", text)
 
         self._on_loop(record)
 

@@ -23,7 +23,7 @@ import contextlib
 import itertools
 import time
 import uuid
-from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from typing import Any
 
 from ..errors import SessionClosedError, SessionError
@@ -338,19 +338,17 @@ class Session(ServerReports):
         for kind, text in early:
             self._emit("event", kind, text)
 
-    async def _write(self, frame: Message) -> None:
+    def _write(self, frame: Message) -> Awaitable[None]:
         """The outbox's writer, on the owner loop: the frame is logged as it goes out (so its entry precedes the
         reply's), then written."""
         conn = self._require_open("send")
         self._emit("sent", *describe_message(frame))
-        try:
-            await conn.send(frame)
-        except ConnectionLost:
-            raise self._closed_error("send") from None
+        return conn.send(frame)
 
     def _write_failed(self, exc: Exception, unsent: int) -> None:
+        reason = self._closed_error("send") if isinstance(exc, ConnectionLost) else exc
         more = f" ({unsent} more queued frame(s) dropped)" if unsent else ""
-        self._emit("event", "error", f"send failed: {exc}{more}")
+        self._emit("event", "error", f"send failed: {reason}{more}")
 
     async def _ping(self, timeout: float) -> float:
         conn = self._require_open("ping")
@@ -385,7 +383,8 @@ class Session(ServerReports):
 
     def _closed_error(self, action: str) -> SessionClosedError:
         refusal = self.refusal if self.refused_status is not None else None
-        return closed_error(self._who, action, refusal, self.close_code, self.close_reason, self._closed_by_us)
+        return closed_error(self._who, action, refusal, self.close_code, self.close_reason, self._closed_by_us,
+                            self.handler_error)
 
     # --- the playground's side --------------------------------------------------------------------------------
     # A small internal API, not for cells: the Playground opens, closes and abandons sessions on the owner loop,

@@ -47,6 +47,10 @@ class ConnectionPeer(Protocol):
         """Record ``text`` ("server-print": a line the handler printed; "server-error": its traceback;
         "server-warning": what the server noticed, such as the handler blocking the loop)."""
 
+    def server_error(self, exc: BaseException, text: str, where: str) -> None:
+        """The handler raised ``exc``: ``text`` is its traceback from the user's code on, ``where`` the line it came
+        from (``"Cell In[5], line 6, in echo"``)."""
+
     def mark_stale(self, reason: str) -> None:
         """The route was redefined; this connection still runs the old handler."""
 
@@ -107,7 +111,7 @@ class ConnectionContext:
         else:
             self._on_unrouted_error(f"{self.path}: {text}")
         if self.session is not None:
-            self.session.server_event("server-error", text)
+            self.session.server_error(exc, text, error_origin(exc))
 
     def _flush_partial(self) -> None:
         if self._partial:
@@ -238,6 +242,16 @@ def format_error(exc: BaseException) -> str:
         [traceback.FrameSummary(label(f.filename), f.lineno, f.name, line=f.line) for f in frames[first_user:]]
     )
     return "".join(tb.format()).rstrip("\n")
+
+
+def error_origin(exc: BaseException) -> str:
+    """Where ``exc`` was raised in the user's code: ``"Cell In[5], line 6, in echo"`` (the deepest frame that is not
+    plumbing; the deepest frame of all if every one is)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "no traceback"
+    frame = next((f for f in reversed(frames) if not is_plumbing(f.filename)), frames[-1])
+    return f"{label(frame.filename)}, line {frame.lineno}, in {frame.name}"
 
 
 def is_plumbing(filename: str) -> bool:

@@ -196,3 +196,54 @@ def test_loops_that_read_for_a_session_and_finish_leave_no_descriptors(pg: Playg
         asyncio.run(exchanges())
     gc.collect()
     wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
+
+
+MiB = 1024 * 1024
+
+
+def cut_short_group(step: int) -> list[str | bytes | list[str]]:
+    items: list[str | bytes | list[str]] = [f"text {step}"]
+    if step % 5 == 0:
+        items.append(["frag", f"ment {step}"])
+    if step % 10 == 0:
+        items.append(bytes([step]) * MiB)
+    return items
+
+
+def test_a_connection_aborted_in_the_middle_of_a_frame_keeps_what_came_and_frees_the_socket(pg: Playground) -> None:
+    """Pings, fragments and 1 MiB frames, then half of a 1 MiB frame and the connection is gone: every whole message
+    arrives in order, the wait ends with 1006, and the socket is freed."""
+    steps = 40
+
+    async def cut_short(ws: ServerConnection) -> None:
+        assert await ws.recv() == "start"
+        for step in range(steps):
+            if step % 7 == 0:
+                await ws.ping()
+            for item in cut_short_group(step):
+                await ws.send(item)
+        assert await ws.recv() == "all here"  # before the abort: an abort drops what the transport still holds
+        ws.transport.write(b"\x82\x7f" + MiB.to_bytes(8, "big") + b"x" * 1000)  # a binary frame's head, and a bit
+        ws.transport.abort()
+
+    with plain_server(cut_short) as url:
+        gc.collect()
+        before = open_descriptors()
+        session = pg.connect(url)
+
+        expected_messages = ["".join(i) if isinstance(i, list) else i for s in range(steps) for i in cut_short_group(s)]
+
+        async def read_all() -> list[str | bytes]:
+            await session.asend("start")
+            got = [await session.areceive(timeout=WAIT) for _ in expected_messages]
+            await session.asend("all here")
+            with pytest.raises(SessionClosedError, match="1006"):
+                await session.areceive(timeout=WAIT)
+            return got
+
+        assert asyncio.run(read_all()) == expected_messages
+        assert (session.closed, session.close_code) == (True, 1006)
+        received = [e.data for e in session.log if e.direction == "received" and e.kind in ("text", "binary")]
+        assert received == expected_messages
+        gc.collect()
+        wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
