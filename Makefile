@@ -1,8 +1,8 @@
 # The two commands a newcomer runs:
 #   make play   sets up .venv and opens JupyterLab on play/, your working copy of notebooks/ (127.0.0.1 only;
 #               prints the URL with its token)
-#   make test   sets up .venv, Debian's Chromium and redis-server, then runs every test (lint, types, unit, kernel,
-#               browser, Redis)
+#   make test   sets up .venv, Debian's Chromium, redis-server and npm, then runs every test (lint, types, unit,
+#               kernel, browser, Redis, and the lessons in JupyterLite: tests/lite builds that site first)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -15,7 +15,7 @@ PLAY_DIR ?= play
 LITE_OUT   ?= build/lite
 LITE_CACHE ?= .cache/lite
 
-.PHONY: setup browser services play play-folder test check bench lite
+.PHONY: setup browser services node play play-folder test check bench lite
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -49,15 +49,18 @@ play-folder:
 		test -e "$(PLAY_DIR)/$${lesson##*/}" || { cp "$$lesson" "$(PLAY_DIR)/" && echo "copied $$lesson to $(PLAY_DIR)/"; }; \
 	done
 
-lite: setup
-	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+lite: setup node
 	$(PY) lite/build.py --out $(LITE_OUT) --cache $(LITE_CACHE)
+
+# Debian's npm: `make lite` (and tests/lite, which builds a site of its own) fetch npm's pyodide package with it.
+node:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 
 check: setup
 	$(PY) -m ruff check lihil lihil_notebook tests benchmarks
 	$(PY) -m mypy
 
-test: setup browser services check
+test: setup browser services node check
 	$(PY) -m pytest
 
 bench: setup
