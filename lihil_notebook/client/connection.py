@@ -22,10 +22,10 @@ A transport provides two things:
     when no close frame came), the reason, and whether this side started the closing (``close()``, or a failure
     such as 1007/1009 detected here). Nothing is delivered after it.
 
-  ``send(message)`` writes one message (text for ``str``, binary for ``bytes``) in call order: an ``async def``, or a
-  plain method returning a finished future when it wrote at once (the session then needs no task); ``ping()`` resolves to
-  the round-trip time once the pong comes; ``close(code, reason)`` starts the closing handshake and returns once the
-  connection is closed (``on_closed`` has been called by then). ``send`` and ``ping`` raise :class:`ConnectionLost`
+  ``send(message)`` writes one message (text for ``str``, binary for ``bytes``) in call order: an ``async def``, or
+  a plain method returning a finished future when it wrote at once (the session then needs no task). ``ping()``
+  resolves to the round-trip time once the pong comes; ``close(code, reason)`` starts the closing handshake and
+  returns once the connection is closed (``on_closed`` has been called by then). ``send`` and ``ping`` raise :class:`ConnectionLost`
   once the connection is closing or closed. ``subprotocol`` is what the server accepted.
 
 Implementations: :class:`~.websockets_connection.WebsocketsConnection` (``websockets``' asyncio client over TCP);

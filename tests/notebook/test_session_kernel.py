@@ -55,12 +55,14 @@ def test_errors_from_python_name_their_cause_at_the_users_line(tmp_path: Path) -
     notebook = run_notebook("python_errors", tmp_path)
     assert unexpected_errors(notebook) == []
 
-    name, value, shown = shown_error(tagged(notebook, "refused"))
-    assert name == "SessionConnectError"
-    assert "HTTP 400 Bad Request — query 'upper': Expected `bool`, got `str`" in value
-    assert '----> 1 pg.connect("/echo/lobby?upper=maybe")' in shown
-    for plumbing in ("playground.py", "concurrent", "session.py", "DialFailed", "lihil_notebook"):
-        assert plumbing not in shown, f"{plumbing!r} in the traceback:\n{shown}"
+    for tag, line in (("refused", 'pg.connect("/echo/lobby?upper=maybe")'),
+                      ("refused-await", 'await pg.aconnect("/echo/lobby?upper=maybe")')):
+        name, value, shown = shown_error(tagged(notebook, tag))
+        assert name == "SessionConnectError"
+        assert "HTTP 400 Bad Request — query 'upper': Expected `bool`, got `str`" in value
+        assert f"----> 1 {line}" in shown
+        for plumbing in ("playground.py", "concurrent", "session.py", "DialFailed", "lihil_notebook"):
+            assert plumbing not in shown, f"{plumbing!r} in the traceback:\n{shown}"
 
     name, value, shown = shown_error(tagged(notebook, "handler-typo"))
     assert name == "SessionClosedError"
