@@ -1,8 +1,9 @@
 # The two commands a newcomer runs:
 #   make play   sets up .venv and opens JupyterLab on play/, your working copy of notebooks/ (127.0.0.1 only;
 #               prints the URL with its token)
-#   make test   sets up .venv, Debian's Chromium, redis-server and npm, then runs every test (lint, types, unit,
-#               kernel, browser, Redis, and the lessons in JupyterLite: tests/lite builds that site first)
+#   make test   sets up .venv, Debian's Chromium, redis-server, node and npm (the AsyncAPI validator, JupyterLite),
+#               then runs every test (lint, types, unit, kernel, browser, Redis, AsyncAPI documents, and the lessons
+#               in JupyterLite: tests/lite builds that site first)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -15,7 +16,7 @@ PLAY_DIR ?= play
 LITE_OUT   ?= build/lite
 LITE_CACHE ?= .cache/lite
 
-.PHONY: setup browser services node play play-folder test check bench lite
+.PHONY: setup browser services asyncapi-validator node play play-folder test check bench lite
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -38,6 +39,16 @@ browser:
 services:
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
+# The official AsyncAPI parser and JSON Schema (npm: @asyncapi/parser, @asyncapi/specs), which the tests validate
+# every generated AsyncAPI document with; installed into tools/asyncapi/node_modules (git-ignored), pinned by its lock.
+ASYNCAPI_DIR := tools/asyncapi
+asyncapi-validator: $(ASYNCAPI_DIR)/node_modules/.installed
+
+$(ASYNCAPI_DIR)/node_modules/.installed: $(ASYNCAPI_DIR)/package.json $(ASYNCAPI_DIR)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd $(ASYNCAPI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 play: setup play-folder
 	@echo "==> JupyterLab on $(PLAY_DIR)/ (your copy; the lessons in notebooks/ stay as committed)"
 	$(PY) -m jupyterlab --ServerApp.ip=127.0.0.1 --no-browser --ServerApp.root_dir=$(PLAY_DIR) \
@@ -54,13 +65,13 @@ lite: setup node
 
 # Debian's npm: `make lite` (and tests/lite, which builds a site of its own) fetch npm's pyodide package with it.
 node:
-	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
 check: setup
 	$(PY) -m ruff check lihil lihil_notebook tests benchmarks
 	$(PY) -m mypy
 
-test: setup browser services node check
+test: setup browser services asyncapi-validator node check
 	$(PY) -m pytest
 
 bench: setup

@@ -14,6 +14,7 @@ from msgspec import field as field
 
 from . import status as status
 from .app import Lihil as Lihil
+from .asyncapi import asyncapi_document as asyncapi_document
 from .config import AppConfig as AppConfig
 from .http import HTML as HTML
 from .http import Empty as Empty

@@ -270,6 +270,13 @@ class Lihil(Generic[TState]):
             if self._call_stack is not None:
                 self._call_stack = build_middleware_chain(self.middle_factories, self._dispatch, "Lihil")
 
+    def asyncapi(self, **options: Any) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of this app's WebSocket routes and hubs (see :func:`lihil.asyncapi_document`
+        for the options: ``paths``, ``title``, ``version``, ``description``, ``server``)."""
+        from .asyncapi import asyncapi_document
+
+        return asyncapi_document(self, **options)
+
     # --- ASGI ----------------------------------------------------------------------------------------------------
 
     def setup(self) -> ASGIApp:

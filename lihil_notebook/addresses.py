@@ -32,15 +32,20 @@ class Addresses:
         network)" — there is no address, and so none of the URLs below either."""
         return NO_NETWORK if self.in_process else f"http://{self.urls.netloc()}"
 
-    def ws_url(self, path: str) -> str:
+    def ws_url(self, path: str, *, token: bool = True) -> str:
         """``ws://127.0.0.1:PORT/path`` for ``path`` (which may carry a query string), with the token when one is
-        on (``?lihil_token=...``), so the URL works as it is in websocat or a browser."""
-        return NO_NETWORK if self.in_process else self.urls.url("ws", path, "ws_url")
+        on (``?lihil_token=...``), so the URL works as it is in websocat or a browser. A value to use, not to show:
+        a notebook's outputs are saved with it (``token=False`` gives the URL to show)."""
+        if self.in_process:
+            return NO_NETWORK
+        return self.urls.url("ws", path, "ws_url") if token else self.urls.bare("ws", path, "ws_url")
 
-    def http_url(self, path: str) -> str:
-        """``http://127.0.0.1:PORT/path``, with the token when one is on (a page opened with it keeps working: the
-        server sets an HttpOnly cookie)."""
-        return NO_NETWORK if self.in_process else self.urls.url("http", path, "http_url")
+    def http_url(self, path: str, *, token: bool = True) -> str:
+        """``http://127.0.0.1:PORT/path``, with the token when one is on (a page opened with it gets an HttpOnly
+        cookie and is redirected to the URL without it); ``token=False``: the URL to show."""
+        if self.in_process:
+            return NO_NETWORK
+        return self.urls.url("http", path, "http_url") if token else self.urls.bare("http", path, "http_url")
 
     # --- who may connect (see lihil_notebook.server.edge) -----------------------------------------------------
 
@@ -86,14 +91,15 @@ class Addresses:
         self._reach = value
         self._notify("server")
 
-    def browser_url(self, path: str, *, absolute: bool = False, websocket: bool = False) -> str:
+    def browser_url(self, path: str, *, absolute: bool = False, websocket: bool = False, token: bool = True) -> str:
         """Where the user's *browser* opens ``path``: ``http://127.0.0.1:PORT/path``, or ``{base_url}proxy/PORT/path``
-        through the Jupyter server's proxy (``absolute``: ``proxy/absolute``); with ``lihil_token`` when it is on."""
+        through the Jupyter server's proxy (``absolute``: ``proxy/absolute``); with ``lihil_token`` when it is on
+        (``token=False``: the URL to show in an output, which is saved with the notebook)."""
         if self.in_process:
             return NO_NETWORK
         url = self.reach.url(self._require_server().port, path, websocket=websocket, absolute=absolute)
-        return with_token(url, self.token)
+        return with_token(url, self.token) if token else url
 
-    def browser_ws_url(self, path: str, *, absolute: bool = False) -> str:
+    def browser_ws_url(self, path: str, *, absolute: bool = False, token: bool = True) -> str:
         """:meth:`browser_url` for a WebSocket route: ``ws://...``, or path-absolute through a proxy."""
-        return self.browser_url(path, absolute=absolute, websocket=True)
+        return self.browser_url(path, absolute=absolute, websocket=True, token=token)

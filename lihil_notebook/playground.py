@@ -16,7 +16,6 @@ import atexit
 import concurrent.futures
 import contextlib
 import threading
-import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
@@ -32,8 +31,8 @@ from .client.frames import MAX_UNREAD_BYTES
 from .client.log import LOG_LIMIT, SESSION_LOG_BYTES
 from .client.session import LogEntry, Session
 from .client.sessions import MAX_SESSIONS, TOTAL_LOG_BYTES, SessionRegistry
-from .errors import PlaygroundError, ServerNotRunningError, ServerStartError
-from .reach import Reach
+from .errors import PlaygroundError, RouteDefinitionError, ServerNotRunningError, ServerStartError
+from .reach import Reach, jupyter_origins
 from .server import capture
 from .server.access import Access
 from .server.connections import ConnectionTracker, header_value
@@ -56,6 +55,7 @@ from .server.urls import DirectUrls
 from .server.watchdog import LoopWatchdog
 from .transports import (
     NO_NETWORK,
+    PortMovedWarning,
     Transport,
     TransportChoice,
     check_transport,
@@ -72,10 +72,6 @@ T = TypeVar("T")
 SERVER_LOG_LINES = 200
 CONNECT_GRACE = 1.0
 """Seconds a blocking call waits beyond its own timeout before giving up on the server loop."""
-
-
-class PortMovedWarning(UserWarning):
-    """The playground's port changed on a restart (the old one was taken): URLs shown before no longer work."""
 
 
 class Playground(Addresses, TransportChoice):
@@ -102,8 +98,8 @@ class Playground(Addresses, TransportChoice):
         max_unread_bytes: int = MAX_UNREAD_BYTES,
         transport: Transport | None = None,
     ) -> None:
-        """``token``: None = automatic (on when bound beyond loopback or under JupyterHub), True = generate one,
-        False = never, a string = that token. ``allowed_origins`` / ``allowed_hosts``: who else may connect (see
+        """``token``: None or True = a generated one (the default, as Jupyter's), False = none (warns: every local
+        account may then connect), a string = that token. ``allowed_origins`` / ``allowed_hosts``: who else may connect (see
         :mod:`lihil_notebook.server.edge`). Memory: ``max_sessions`` closed sessions are kept in :attr:`sessions`;
         each session's log holds at most ``session_log_limit`` entries and ``session_log_bytes`` bytes, all logs
         together ``total_log_bytes`` (closed sessions' logs are released first, oldest first), and unread messages
@@ -117,6 +113,7 @@ class Playground(Addresses, TransportChoice):
         self.access = Access(token=token, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts,
                              settings=self.settings)
         self.access.bound(self._host, None)
+        self.access.set_page_origins(jupyter_origins())  # the Jupyter page this kernel's outputs run in
         if not is_loopback(self._host):
             warn_exposed(self._host, stacklevel=2)
         self._last_port = 0  # the port last served on: reused by the next start when the setting is 0
@@ -235,21 +232,6 @@ class Playground(Addresses, TransportChoice):
                     self.start()
                     raise
 
-    def _bind(self, host: str) -> Any:
-        port = self._port or self._last_port
-        try:
-            return bind_socket(host, port)
-        except ServerStartError:
-            if self._port == 0 and port != 0:  # the remembered port was taken meanwhile: any free one will do
-                sock = bind_socket(host, 0)
-                moved = (f"port {port} was taken by another program while the playground was stopped, so it now "
-                         f"serves on port {sock.getsockname()[1]}: URLs shown before (and pages using them) need "
-                         "the new port; `%lihil port N` pins one")
-                self.server_log.append(moved)
-                warnings.warn(moved, PortMovedWarning, stacklevel=4)
-                return sock
-            raise
-
     def _launch(self, sock: Any) -> None:
         host = sock.getsockname()[0]
         if not is_loopback(host):
@@ -332,6 +314,21 @@ class Playground(Addresses, TransportChoice):
         does. A redefinition replaces the channels for the next connection; the rooms (the bus) stay."""
         return self._routes.mount_hub(path, channels, on_connect=on_connect, on_disconnect=on_disconnect,
                                       bus=self._bus)
+
+    def asyncapi(self, path: str | None = None) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of the WebSocket routes and hubs (only the one at ``path``, if given; a
+        concrete path such as ``/chat/lobby`` finds its route), naming this server while it runs (no token)."""
+        paths = None
+        if path is not None:
+            routes = [r for r in self.routes if r.kind in ("ws", "hub")]
+            found = next((r for r in routes if r.path == path), None) or next(
+                (r for r in routes if r.pattern.match(path.partition("?")[0])), None)
+            if found is None:
+                raise RouteDefinitionError(f"asyncapi({path!r}): no WebSocket route or hub there; routes: "
+                                         f"{', '.join(r.path for r in routes) or 'none'}")
+            paths = [found.path]
+        server = f"ws://{self._host}:{self.port}" if self.port is not None else None
+        return self.app.asyncapi(paths=paths, server=server, title="lihil playground")
 
     @property
     def bus(self) -> Any:

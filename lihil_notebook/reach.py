@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from .wire import with_token
 
-__all__ = ["Reach", "Where", "detect", "with_token"]
+__all__ = ["Reach", "Where", "detect", "jupyter_origins", "open_direct", "with_token"]
 
 Where = Literal["local", "jupyter-proxy", "vscode", "colab"]
 
@@ -128,10 +128,45 @@ def _server_has_proxy(server: Mapping[str, Any]) -> bool:
     if server.get("token"):
         request.add_header("Authorization", f"token {server['token']}")
     try:
-        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT) as response:
+        with open_direct(request, timeout=PROBE_TIMEOUT) as response:
             return int(response.status) == 200
     except (OSError, urllib.error.URLError, ValueError):
         return False
+
+
+def open_direct(request: urllib.request.Request, *, timeout: float) -> Any:
+    """``urlopen`` that never goes through a proxy from ``http_proxy``/``https_proxy``/``all_proxy``: the kernel
+    talks to its own server and the Jupyter server on loopback, with tokens a proxy must not see."""
+    return _DIRECT.open(request, timeout=timeout)
+
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def jupyter_origins(env: Mapping[str, str] | None = None, *, runtime_dirs: list[Path] | None = None,
+                    parent_pid: int | None = None) -> list[str]:
+    """The origins of the Jupyter server this kernel belongs to, whose page runs the outputs' scripts: its URL's
+    origin (with ``localhost``, ``127.0.0.1`` and ``[::1]`` for a loopback server, which the browser may use
+    interchangeably) and the hub's public origin (``JUPYTERHUB_PUBLIC_URL``). Empty when no server started it."""
+    env = os.environ if env is None else env
+    origins = []
+    public = _public_origin(env.get("JUPYTERHUB_PUBLIC_URL", ""))
+    if public:
+        origins.append(public)
+    server = find_jupyter_server(runtime_dirs or _runtime_dirs(env),
+                                 os.getppid() if parent_pid is None else parent_pid)
+    parts = urlsplit(str((server or {}).get("url") or ""))
+    if parts.scheme in ("http", "https") and parts.hostname:
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        suffix = f":{port}" if port is not None else ""
+        hosts = [parts.hostname]
+        if parts.hostname in ("localhost", "127.0.0.1", "::1", "0.0.0.0", "::"):
+            hosts = ["localhost", "127.0.0.1", "::1"]
+        origins += [f"{parts.scheme}://{f'[{h}]' if ':' in h else h}{suffix}" for h in hosts]
+    return origins
 
 
 def _runtime_dirs(env: Mapping[str, str]) -> list[Path]:

@@ -17,21 +17,22 @@ import asyncio
 import concurrent.futures
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 
 from .client.asgi_connection import asgi_get, dial_asgi
 from .client.connection import Dialer
 from .client.in_process_session import InProcessSession, run_until
-from .errors import PlaygroundError
+from .errors import PlaygroundError, ServerStartError
 from .server import capture
 from .server.access import Access
 from .server.inprocess import NO_NETWORK, InProcessServer, in_process_by_default
-from .server.thread import ServerSettings, ServerThread
+from .server.thread import ServerSettings, ServerThread, bind_socket
 from .server.urls import DirectUrls
 
-__all__ = ["IN_PROCESS", "NO_NETWORK", "TCP", "Transport", "TransportChoice", "check_transport", "no_redis_here",
-           "submitter"]
+__all__ = ["IN_PROCESS", "NO_NETWORK", "TCP", "PortMovedWarning", "Transport", "TransportChoice", "check_transport",
+           "no_redis_here", "submitter"]
 
 T = TypeVar("T")
 Transport = Literal["tcp", "in-process"]
@@ -81,6 +82,10 @@ def no_port(action: str) -> PlaygroundError:
                            "`%lihil transport tcp` serves over TCP where the platform allows it")
 
 
+class PortMovedWarning(UserWarning):
+    """The playground's port changed on a restart (the old one was taken): URLs shown before no longer work."""
+
+
 class TransportChoice:
     """Mixed into Playground, which provides the attributes below: which transport it serves over."""
 
@@ -92,6 +97,8 @@ class TransportChoice:
     settings: ServerSettings
     server_log: Any
     urls: DirectUrls
+    _port: int
+    _last_port: int
 
     @property
     def is_running(self) -> Any: ...
@@ -126,6 +133,22 @@ class TransportChoice:
         self._notify("server")
         return chosen
 
+    def _bind(self, host: str) -> Any:
+        """TCP: a socket bound to ``host`` on the port set, else the last one used if still free, else a free one."""
+        port = self._port or self._last_port
+        try:
+            return bind_socket(host, port)
+        except ServerStartError:
+            if self._port == 0 and port != 0:  # the remembered port was taken meanwhile: any free one will do
+                sock = bind_socket(host, 0)
+                moved = (f"port {port} was taken by another program while the playground was stopped, so it now "
+                         f"serves on port {sock.getsockname()[1]}: URLs shown before (and pages using them) need "
+                         "the new port; `%lihil port N` pins one")
+                self.server_log.append(moved)
+                warnings.warn(moved, PortMovedWarning, stacklevel=4)
+                return sock
+            raise
+
     def _refuse_in_process(self, action: str) -> None:
         if self.in_process:
             raise no_port(action)
@@ -148,7 +171,7 @@ class TransportChoice:
         transport's dialer — in-process the app itself; over TCP None (websockets, ``ws://127.0.0.1:PORT``)."""
         if self.in_process:
             return in_process_url(path), dial_asgi(self.asgi_app)
-        return self.urls.url("ws", path, "dial_target"), None
+        return self.urls.bare("ws", path, "dial_target"), None
 
     def get_in_process(self, path: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str, bytes]:
         """GET ``path`` from the app in this process (``pg.show`` fetching its page): (status, type, body)."""

@@ -1,15 +1,20 @@
 """The teaching notebooks run top to bottom in a real kernel, show no error, and are committed clean.
 
-Each lesson runs with nbclient in a fresh ``python3`` kernel whose working directory is a temporary folder
-(lesson 05 writes files; lesson 08 starts uvicorn and redis-server processes from files in a temporary folder of
-its own, and stops and removes them; nothing may land in the repository). Every lesson ends with exercises and a checker
-cell. The committed exercise cells are runnable skeletons, so the checker must report each exercise as
-"not solved yet"; then the hidden solutions (the ``solution-N`` markdown cells) are run and the checker runs
-again and must report each one "solved". So a checker that cannot fail, or cannot pass, fails this test.
+Each lesson runs with nbclient, with the playground's token on (and no output may show it), in a fresh
+``python3`` kernel whose working directory and ``TMPDIR`` are temporary
+folders (lesson 05 writes files; lesson 08 starts uvicorn and redis-server processes from files in a temporary
+folder of its own, and stops and removes them when the kernel shuts down; nothing may be left behind). Every lesson
+ends with exercises and a checker cell. First the whole lesson runs, as "Run All" does: the committed exercise
+cells are runnable skeletons, so its checker must report each exercise "not solved yet". Then a student goes on
+after Run All (issue 21): the checker runs again (still "not solved yet", not a crash), and each hidden solution
+(the ``solution-N`` markdown cells) is run in turn with the checker after it, which must report exactly the
+exercises solved so far "solved". So a checker that cannot fail, or cannot pass, or a lesson whose last cells
+break its own exercises (lesson 08 once removed their folder), fails this test.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -36,9 +41,12 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 #: Seconds one cell may run (lesson 05's checker runs pytest four times).
 CELL_TIMEOUT = 90
 #: Seconds a whole lesson may take, kernel start and shutdown included.
-LESSON_TIMEOUT = 240
+LESSON_TIMEOUT = 400
 #: Words that must not appear in anything a lesson writes to stderr.
 STDERR_ALARMS = ("Traceback", "Error", "Warning", "Exception")
+#: The token the lessons run with (on, as by default since issue 20): no output may show it.
+TOKEN = "lesson-test-token-7f3a9c"
+TOKEN_ON = f"from lihil_notebook import playground\n\nplayground().set_token({TOKEN!r});"
 
 VERDICT = re.compile(r"^Exercise (\d+) \((.+?)\): (solved|not solved yet)", re.MULTILINE)
 FENCED_PYTHON = re.compile(r"```python\n(.*?)\n```", re.DOTALL)
@@ -80,27 +88,32 @@ def test_lesson_has_exercises_solutions_and_a_checker(name: str) -> None:
 
 @pytest.mark.timeout(LESSON_TIMEOUT)
 @pytest.mark.parametrize("name", LESSONS)
-def test_lesson_runs_clean_and_its_checker_judges_right(name: str, tmp_path: Path) -> None:
+def test_lesson_runs_all_then_each_exercise_and_its_checker_work(name: str, tmp_path: Path) -> None:
     notebook = read_lesson(name)
     exercises = exercise_numbers(notebook)
-    checker_at = checker_index(notebook)
-    run = with_solutions_after_checker(notebook)
+    run, checker_at, checks = with_student_after_run_all(notebook)
+    cwd, tmpdir = tmp_path / "cwd", tmp_path / "tmp"
+    cwd.mkdir()
+    tmpdir.mkdir()
 
     NotebookClient(  # allow_errors: run to the end; error_outputs() names every failing cell
         run, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
-        resources={"metadata": {"path": str(tmp_path)}},
-    ).execute()
+        resources={"metadata": {"path": str(cwd)}},
+    ).execute(env={**os.environ, "TMPDIR": str(tmpdir)})
 
     assert error_outputs(run) == []
-    before = verdicts(run.cells[checker_at])
-    after = verdicts(run.cells[checker_at + len(exercises) + 1])
-    assert before == {number: "not solved yet" for number in exercises}, (
-        f"the committed skeletons should not pass the checker: {checker_text(run.cells[checker_at])}"
+    shown = [i for i, cell in enumerate(run.cells) if TOKEN in printed(cell)]
+    assert shown == [], "these cells print the token or show it as their value: outputs are saved with the notebook"
+    assert verdicts(run.cells[checker_at]) == {number: "not solved yet" for number in exercises}, (
+        f"under Run All the committed skeletons should not pass the checker: {checker_text(run.cells[checker_at])}"
     )
-    assert after == {number: "solved" for number in exercises}, (
-        f"the hidden solutions should pass the checker: {checker_text(run.cells[checker_at + len(exercises) + 1])}"
-    )
-    assert list(tmp_path.iterdir()) == [], "the lesson left files in its working directory"
+    for solved, at in enumerate(checks):
+        expected = {number: "solved" if number <= solved else "not solved yet" for number in exercises}
+        assert verdicts(run.cells[at]) == expected, (
+            f"after Run All and the solutions to exercises 1..{solved}, the checker said: {checker_text(run.cells[at])}"
+        )
+    assert list(cwd.iterdir()) == [], "the lesson left files in its working directory"
+    assert list(tmpdir.iterdir()) == [], "the lesson left temporary files behind after its kernel shut down"
 
 
 def exercise_numbers(notebook: NotebookNode) -> list[int]:
@@ -128,14 +141,27 @@ def checker_index(notebook: NotebookNode) -> int:
     return next(i for i, cell in enumerate(notebook.cells) if "checker" in tags(cell))
 
 
-def with_solutions_after_checker(notebook: NotebookNode) -> NotebookNode:
-    """The lesson with each solution and then the checker again inserted right after the checker cell."""
+def with_student_after_run_all(notebook: NotebookNode) -> tuple[NotebookNode, int, list[int]]:
+    """The whole lesson (after a first cell that turns the token on), then what a student does next: the checker
+    again, then each solution in turn followed by the checker. Returns that notebook, the index of the lesson's own
+    checker in it and the indexes of the appended checker cells (the first with no solution)."""
     run = nbformat.from_dict(notebook)
-    at = checker_index(notebook)
-    extra = [nbformat.v4.new_code_cell(code) for _, code in sorted(solutions(notebook).items())]
-    extra.append(nbformat.v4.new_code_cell(notebook.cells[at].source))
-    run.cells[at + 1 : at + 1] = extra
-    return run
+    run.cells.insert(0, nbformat.v4.new_code_cell(TOKEN_ON))
+    checker = notebook.cells[checker_index(notebook)].source
+    checks = []
+    for code in [None, *(code for _, code in sorted(solutions(notebook).items()))]:
+        if code is not None:
+            run.cells.append(nbformat.v4.new_code_cell(code))
+        run.cells.append(nbformat.v4.new_code_cell(checker))
+        checks.append(len(run.cells) - 1)
+    return run, checker_index(notebook) + 1, checks
+
+
+def printed(cell: NotebookNode) -> str:
+    """What the lesson's own code printed or returned in ``cell`` (the playground's cards and widgets are the edge's
+    business, tested in tests/notebook)."""
+    shown = {"stream": lambda output: output.text, "execute_result": lambda output: output.data.get("text/plain", "")}
+    return "".join(shown[output.output_type](output) for output in cell.get("outputs", []) if output.output_type in shown)
 
 
 def error_outputs(notebook: NotebookNode) -> list[str]:

@@ -61,6 +61,16 @@ def Topic(pattern: str) -> re.Pattern[str]:
         raise ValueError(f"Invalid topic pattern: {pattern} ({exc})") from None
 
 
+_GROUP = re.compile(r"\(\?P<([a-zA-Z_]\w*)>\[\^/\]\+\)")
+
+
+def topic_template(topic: re.Pattern[str]) -> str:
+    """The pattern a :func:`Topic` was made from: ``topic_template(Topic("room:{id}")) == "room:{id}"``."""
+    body = topic.pattern.removeprefix("^").removesuffix("$")
+    parts = _GROUP.split(body)  # literal, name, literal, name, ..., literal
+    return "".join(f"{{{part}}}" if i % 2 else re.sub(r"\\(.)", r"\1", part) for i, part in enumerate(parts))
+
+
 class ChannelBase:
     """Base class of channels. Set ``topic``; override the ``on_*`` hooks you need (all are ``async def``).
 

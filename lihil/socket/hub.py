@@ -40,7 +40,7 @@ __all__ = [
     "SocketHub", "SocketSession", "Topic",
 ]
 
-_REPLY_FRAMES = ("match", "text")
+_REPLY_FRAMES = ("text", "match")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +64,16 @@ class SocketHub(WebSocketRoute):
       once per hub, on the first connection). Neither: a new :class:`InMemorySocketBus` for this hub.
     * ``max_send_queue`` — envelopes that may wait for one slow client; one more closes it with 1013.
     * ``close_timeout`` — seconds a close (and the flush before it) may wait for the client.
-    * ``reply_frames`` — ``"match"``: envelopes go to a client in the frame type (text/binary) it last sent;
-      ``"text"``: always text frames, as lihil 0.2.41 sends.
+    * ``reply_frames`` — ``"text"`` (the default): envelopes always go out as text frames of JSON, as lihil 0.2.41
+      sends them and its clients read them (``receive_json()``), whatever frame type the client sent;
+      ``"match"``: each client gets them in the frame type (text/binary) it last sent.
     """
 
     def __init__(
         self, path: str = "", *, graph: Graph | None = None, middlewares: list[MiddlewareFactory] | None = None,
         bus_factory: Callable[..., Any] | None = None, bus: SocketBus | None = None,
         max_send_queue: int = MAX_SEND_QUEUE, close_timeout: float = CLOSE_TIMEOUT,
-        reply_frames: ReplyFrames = "match",
+        reply_frames: ReplyFrames = "text",
     ) -> None:
         super().__init__(path, graph=graph, middlewares=middlewares)
         where = f"SocketHub({self.path!r})"

@@ -130,7 +130,10 @@ class ISocket:
 
     async def receive_message(self) -> MessageEnvelope:
         """The next envelope, from a text or a binary frame (raises ``InvalidMessage`` for one that is not)."""
-        message = await self._ws.receive()
+        receive = getattr(self._ws, "receive", None)
+        if receive is None:  # a websocket-like object with only lihil's receive_bytes (binary frames only)
+            return decode_envelope(await self._ws.receive_bytes())
+        message = await receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
         data = message.get("bytes")
@@ -144,15 +147,16 @@ class ISocket:
     ) -> None:
         """Send one envelope with the next ``seq``. Served by a hub, this only queues it (see the module doc)."""
         self._seq += 1
-        data = _encode(MessageEnvelope(topic, event, payload, ref, join_ref, event_id, self._seq))
+        envelope = MessageEnvelope(topic, event, payload, ref, join_ref, event_id, self._seq)
         outbox = self._outbox
         if outbox is not None:
+            data = _encode(envelope)
             outbox.put({"type": "websocket.send", "bytes": data} if self.binary
                        else {"type": "websocket.send", "text": data.decode()})
         elif self.binary:
-            await self._ws.send_bytes(data)
-        else:
-            await self._ws.send_text(data.decode())
+            await self._ws.send_bytes(_encode(envelope))
+        else:  # made by hand: through the websocket's own send_json (JSON text), as lihil does
+            await self._ws.send_json(msgspec.json.decode(_encode(envelope)))
 
     async def reply(
         self, topic: str, payload: Any, event: str = "reply", *, ref: str | None = None, join_ref: str | None = None

@@ -51,18 +51,19 @@ class ErrorPayload(msgspec.Struct, frozen=True, kw_only=True):
 
 
 ERROR_MESSAGES: dict[str, str] = {
-    "topic_not_found": "Topic not found",
-    "event_not_found": "Event not found",
-    "join_rejected": "Join rejected",
-    "invalid_payload": "Invalid payload",
-    "internal_error": "Internal error",
-    "not_joined": "Topic not joined",
+    "topic_not_found": "topic not found",
+    "event_not_found": "event not found",
+    "join_rejected": "join rejected",
+    "invalid_payload": "invalid payload",
+    "internal_error": "internal error",
+    "not_joined": "topic not joined",
     # Beyond lihil 0.2.41:
-    "invalid_message": "Invalid message",
-    "bus_unavailable": "Message bus unavailable",
-    "replay_failed": "Replay failed",
+    "invalid_message": "invalid message",
+    "bus_unavailable": "message bus unavailable",
+    "replay_failed": "replay failed",
 }
-"""The message used for each error code when none is given."""
+"""The message used for each error code when none is given (lower case, as every message here; the hub's own
+replies name the topic or event, e.g. "event 'dance' not found on room:lobby (Room handles: chat)")."""
 
 
 class _Unset:

@@ -25,10 +25,18 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..errors import SockRejectedError
 from .bus import BusUnavailableError, SocketBus
-from .channel import ChannelBase
+from .channel import ChannelBase, topic_template
 from .dispatcher import ChannelDispatcher
 from .isocket import CLOSE_TIMEOUT, MAX_SEND_QUEUE, ISocket
-from .protocol import InvalidMessage, MessageEnvelope, decode_envelope, is_reply_payload, reply_payload
+from .protocol import (
+    EVENT_NOT_FOUND,
+    InvalidMessage,
+    MessageEnvelope,
+    decode_envelope,
+    error_payload,
+    is_reply_payload,
+    reply_payload,
+)
 
 logger = logging.getLogger("lihil.socket")
 
@@ -54,7 +62,7 @@ class SocketSession:
     def __init__(
         self, *, socket: ISocket, bus: SocketBus, resolver: Resolver, channel_factories: Sequence[ChannelFactory],
         connect_cb: SocketHook | None = None, disconnect_cb: SocketHook | None = None,
-        dispatcher: ChannelDispatcher | None = None, reply_frames: ReplyFrames = "match",
+        dispatcher: ChannelDispatcher | None = None, reply_frames: ReplyFrames = "text",
         max_send_queue: int = MAX_SEND_QUEUE, close_timeout: float = CLOSE_TIMEOUT,
     ) -> None:
         self.socket, self.bus, self._resolver = socket, bus, resolver
@@ -140,8 +148,11 @@ class SocketSession:
                     ref=msg.ref, join_ref=channel.join_ref or msg.join_ref or msg.ref)
             return
         if channel is None:
-            code = "not_joined" if self._find(topic) else "topic_not_found"
-            await self.socket.send_error(topic, code, ref=msg.ref, join_ref=msg.join_ref)
+            if self._find(topic):
+                await self.socket.send_error(topic, "not_joined", message=f"topic {topic!r} not joined: send a join "
+                                             "for it first", ref=msg.ref, join_ref=msg.join_ref)
+            else:
+                await self._topic_not_found(msg)
             return
         join_ref = msg.join_ref or channel.join_ref
         if event == "exit":
@@ -152,8 +163,9 @@ class SocketSession:
         try:
             result = await self._dispatcher.dispatch(channel, msg)
         except msgspec.ValidationError as exc:
-            await self.socket.send_error(topic, "invalid_payload", detail={"error": str(exc)},
-                                         ref=msg.ref, join_ref=join_ref)
+            await self.socket.send_error(topic, "invalid_payload", message=f"invalid payload for event {event!r} "
+                                         f"on {topic}: {exc}", detail={"error": str(exc)}, ref=msg.ref,
+                                         join_ref=join_ref)
             return
         except BusUnavailableError as exc:
             logger.warning("event %r on %s: %s", event, topic, exc)
@@ -167,8 +179,22 @@ class SocketSession:
             return
         if result is None:
             return
+        if result is EVENT_NOT_FOUND:
+            result = self._event_not_found(channel, event)
         payload = result if is_reply_payload(result) else reply_payload(result)
         await self.socket.reply(topic, payload, ref=msg.ref, join_ref=join_ref)
+
+    async def _topic_not_found(self, msg: MessageEnvelope) -> None:
+        served = ", ".join(topic_template(f.topic_pattern) for f in self._factories)
+        where = f"this hub serves {served}" if served else "this hub has no channels"
+        await self.socket.send_error(msg.topic, "topic_not_found", message=f"topic {msg.topic!r} not found ({where})",
+                                     ref=msg.ref, join_ref=msg.join_ref)
+
+    def _event_not_found(self, channel: ChannelBase, event: str) -> Any:
+        name = type(channel).__qualname__
+        events = ", ".join(sorted(self._dispatcher.validate(type(channel)).handlers))
+        handles = f"{name} handles: {events}" if events else f"{name} handles no events"
+        return error_payload("event_not_found", f"event {event!r} not found on {channel.resolved_topic} ({handles})")
 
     def _find(self, topic: str) -> tuple[ChannelFactory, dict[str, str]] | None:
         for factory in self._factories:
@@ -184,7 +210,7 @@ class SocketSession:
         topic = msg.topic
         found = self._find(topic)
         if found is None:
-            await self.socket.send_error(topic, "topic_not_found", ref=msg.ref, join_ref=msg.join_ref)
+            await self._topic_not_found(msg)
             return
         factory, params = found
         join_ref = msg.join_ref or msg.ref
@@ -213,7 +239,8 @@ class SocketSession:
                 exc, BusUnavailableError) else "internal_error"
             if self.socket.dual_connected:
                 # No join happened, so no join_ref of its own: the client's, if it sent one.
-                await self.socket.send_error(topic, code, detail={"error": str(exc)}, ref=msg.ref,
+                said = f"join of {topic!r} rejected: {exc}" if rejected and str(exc) else None
+                await self.socket.send_error(topic, code, message=said, detail={"error": str(exc)}, ref=msg.ref,
                                              join_ref=msg.join_ref)
             return
         await self.socket.send_reply(

@@ -9,12 +9,19 @@ ordinary client (no session header), so the route's handler behaves exactly as f
 Everything runs on the server loop; :meth:`TunnelSocket.send` and :meth:`TunnelSocket.close` may be called from any
 thread and return at once. What happens is reported through the ``events`` callback (on the server loop):
 ``("open", protocol)``, ``("message", str | bytes)``, ``("close", (code, reason))``.
+
+Dialling loopback never goes through a proxy from ``http_proxy``/``https_proxy``/``all_proxy`` (the token would
+travel to it): ``proxy=None`` here, :func:`open_direct` for urllib. At DEBUG level websockets logs the handshake's
+headers; :func:`redacting_logger` blanks the Authorization and Cookie values and any ``lihil_token``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -25,6 +32,35 @@ from websockets.typing import Subprotocol
 from .connection import ConnectionLost, Dialer, DialFailed
 
 TunnelEvent = Literal["open", "message", "close"]
+
+_SECRETS = re.compile(r"(lihil_token(?:_\d+)?=)[^&\s;'\"]+|((?:authorization|cookie):\s*)[^\n'\"]*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` without tokens: ``lihil_token=…`` values, and Authorization and Cookie header values."""
+    return _SECRETS.sub(lambda m: (m[1] or m[2]) + "…", text)
+
+
+class _Redacting(logging.LoggerAdapter[logging.Logger]):
+    """websockets' client logger, with every message's token values blanked out."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: object) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, "%s", redact(text), **kwargs)  # type: ignore[arg-type]
+
+
+def redacting_logger(name: str = "websockets.client") -> logging.LoggerAdapter[logging.Logger]:
+    """A logger for ``websockets.connect(logger=...)`` that never writes the token (DEBUG logs headers)."""
+    return _Redacting(logging.getLogger(name), {})
+
+
+def open_direct(request: urllib.request.Request, *, timeout: float) -> Any:
+    """``urlopen`` that never goes through a proxy from the environment (the kernel's own server is loopback)."""
+    return _DIRECT.open(request, timeout=timeout)
+
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 #: The close code a page sees when the kernel could not connect at all (as a browser's 1006 "abnormal closure").
 ABNORMAL_CLOSURE = 1006
@@ -93,12 +129,16 @@ class TunnelSocket:
         try:
             self._ws = await asyncio.wait_for(
                 connect(self.url, additional_headers=self._headers, subprotocols=self._subprotocols or None,
-                        max_size=MAX_MESSAGE_SIZE, open_timeout=None, ping_interval=None),
+                        max_size=MAX_MESSAGE_SIZE, open_timeout=None, ping_interval=None, proxy=None,
+                        logger=redacting_logger()),
                 self._open_timeout,
             )
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             status = exc.response.status_code if isinstance(exc, InvalidStatus) else None
             self._finish(ABNORMAL_CLOSURE, f"HTTP {status}" if status else type(exc).__name__)
+            return
+        except Exception as exc:  # a URL or header websockets refuses (InvalidURI, ValueError): the page must hear
+            self._finish(ABNORMAL_CLOSURE, f"the kernel could not open it: {type(exc).__name__}: {exc}"[:120])
             return
         self._events("open", self._ws.subprotocol or "")
         writer = asyncio.create_task(self._write(self._ws, self._outgoing))

@@ -24,6 +24,7 @@ from websockets.typing import Subprotocol
 
 from .connection import ConnectionLost, DialFailed, Message, OnClosed, OnMessage, place_token
 from .log import denial_log_text, describe_denial
+from .tunnel import redacting_logger
 
 
 async def dial_websockets(
@@ -37,6 +38,7 @@ async def dial_websockets(
             dialled, additional_headers=headers, subprotocols=[Subprotocol(p) for p in subprotocols] or None,
             open_timeout=timeout,
             proxy=None,  # 127.0.0.1 must never go through an HTTP(S)_PROXY from the environment
+            logger=redacting_logger(),  # DEBUG logs the handshake's headers: never the token
             ping_interval=None, max_size=max_size, close_timeout=close_timeout, compression=None,
             create_connection=SessionClientConnection,
         )

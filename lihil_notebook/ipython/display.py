@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 ERRORS_SHOWN = 3
 """How many of a route's latest tracebacks ``%lihil`` shows."""
+TOKEN_ONCE = ("a browser needs the token once per playground: open pages from a route card's \"open page\" (or "
+              "pg.browser_url(path)); the cookie it sets lets these links in")
 
 
 class StatusReport:
@@ -22,8 +24,10 @@ class StatusReport:
         self.running = pg.is_running
         self.url = pg.url if self.running else None
         # Where the user's browser reaches the server (through the Jupyter proxy on a hub), and why.
-        self.browser_url = pg.browser_url("/") if self.running else None
+        # Without the token: outputs are saved with the notebook (the cards' copy buttons and pg.browser_url have it).
+        self.browser_url = pg.browser_url("/", token=False) if self.running else None
         self.reach_why = pg.reach.why if self.running else ""
+        self.token_on = pg.token is not None
         self.host = pg.host
         self.routes = pg.routes
         self.sessions: Sequence[Session] = [] if routes_only else pg.sessions
@@ -35,6 +39,8 @@ class StatusReport:
         lines = [] if self.routes_only else [f"lihil playground: {self.url or 'stopped'}"]
         if self.browser_url and not self.routes_only:
             lines.append(f"browser: {self.browser_url}  ({self.reach_why})")
+            if self.token_on:
+                lines.append(f"  {TOKEN_ONCE}")
         lines.append(f"routes ({len(self.routes)}):" if self.routes else "routes: none (define one with %%ws_route)")
         for r in self.routes:
             lines.append(f"  {r.path}  [{_kind(r)}]  {r.handler_name}  v{r.version}  "
@@ -57,7 +63,8 @@ class StatusReport:
             f"<div><b>lihil playground</b>: <code>{esc(self.url or 'stopped')}</code></div>"]
         if self.browser_url and not self.routes_only:
             parts.append(f'<div>browser: <a class="lihil-browser-link" href="{esc(self.browser_url)}" '
-                         f'target="_blank"><code>{esc(self.browser_url)}</code></a> <i>{esc(self.reach_why)}</i></div>')
+                         f'target="_blank"><code>{esc(self.browser_url)}</code></a> <i>{esc(self.reach_why)}</i>'
+                         + (f"<br><i>{esc(TOKEN_ONCE)}</i>" if self.token_on else "") + "</div>")
         if self.routes:
             rows = "".join(
                 f"<tr>{_td(f'<code>{esc(r.path)}</code>')}{_td(_kind(r))}{_td(esc(r.handler_name))}"
@@ -93,8 +100,9 @@ def _td(content: str) -> str:
 
 def access_lines(pg: Playground) -> list[str]:
     """Who may connect, and what was refused lately (never the token itself)."""
-    token = "on (pg.token; the notebook's sessions and shown URLs carry it)" if pg.token else "off"
-    lines = [f"who may connect: loopback pages and clients; token {token}"]
+    token = ("on (the notebook's sessions, consoles and pg.show carry it; `%lihil token` says how to get it)"
+             if pg.token else "OFF: any account on this machine may connect (`%lihil token on`)")
+    lines = [f"who may connect: this server's pages, the Jupyter page and clients with the token; token {token}"]
     if pg.access.allowed_origins or pg.access.allowed_hosts:
         lines.append("  also allowed: " + ", ".join(pg.access.allowed_origins + pg.access.allowed_hosts))
     refused = pg.access.log.count

@@ -16,12 +16,16 @@ from ..errors import PlaygroundError
 from ..kernel import playground
 from ..playground import RouteKind, check_path
 from ..ui import console, route_card
+from ..ui.asyncapi_view import AsyncApiView
 from .cells import run_hub_cell, run_route_cell
 from .display import StatusReport
 
 LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host", "token", "allow-origin",
-                  "allow-host", "bus", "transport")
+                  "allow-host", "bus", "asyncapi", "transport")
 TOKEN_VALUES = ("on", "off", "new")
+TOKEN_HELP = ("The notebook's sessions, consoles and pg.show carry it already. For websocat, curl or a browser "
+              "tab: a route card's copy button, or pg.ws_url(path) / pg.browser_url(path) (values with the token; "
+              "pg.token is the token itself). Outputs never show it: they are saved with the notebook.")
 MATCHER_ID = "lihil_notebook.route_paths"
 T = TypeVar("T")
 
@@ -135,7 +139,7 @@ class PlaygroundMagics(Magics):
     @magic_arguments()
     @argument("command", nargs="?", default="status", choices=LIHIL_COMMANDS, metavar="COMMAND",
               help="status (default) | routes | stop | start | restart | unmount PATH | port N | host HOST | "
-                   "token on|off|new | allow-origin URL | allow-host NAME | bus redis://...|memory | "
+                   "token on|off|new | allow-origin URL | allow-host NAME | bus redis://...|memory | asyncapi [PATH] | "
                    "transport tcp|in-process")
     @argument("value", nargs="?", help="the PATH, port N, HOST, on|off|new, origin URL or host NAME")
     @line_magic
@@ -146,26 +150,34 @@ class PlaygroundMagics(Magics):
         ``%lihil`` shows the URL, the routes (path, handler, parameters, version, open connections, last errors)
         and the client sessions. ``%lihil port N`` serves on port N (0 = a free port, the default); if N is taken
         the server keeps running where it was. ``%lihil host HOST`` binds another address (default 127.0.0.1);
-        anything but loopback warns, since other machines can then reach your routes, and turns the token on.
+        anything but loopback warns, since other machines can then reach your routes (the token still applies).
 
-        Who may connect: ``%lihil token on|off|new`` (every request must carry ``pg.token``),
+        Who may connect: ``%lihil token on|off|new`` (every request must carry ``pg.token``; ``%lihil token``
+        says how to get it without printing it),
         ``%lihil allow-origin https://hub.example.org`` (pages of that origin may open WebSockets and POST here),
         ``%lihil allow-host NAME`` (serve requests for that Host). ``%lihil`` lists the last refused requests.
         ``%lihil bus redis://127.0.0.1:6379/0`` puts the hubs' rooms on Redis (``memory``: back to this kernel).
         ``%lihil transport in-process|tcp`` serves on the kernel's own loop (no port; JupyterLite's only way) or
         over TCP (:mod:`lihil_notebook.transports`).
+        ``%lihil asyncapi [PATH]``: the AsyncAPI 3 document of the WebSocket routes and hubs (or of one), readable,
+        with a download as YAML or JSON.
         """
         args = parse_argstring(self.lihil, line)
         command, value = args.command, args.value
-        needs_value = command in ("unmount", "port", "host", "token", "allow-origin", "allow-host", "bus",
-                                     "transport")
-        if needs_value != (value is not None):
+        needs_value = command in ("unmount", "port", "host", "allow-origin", "allow-host", "bus", "transport")
+        if command == "token" and value is None:
+            print(TOKEN_HELP if playground().token else "token off: any account on this machine may connect; "
+                  "`%lihil token on` turns it on")
+            return
+        if needs_value != (value is not None) and command not in ("token", "asyncapi"):
             raise UsageError(f"%lihil {command}: " + (f"expected a value (%lihil {command} ...)" if needs_value
                                                       else f"takes no value, got {value!r}"))
         pg = playground()
         with _usage_errors():
             if command in ("status", "routes"):
                 display(StatusReport(pg, routes_only=command == "routes"))
+            elif command == "asyncapi":
+                display(AsyncApiView(pg.asyncapi(value)))
             elif command == "stop":
                 pg.stop()
                 print("lihil playground stopped")
@@ -185,11 +197,9 @@ class PlaygroundMagics(Magics):
                 if value not in TOKEN_VALUES:
                     raise UsageError(f"%lihil token: expected one of {', '.join(TOKEN_VALUES)}, got {value!r}")
                 token = pg.set_token(value)
-                # The token itself is not printed (outputs are saved with the notebook): pg.token has it, and the
-                # URLs the cards and the console show carry it.
-                print("token off: any client on this machine may connect" if token is None else
-                      "token on: every request must carry it (pg.token); the notebook's sessions and the URLs "
-                      "it shows carry it")
+                # The token itself is never printed: outputs are saved with the notebook.
+                print("token off: any account or process on this machine may connect" if token is None else
+                      "token on: every request from outside the kernel must carry it. " + TOKEN_HELP)
             elif command == "bus":
                 # `%lihil` does not expand {..} (paths have them); a bus URL may come from a variable: $url
                 url = self.shell.var_expand(value) if self.shell is not None and "$" in value else value

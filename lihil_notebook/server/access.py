@@ -1,10 +1,11 @@
 """``Access``: the playground's settings of who may connect — the token, allowed origins and hosts — and the log
 of what the edge refused. The :class:`~.edge.Edge` reads them as one immutable :class:`~.edge.EdgeRules`.
 
-Defaults need no setup for the common case: a loopback server on the user's own machine has no token (only this
-machine can reach it, and the Host/Origin checks keep other web pages out); a token is generated (``secrets``) when
-the server is bound beyond loopback, or under JupyterHub (``JUPYTERHUB_*`` set), where many users share one
-machine's loopback — unless the user said ``token=False``.
+The token is on by default, as Jupyter's: on a shared machine (an HPC login node, a lab server, JupyterHub) every
+other account can connect to this machine's loopback, and only a secret keeps them out. The notebook's own
+sessions, consoles, the comm tunnel and ``pg.show`` carry it without the user doing anything; ``pg.ws_url(path)``
+and ``pg.browser_url(path)`` give URLs with it for websocat, curl or a browser tab. ``token=False`` (or
+``%lihil token off``) turns it off, with a :class:`TokenOffWarning` that says what that opens.
 """
 
 from __future__ import annotations
@@ -12,20 +13,32 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 from ..errors import PlaygroundError
-from .edge import EdgeLog, EdgeRules, Refusal
+from .edge import EdgeLog, EdgeRules, Refusal, parse_origin
 from .thread import ServerSettings, is_loopback
 
 TOKEN_BYTES = 24
 """Entropy of a generated token (``secrets.token_urlsafe``)."""
+TOKEN_OFF_TEXT = ("the playground's token is off: any process or account on this machine (other users of a shared "
+                  "machine, a browser through a port forward) can connect to every route and read what it answers; "
+                  "turn it back on with `%lihil token on`")
+
+
+class TokenOffWarning(UserWarning):
+    """The token was turned off: every local account may connect."""
+
+
+def warn_token_off(stacklevel: int) -> None:
+    warnings.warn(TOKEN_OFF_TEXT, TokenOffWarning, stacklevel=stacklevel + 1)
 
 
 class Access:
-    """Token, allowed origins and hosts; thread-safe. ``token=None`` means "automatic" (see the module docstring)."""
+    """Token, allowed origins and hosts; thread-safe. ``token``: None or True = a generated one (the default),
+    False = none (warns), a string = that token."""
 
     def __init__(
         self,
@@ -41,8 +54,9 @@ class Access:
         environ = os.environ if environ is None else environ
         self.under_hub = any(key.startswith("JUPYTERHUB_") for key in environ)
         self._token_refused = token is False  # the user said no: exposure does not turn it on
-        self._token = _check_token(token) if isinstance(token, str) else (
-            _new_token() if token is True or (token is None and self.under_hub) else None)
+        self._token = _check_token(token) if isinstance(token, str) else None if token is False else _new_token()
+        if token is False:
+            warn_token_off(stacklevel=3)
         self._rules = EdgeRules(
             allowed_origins=frozenset(check_origin(o) for o in _items(allowed_origins, "allowed_origins")),
             allowed_hosts=frozenset(check_host_name(h) for h in _items(allowed_hosts, "allowed_hosts")),
@@ -83,6 +97,8 @@ class Access:
             if value in (True, "on"):
                 self._token = self._token or _new_token()
             elif value in (False, "off"):
+                if self._token is not None:
+                    warn_token_off(stacklevel=3)
                 self._token = None
             elif value == "new":
                 self._token = _new_token()
@@ -99,6 +115,15 @@ class Access:
         with self._lock:
             self._update(allowed_origins=self._rules.allowed_origins | {normalized})
         return normalized
+
+    def set_page_origins(self, origins: Iterable[str]) -> None:
+        """The origins of the Jupyter server this kernel belongs to (see :func:`lihil_notebook.reach.jupyter_origins`)."""
+        with self._lock:
+            self._update(page_origins=frozenset(check_origin(o) for o in origins))
+
+    @property
+    def page_origins(self) -> list[str]:
+        return sorted(self._rules.page_origins)
 
     def allow_host(self, host: str) -> str:
         normalized = check_host_name(host)
@@ -118,19 +143,13 @@ class Access:
 def check_origin(origin: object) -> str:
     """``"http://Hub.Example.org/"`` -> ``"http://hub.example.org"``; PlaygroundError for anything but an origin."""
     expected = "expected an origin like https://hub.example.org or http://localhost:8888 (scheme, host, port)"
-    if not isinstance(origin, str):
-        raise PlaygroundError(f"allowed origin {origin!r}: {expected}")
-    text = origin.strip().lower().rstrip("/")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise PlaygroundError(f"allowed origin {origin!r}: {expected}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+    parsed = parse_origin(origin.strip().rstrip("/")) if isinstance(origin, str) else None
+    if parsed is None:
         raise PlaygroundError(f"allowed origin {origin!r}: {expected}, without a path")
-    default = 443 if parts.scheme == "https" else 80
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+    scheme, host, port = parsed
+    default = 443 if scheme == "https" else 80
+    name = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{name}" + (f":{port}" if port != default else "")
 
 
 def check_host_name(host: object) -> str:

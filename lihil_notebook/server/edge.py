@@ -5,20 +5,23 @@ requests (``check_host``, ``check_origin``, its token); a server started from a 
 to refuse them itself. :class:`Edge` wraps the whole ASGI app and, for every HTTP request and WebSocket handshake:
 
 1. **Host** (DNS rebinding: a page on ``evil.example`` re-resolved to 127.0.0.1 becomes same-origin with us and can
-   *read* our pages). Allowed: loopback names and addresses (``localhost``, 127.0.0.0/8, ``[::1]``), the bound
-   address, names in ``allowed_hosts`` — and a request *forwarded* to us: a browser that talks to the playground
-   itself always names the playground's port in ``Host``; a Host naming another port came through a proxy that
-   kept the browser's Host, which is what jupyter-server-proxy does (it copies the request's headers, so Host and
-   Origin are the hub's public ones; Jupyter authenticated the user first).
+   *read* our pages — also through a port forward on another port, ``ssh -L 9000:127.0.0.1:PORT``). Local: loopback
+   names and addresses (``localhost``, 127.0.0.0/8, ``[::1]``), the bound address and names in ``allowed_hosts``;
+   the port is ignored (it proves nothing: a forward names its own). A Host that is not one of these (the hub's
+   public name, copied by jupyter-server-proxy) must carry the token; with the token off it is refused, saying so.
+   A malformed Host (``evil.example:abc``, ``127.0.0.1:P@evil.com``) is refused.
 2. **Origin**, on WebSocket handshakes and on state-changing HTTP (all but GET, HEAD, OPTIONS) (cross-site
    WebSocket hijacking; CSRF by a form or a ``no-cors`` fetch). Allowed: no Origin (websocat, Python, curl: not a
-   browser) unless Fetch Metadata says ``Sec-Fetch-Site: cross-site``; the request's own origin (Origin == Host,
-   also through the proxy); a loopback origin on any port (JupyterLab's page, pages the playground serves); origins
-   in ``allowed_origins``.
-3. **Token**, when on (other users of a shared machine can reach its loopback): ``Authorization: Bearer <t>`` (or
-   ``Token <t>``), a ``lihil_token`` query parameter (taken out of the query before handlers see it; a page
-   opened that way gets an ``HttpOnly``, ``SameSite=Strict`` cookie, so its own links and WebSockets keep working),
-   or that cookie. Compared in constant time; never logged.
+   browser) unless Fetch Metadata says ``Sec-Fetch-Site: cross-site``; the request's own origin (Origin names the
+   Host it was sent to: a page the playground serves, also through a forward or the proxy); the Jupyter server this
+   kernel belongs to (``page_origins``: JupyterLab's page, where outputs run); origins in ``allowed_origins``. Not
+   any other loopback port: a local dev server's page is another site. The Origin must be what a browser sends,
+   ``scheme://host[:port]`` and nothing else (``http://evil.com\\@localhost`` is refused, not read as localhost).
+3. **Token**, on by default (other users of a shared machine can reach its loopback): ``Authorization: Bearer <t>``
+   (or ``Token <t>``), a ``lihil_token`` query parameter (taken out of the query before handlers see it; a page
+   opened that way gets an ``HttpOnly``, ``SameSite=Strict`` cookie whose ``Path`` is where the browser sees this
+   server, and a browser navigation is redirected to the same URL without the token, so it stays out of the
+   history and ``Referer``), or that cookie. Compared in constant time; never logged.
 
 A refused request gets a 403 ``application/problem+json`` (for a WebSocket, as the handshake's HTTP response) that
 names what was refused and the exact setting that would allow it, and never reaches a handler. Refusals are
@@ -34,19 +37,21 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..wire import TOKEN_COOKIE, TOKEN_QUERY
 from .limits import LimitedRequest
+from .prefix import below_proxy_prefix
 from .thread import is_loopback
 
 TOKEN_QUERY_BYTES = TOKEN_QUERY.encode()
@@ -66,8 +71,11 @@ class EdgeRules:
     port: int | None = None
     #: Host names (or addresses) allowed besides loopback and the bound address, lower case, without port.
     allowed_hosts: frozenset[str] = frozenset()
-    #: Origins allowed besides the request's own and loopback ones, as ``scheme://host[:port]``, lower case.
+    #: Origins allowed besides the request's own, as ``scheme://host[:port]``, lower case.
     allowed_origins: frozenset[str] = frozenset()
+    #: The origins of the Jupyter server this kernel belongs to (its page runs the outputs' scripts); found by
+    #: :func:`lihil_notebook.reach.jupyter_origins`.
+    page_origins: frozenset[str] = frozenset()
     #: The token every request must carry; None = no token.
     token: str | None = None
     #: Largest HTTP request body, in bytes.
@@ -154,7 +162,10 @@ class Edge:
         if TOKEN_QUERY_BYTES in query:  # taken out whether or not a token is on: handlers never see it
             scope = {**scope, "query_string": _without_token(query)}
             if kind == "http" and headers.token_in_query and rules.token is not None:
-                set_cookie = _token_cookie(rules, headers.forwarded_prefix)
+                set_cookie = _token_cookie(rules, scope)
+                if scope["method"] in ("GET", "HEAD") and headers.navigation:
+                    await _redirect_without_token(scope, send, set_cookie)
+                    return
         limited = LimitedRequest(self._app, max_body_size=rules.max_body_size, handshake_timeout=rules.handshake_timeout,
                                  on_timeout=self._on_handshake_timeout, set_cookie=set_cookie)
         await limited(scope, receive, send)
@@ -163,12 +174,19 @@ class Edge:
 def check(scope: Scope, headers: _Headers, rules: EdgeRules) -> Refusal | None:
     """The refusal for this request, or None when it may go on."""
     path = scope.get("root_path", "") + scope["path"]
-    host, port = _split_host(headers.host) if headers.host is not None else (None, None)
-    forwarded = host is not None and port != rules.port  # see the module docstring, rule 1
-    if host is not None and not forwarded and not _host_allowed(host, rules):
+    parsed = split_host(headers.host) if headers.host is not None else None
+    if headers.host is not None and parsed is None:
+        return Refusal(time.time(), "host", path, headers.host[:100],
+                       f"Host {headers.host[:100]!r} is not a host name or address with a numeric port",
+                       "send a Host like 127.0.0.1:PORT or localhost:PORT")
+    host = parsed[0] if parsed is not None else None
+    local = host is None or _host_allowed(host, rules)
+    if not local and rules.token is None:
         return Refusal(time.time(), "host", path, headers.host or "",
-                       f"Host {headers.host!r} is not a local name (DNS rebinding protection)",
-                       f"allow it with Playground(allowed_hosts=[{host!r}]) or `%lihil allow-host {host}`")
+                       f"Host {headers.host!r} is not a local name (DNS rebinding protection), and requests for "
+                       "other hosts (a proxy on a hub) must carry the token, which is off",
+                       f"turn the token on (Playground(token=True) or `%lihil token on`), or allow the name with "
+                       f"Playground(allowed_hosts=[{host!r}]) or `%lihil allow-host {host}`")
     if scope["type"] == "websocket" or scope["method"] not in SAFE_METHODS:
         what = "WebSocket handshake" if scope["type"] == "websocket" else f"{scope['method']} request"
         origin = headers.origin
@@ -177,15 +195,18 @@ def check(scope: Scope, headers: _Headers, rules: EdgeRules) -> Refusal | None:
                 return Refusal(time.time(), "origin", path, "cross-site",
                                f"cross-site {what} without Origin (Sec-Fetch-Site: cross-site)",
                                "send it from the page's own origin or a non-browser client")
-        elif not _origin_allowed(origin, host, port, rules):
-            return Refusal(time.time(), "origin", path, origin,
-                           f"{what} from Origin {origin!r} (cross-site request protection)",
-                           f"allow it with Playground(allowed_origins=[{origin!r}]) or `%lihil allow-origin {origin}`")
+        elif not _origin_allowed(origin, parsed, rules):
+            shown = origin[:100]
+            return Refusal(time.time(), "origin", path, shown,
+                           f"{what} from Origin {shown!r} (cross-site request protection: only this server's own "
+                           "pages and the Jupyter server's)",
+                           f"allow it with Playground(allowed_origins=[{shown!r}]) or `%lihil allow-origin {shown}`")
     if rules.token is not None and not _carries_token(headers, scope, rules):
+        why = "" if local else f" (Host {headers.host!r} is not local: requests through a proxy need it too)"
         return Refusal(time.time(), "token", path, "missing token",
-                       "missing or wrong token (this playground requires one)",
-                       "send `Authorization: Bearer <pg.token>`, or open the URL from pg.ws_url()/pg.url_for(), "
-                       "which carries it; `%lihil token off` turns it off")
+                       f"missing or wrong token (this playground requires one){why}",
+                       "send `Authorization: Bearer <pg.token>`, or use the URL of pg.ws_url()/pg.browser_url() "
+                       "or a card's copy button, which carry it; `%lihil token off` turns it off")
     return None
 
 
@@ -236,8 +257,7 @@ def _too_long(scope: Scope, headers: _Headers, limit: int) -> tuple[int, dict[st
 class _Headers:
     """The few request headers the edge reads, found in one pass, and the header block's size."""
 
-    __slots__ = ("authorization", "cookie", "fetch_site", "forwarded_prefix", "host", "origin", "size",
-                 "token_in_query")
+    __slots__ = ("authorization", "cookie", "fetch_site", "host", "navigation", "origin", "size", "token_in_query")
 
     def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
         self.host: str | None = None
@@ -245,7 +265,7 @@ class _Headers:
         self.authorization: str | None = None
         self.cookie: str | None = None
         self.fetch_site: str | None = None
-        self.forwarded_prefix: str | None = None
+        self.navigation = False  # a browser opening a page (Fetch Metadata, or an Accept that asks for HTML)
         self.token_in_query = False
         self.size = 0
         for key, value in raw:
@@ -260,23 +280,33 @@ class _Headers:
                 self.cookie = value.decode("latin-1")
             elif key == b"sec-fetch-site":
                 self.fetch_site = value.decode("latin-1").lower()
-            elif key == b"x-forwarded-prefix":
-                self.forwarded_prefix = value.decode("latin-1")
+            elif key == b"sec-fetch-mode":
+                self.navigation = self.navigation or value == b"navigate"
+            elif key == b"accept":
+                self.navigation = self.navigation or b"text/html" in value
 
 
-def _split_host(value: str) -> tuple[str, int | None]:
-    """``"127.0.0.1:8000"`` -> ("127.0.0.1", 8000); ``"[::1]:80"`` -> ("::1", 80); ``"example"`` -> ("example", 80)."""
-    value = value.strip().lower()
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    else:
-        host, _, port_text = value.partition(":") if value.count(":") == 1 else (value, "", "")
-    try:
-        port = int(port_text) if port_text else 80
-    except ValueError:
-        port = None
-    return host, port
+_HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_.-]+))(?::(?P<port>[0-9]{1,5}))?")
+_ORIGIN = re.compile(r"(?P<scheme>https?)://" + _HOST.pattern)
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """``"127.0.0.1:8000"`` -> ("127.0.0.1", 8000); ``"[::1]"`` -> ("::1", None); None for anything that is not
+    ``host[:port]`` as a browser sends it (``evil.example:abc``, ``127.0.0.1:1@evil.com``)."""
+    found = _HOST.fullmatch(value.strip().lower())
+    if found is None:
+        return None
+    return found["v6"] or found["name"], int(found["port"]) if found["port"] else None
+
+
+def parse_origin(value: str) -> tuple[str, str, int] | None:
+    """``"http://Localhost:8888"`` -> ("http", "localhost", 8888) (the default port filled in); None for anything
+    but the ``scheme://host[:port]`` a browser serialises (``null``, a path, ``user@``, a backslash)."""
+    found = _ORIGIN.fullmatch(value.strip().lower())
+    if found is None:
+        return None
+    default = 443 if found["scheme"] == "https" else 80
+    return found["scheme"], found["v6"] or found["name"], int(found["port"]) if found["port"] else default
 
 
 def _host_allowed(host: str, rules: EdgeRules) -> bool:
@@ -292,23 +322,19 @@ def _host_allowed(host: str, rules: EdgeRules) -> bool:
     return False
 
 
-def _origin_allowed(origin: str, host: str | None, port: int | None, rules: EdgeRules) -> bool:
-    normalized = origin.strip().lower().rstrip("/")
-    if normalized in rules.allowed_origins:
+def _origin_allowed(origin: str, host: tuple[str, int | None] | None, rules: EdgeRules) -> bool:
+    parsed = parse_origin(origin)
+    if parsed is None:
+        return False  # "null" (a sandboxed iframe, a file:// page), other schemes, anything malformed
+    scheme, origin_host, origin_port = parsed
+    default = 443 if scheme == "https" else 80
+    name = f"[{origin_host}]" if ":" in origin_host else origin_host
+    normalized = f"{scheme}://{name}" + (f":{origin_port}" if origin_port != default else "")
+    if normalized in rules.allowed_origins or normalized in rules.page_origins:
         return True
-    try:
-        parts = urlsplit(normalized)
-        origin_host, origin_port = parts.hostname, parts.port
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or origin_host is None:
-        return False  # "null" (a sandboxed iframe, a file:// page) and other schemes
-    if is_loopback(origin_host):
-        return True
-    if origin_port is None:
-        origin_port = 443 if parts.scheme == "https" else 80
-    # Same origin. A Host without a port reads as 80; behind a TLS proxy the page's origin is https (443).
-    return host == origin_host and (port == origin_port or (port == 80 and origin_port == 443))
+    # The request's own origin: the page was served from the Host this request names (port included). A Host
+    # without a port is the scheme's default (behind a TLS proxy the page is https, the Host unchanged).
+    return host is not None and host[0] == origin_host and (host[1] or default) == origin_port
 
 
 def _carries_token(headers: _Headers, scope: Scope, rules: EdgeRules) -> bool:
@@ -339,8 +365,22 @@ def _without_token(query: bytes) -> bytes:
     return urlencode(kept).encode("latin-1")
 
 
-def _token_cookie(rules: EdgeRules, prefix: str | None) -> bytes:
-    # Path: where the browser sees this server (behind jupyter-server-proxy, its prefix), so the cookie does not
-    # travel to other servers on the same host name.
-    path = (prefix or "").rstrip("/") or "/"
+def _token_cookie(rules: EdgeRules, scope: Scope) -> bytes:
+    # Path: where the browser sees this server (behind jupyter-server-proxy, its prefix, in both of its forms), so
+    # the cookie does not travel to other servers on the hub's host name.
+    below = below_proxy_prefix(scope)
+    path = ((below or scope).get("root_path") or "").rstrip("/") or "/"
     return (f"{rules.cookie_name}={rules.token}; Path={path}; HttpOnly; SameSite=Strict").encode("latin-1")
+
+
+async def _redirect_without_token(scope: Scope, send: Send, cookie: bytes) -> None:
+    """303 to the same URL without ``lihil_token`` (relative: the browser resolves it against what it opened, which
+    through a proxy is the proxy's URL), setting the cookie: the token stays out of the history and ``Referer``."""
+    raw_path = bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    last = raw_path.rpartition("/")[2]
+    query = scope.get("query_string", b"").decode("latin-1")
+    location = "./" + last + (f"?{query}" if query else "")
+    await send({"type": "http.response.start", "status": 303, "headers": [
+        (b"location", location.encode("latin-1")), (b"set-cookie", cookie), (b"cache-control", b"no-store"),
+        (b"referrer-policy", b"no-referrer"), (b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})

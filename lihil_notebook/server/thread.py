@@ -33,7 +33,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ..errors import ServerNotRunningError, ServerStartError
-from .ws_protocol import AnsweringSansIOProtocol
+from .client_protocol import ServedWebSocketProtocol
+from .guard import guarded_http
+from .ws_protocol import bounded_ws_protocol
 
 T = TypeVar("T")
 
@@ -68,6 +70,16 @@ class ServerSettings:
     blocked_loop_warning: float = 0.5
     #: Largest request line plus headers, in bytes: past it the client gets 431/400 at once, never a hang.
     max_header_size: int = 16 * 1024
+    #: Open connections (HTTP and WebSocket) at most; beyond it new ones get 503 and are closed at once. Also at
+    #: most half of the process's descriptor limit, so the kernel keeps descriptors of its own (see server.guard).
+    max_connections: int = 256
+    #: Seconds a client has to send a complete request head (slowloris): then 408 and the connection is closed.
+    header_timeout: float = 10.0
+    #: Seconds a kept-alive HTTP connection may sit idle between requests before it is closed.
+    idle_timeout: float = 5.0
+    #: Bytes a WebSocket connection's unsent writes may reach (pongs to a client that does not read) before the
+    #: server stops reading from it until they drain.
+    ws_write_buffer_limit: int = 256 * 1024
 
 
 class ExposedServerWarning(UserWarning):
@@ -164,8 +176,13 @@ class ServerThread:
             ws_ping_interval=self.settings.ws_ping_interval,
             ws_ping_timeout=self.settings.ws_ping_timeout,
             ws_per_message_deflate=self.settings.ws_per_message_deflate,
-            ws=AnsweringSansIOProtocol,  # websockets-sansio, answering over-long handshakes (see ws_protocol)
+            # websockets-sansio: answers bad handshakes, quiet about clients' errors (client_protocol), bounding
+            # unsent writes (ws_protocol)
+            ws=bounded_ws_protocol(self.settings.ws_write_buffer_limit, base=ServedWebSocketProtocol),
             h11_max_incomplete_event_size=self.settings.max_header_size,
+            # The connection cap and the header-read timeout (see guard); idle keep-alive connections closed.
+            http=guarded_http(self.settings.max_connections, self.settings.header_timeout),
+            timeout_keep_alive=max(1, round(self.settings.idle_timeout)),
         )
         self._server = _Server(config, on_started=self._settle)
         self._settled = threading.Event()  # set once: listening, or the thread ended without listening

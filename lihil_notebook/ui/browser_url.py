@@ -5,12 +5,17 @@ browser uses; the front end (``browser_url.js``) completes it from the page's ``
 and turns ``http``/``https`` into ``ws``/``wss`` for WebSocket routes. CSS classes: ``lihil-browser-url`` (the
 widget; its ``data-url`` attribute is the completed URL), ``lihil-browser-url-text``, ``lihil-copy``,
 ``lihil-open-page``.
+
+The token is never in what the widget shows or syncs (widget state and outputs are saved with the notebook): the
+copy button and the "open page" link ask the kernel for the URL with the token (``pg.browser_url``) in a message,
+and put it on the clipboard or open it in a new tab. A page opened that way gets the token's cookie and is
+redirected to the URL without it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
@@ -28,17 +33,42 @@ class BrowserUrl(anywidget.AnyWidget):
     websocket = traitlets.Bool(False).tag(sync=True)
     open_link = traitlets.Bool(False).tag(sync=True)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pg: Playground | None = None
+        self._path = ""
+        self.on_msg(self._on_front_end)
+
     def follow(self, pg: Playground, path: str) -> None:
         """Show where the browser reaches ``path`` now (nothing while the server is stopped); a ``ws://`` or
         ``wss://`` URL (another server) as it is."""
+        self._pg, self._path = pg, path
         try:
             if pg.in_process and not path.startswith(("ws://", "wss://")):
                 href = ""  # no address a browser could open: the card says "in this kernel (no network)"
             elif path.startswith(("ws://", "wss://")):
                 href = path
             else:
-                href = pg.browser_ws_url(path) if self.websocket else pg.browser_url(path)
+                href = (pg.browser_ws_url(path, token=False) if self.websocket
+                        else pg.browser_url(path, token=False))
         except RuntimeError:  # ServerNotRunningError: no port while stopped
             href = ""
         if self.href != href:
             self.href = href
+
+    def full_url(self) -> str:
+        """The URL shown, with the token when one is on: what "copy" and "open page" use ("" while stopped)."""
+        pg, path = self._pg, self._path
+        if pg is None or not path:
+            return ""
+        if path.startswith(("ws://", "wss://")):
+            return path
+        try:
+            return pg.browser_ws_url(path) if self.websocket else pg.browser_url(path)
+        except RuntimeError:
+            return ""
+
+    def _on_front_end(self, _: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("op") == "full-url":
+            # A message, not a synced trait: it is not saved with the notebook's widget state.
+            self.send({"op": "full-url", "id": content.get("id"), "url": self.full_url()})

@@ -27,6 +27,7 @@ import ipywidgets as widgets
 
 from ..client.log import LogEntry
 from .hub_envelope import PAYLOAD_CHARS, Envelope, describe, parse_envelope
+from .hub_events import HubEventChoices
 from .log_view import render_entry
 from .style import button, error_html, html_view, row, text_field
 from .target import is_url, match_route
@@ -69,7 +70,10 @@ class HubControls:
         self.join_button = button("Join", "lihil-console-hub-join", lambda _: self._click(self.join), style="success")
         self.topics = widgets.HBox([self._none_yet], layout=widgets.Layout(flex_flow="row wrap"))
         self.topics.add_class("lihil-console-hub-topics")
-        self.event = text_field("", "event, e.g. chat", "110px", "lihil-console-hub-event")
+        # A text box with suggestions: fill_event_choices() offers the events the hub declares.
+        self.event = widgets.Combobox(value="", placeholder="event, e.g. chat", options=[], ensure_option=False,
+                                      layout=widgets.Layout(width="110px"))
+        self.event.add_class("lihil-console-hub-event")
         self.payload = widgets.Textarea(value="{}", placeholder='payload (JSON), e.g. {"text": "hi"}', rows=1,
                                         layout=widgets.Layout(flex="1 1 160px", width="auto"))
         self.payload.add_class("lihil-console-hub-payload")
@@ -85,15 +89,25 @@ class HubControls:
             self.note,
         ], layout=widgets.Layout(display="none"))
         self.widget.add_class("lihil-console-hub")
+        self.choices = HubEventChoices(self)  # the events of the hub's AsyncAPI document (see .hub_events)
 
     # ---- main thread ------------------------------------------------------------------------------------
 
-    def attach(self, session: Session, *, hub: bool) -> None:
-        """Follow ``session``; ``hub`` says whether its target is a hub (then the row shows)."""
+    def fill_event_choices(self, events: Sequence[str]) -> None:
+        """Offer ``events`` in the event box (it still takes any name typed)."""
+        choices = tuple(dict.fromkeys(events))
+        if tuple(self.event.options) != choices:
+            self.event.options = choices
+
+    def attach(self, session: Session, *, hub: bool, pg: Playground | None = None) -> None:
+        """Follow ``session``; ``hub`` says whether its target is a hub (then the row shows, offering the events
+        of ``pg``'s hub)."""
         self.session = session
         self.active = hub
         self._join_refs = {}
         self.widget.layout.display = "" if hub else "none"
+        if hub and pg is not None:
+            self.choices.follow(pg, session)
 
     def join(self, topic: str | None = None) -> bool:
         """Ask the hub to join ``topic`` (default: the topic field); False, with a note, if nothing was sent."""

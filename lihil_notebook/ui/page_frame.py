@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from ..client.tunnel import TunnelEvent, TunnelSocket
+from ..client.tunnel import TunnelEvent, TunnelSocket, open_direct
 from .poll import update_mode
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def fetch_page(pg: Playground, path: str) -> str:
         return body.decode(errors="replace")
     request = urllib.request.Request(pg.url + path, headers=_auth_headers(pg))
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+        with open_direct(request, timeout=FETCH_TIMEOUT) as response:  # never through an http_proxy
             charset = response.headers.get_content_charset() or "utf-8"
             return str(response.read().decode(charset, errors="replace"))
     except urllib.error.HTTPError as error:
@@ -118,9 +118,12 @@ class PageFrame(anywidget.AnyWidget):
                 tunnel.close(int(content.get("code") or 1000), str(content.get("reason") or ""))
 
     def _open(self, socket_id: str | int, path: str, protocols: list[Any]) -> None:
-        if not path.startswith("/"):
-            self._emit({"op": "close", "id": socket_id, "code": 1006, "reason": f"bad path {path!r}"}, [])
+        problem = bad_tunnel_request(path, protocols)
+        if problem:  # answered at once: the page's socket must not stay CONNECTING
+            self._emit({"op": "close", "id": socket_id, "code": 1006, "reason": problem}, [])
             return
+        # The bare URL (in-process: no URL at all): the token travels in the Authorization header, not in a URL
+        # that could be logged.
         url, dial = self.pg.dial_target(path)
         tunnel = TunnelSocket(url, self.pg.call_soon, lambda kind, data: self._on_tunnel(socket_id, kind, data),
                               headers=_auth_headers(self.pg), subprotocols=[str(p) for p in protocols], dial=dial)
@@ -162,6 +165,22 @@ class PageFrame(anywidget.AnyWidget):
         for message, buffers in items:
             self.send(message, buffers or None)
         self.active = bool(self.tunnels) or bool(self._pending)
+
+
+def bad_tunnel_request(path: str, protocols: list[Any]) -> str:
+    """What is wrong with a page's ``new WebSocket(path, protocols)`` for the tunnel ("" when nothing): a path
+    must start with '/' and, like each subprotocol, hold no control characters, spaces or '#'."""
+    if not path.startswith("/") or any(c in path for c in _NOT_IN_PATH) or any(ord(c) < 32 for c in path):
+        return f"bad path {path[:80]!r}: expected '/...' without spaces, control characters or '#'"
+    for protocol in protocols:
+        text = str(protocol)
+        if not text or any(not (33 <= ord(c) < 127) or c in _SEPARATORS for c in text):
+            return f"bad subprotocol {text[:40]!r}: expected a token (letters, digits, !#$%&'*+-.^_`|~)"
+    return ""
+
+
+_NOT_IN_PATH = " #\x7f"
+_SEPARATORS = "()<>@,;:\\\"/[]?={} "
 
 
 def _auth_headers(pg: Playground) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .asyncapi_view import AsyncApiLink
 from .browser_url import BrowserUrl
 from .style import ASSETS_HTML, button, error_html, html_view, row
 from .target import find_route, full_url, url_code
@@ -68,6 +69,7 @@ class RouteCard(widgets.VBox):
             self.open_button.add_class("lihil-route-open-console")
             self.open_button.on_click(self._on_open_click)
             children.insert(3, row([self.open_button]))
+            children.insert(4, AsyncApiLink(pg, path))  # the route's AsyncAPI document, shown on demand
         elif "GET" in getattr(route, "methods", ()) and "{" not in path:
             # A page shown in the notebook, its WebSockets through the kernel: works where no port is reachable.
             self.show_button = button("Show page here", "lihil-route-show-page", self._on_show_click)

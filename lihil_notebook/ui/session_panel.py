@@ -179,7 +179,7 @@ class SessionPanel(widgets.VBox):
         if self._unsubscribe is not None:
             self._unsubscribe()
         hub = is_hub_target(self.pg, session.path)
-        self.hub.attach(session, hub=hub)
+        self.hub.attach(session, hub=hub, pg=self.pg)
         self.input.placeholder = _RAW_HINT if hub else _TEXT_HINT
         self.conversation.renderer = self.hub.render if hub else None
         self.conversation.attach(session)

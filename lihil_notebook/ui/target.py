@@ -86,13 +86,13 @@ def url_code(pg: Playground, path: str, *, http: bool = False) -> str:
 
 def full_url(pg: Playground, path: str, *, http: bool, browser: bool = False) -> str | None:
     """The kernel's URL of ``path`` (``browser=True``: where the user's browser reaches it, ``pg.browser_url``);
-    a ``ws://`` URL as it is."""
+    a ``ws://`` URL as it is. Without the token: this is shown in outputs, which are saved with the notebook."""
     if is_url(path):
         return path
     try:
         if browser:
-            return pg.browser_url(path) if http else pg.browser_ws_url(path)
-        return pg.http_url(path) if http else pg.ws_url(path)
+            return pg.browser_url(path, token=False) if http else pg.browser_ws_url(path, token=False)
+        return pg.http_url(path, token=False) if http else pg.ws_url(path, token=False)
     except RuntimeError:  # ServerNotRunningError: no port while stopped
         return None
 

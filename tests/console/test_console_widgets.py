@@ -41,7 +41,7 @@ def test_connect_send_and_see_the_echo(pg: Playground, wait_until: Waiter) -> No
     pg.mount_ws("/echo", echo)
     _view, panel = connected(pg, "/echo", wait_until)
     assert panel.connect_button.description == "Disconnect"
-    assert panel.session is not None and pg.ws_url("/echo") in panel.url.value
+    assert panel.session is not None and pg.ws_url("/echo", token=False) in panel.url.value
 
     panel.input.value = "hello there"
     panel.send_button.click()
@@ -158,7 +158,7 @@ def test_form_fills_path_parameters_and_query_and_names_bad_input(pg: Playground
     assert view.query_fields["user"].value == "ann"
     assert view.query.value == "extra=1"
     assert view.target().path == "/chat/lobby?user=ann&extra=1"
-    assert html.escape(pg.ws_url("/chat/lobby?user=ann&extra=1")) in view.target_url.value
+    assert html.escape(pg.ws_url("/chat/lobby?user=ann&extra=1", token=False)) in view.target_url.value
 
     view.path_fields["room"].value = "a b/c"
     assert view.target().path.startswith("/chat/a%20b%2Fc?")
@@ -333,7 +333,7 @@ def test_bad_handshake_parameter_is_shown_as_denied(pg: Playground, wait_until: 
 def test_route_card_opens_a_console_and_follows_redefinition(pg: Playground, wait_until: Waiter) -> None:
     pg.mount_ws("/echo", echo)
     card = route_card(pg, "/echo")
-    assert "● live" in card.info.value and pg.ws_url("/echo") in card.info.value
+    assert "● live" in card.info.value and pg.ws_url("/echo", token=False) in card.info.value
     card.open_button.click()
     assert card.open_button.description == "Close console"
     (shown,) = card.console_slot.children

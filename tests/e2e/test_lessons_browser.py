@@ -1,8 +1,10 @@
-"""The lessons under "Run All" in JupyterLab, as a student meets them (issue 12 item 9).
+"""The lessons under "Run All" in JupyterLab, as a student meets them (issue 12 item 9, issue 21 trap 4).
 
 Each lesson runs top to bottom without an error and its checker judges the untouched exercises "not solved
-yet". Lesson 05 then goes on as a student would after Run All: run an exercise cell again and the checker
-again — the exercise must still work, and the checker's advice must be the true one.
+yet". Lessons 05 and 08 then go on as a student would after Run All: run an exercise cell again and the checker
+again — the exercise must still work (lesson 08's last cell once removed its folder), and the checker's advice
+must be the true one. Lessons 03 and 07 show one console with two sessions side by side (screenshots at 1400 px).
+(tests/test_notebooks.py does the same for every lesson and every solution, in nbclient.)
 """
 
 from __future__ import annotations
@@ -64,3 +66,23 @@ def test_9_each_lesson_runs_all_and_its_checker_judges_right(
         again = run_cell(notebook_page, checker)
         first = next(v for v in VERDICT.findall(again) if v[0] == "1")
         assert "still passes when the route is broken" in first[2], again
+
+    if lesson.startswith("08_"):
+        exercise = run_cell(notebook_page, tagged(lesson, "exercise-1"))
+        assert "Error" not in exercise and "poll.py" in exercise, exercise
+        again = run_cell(notebook_page, checker)
+        first = next(v for v in VERDICT.findall(again) if v[0] == "1")
+        assert "Error" not in first[2] and "broadcast each vote" in first[2], again
+
+    if lesson.startswith(("03_", "07_")):
+        # One console, its two sessions side by side (issue 21 trap 4): not two stacked one-session consoles.
+        consoles = notebook_page.locator(".jp-Notebook .lihil-console-sessions")
+        expect(consoles).to_have_count(1)
+        sessions = consoles.first.locator(".lihil-console-session")
+        expect(sessions).to_have_count(2)
+        consoles.first.scroll_into_view_if_needed()
+        boxes = consoles.first.evaluate(  # both at once: the notebook may scroll between two measurements
+            "box => [...box.querySelectorAll('.lihil-console-session')].map(s => s.getBoundingClientRect().toJSON())")
+        first, second = boxes
+        assert abs(first["top"] - second["top"]) < 2 and second["left"] >= first["right"], boxes
+        notebook_page.screenshot(f"lesson-{lesson[:2]}-console-1400", consoles.first)

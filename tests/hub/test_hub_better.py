@@ -47,7 +47,7 @@ def test_the_default_bus_is_shared_so_a_broadcast_reaches_every_member(serve: An
         assert (got_b["payload"], got_b["join_ref"], got_b["seq"]) == ({"t": "hi"}, "jb", 2)
 
 
-def test_text_and_binary_frames_both_work_and_replies_match_the_frame_type(serve: Any) -> None:
+def test_text_and_binary_frames_both_work_and_replies_are_text_json_as_lihil_sends(serve: Any) -> None:
     server = serve(Lihil(hub_with(Room)))
     with HubClient(server.url(), binary=False) as text, HubClient(server.url(), binary=True) as binary:
         text.join("room:1")
@@ -58,14 +58,24 @@ def test_text_and_binary_frames_both_work_and_replies_match_the_frame_type(serve
         text.send("room:1", "version", ref="v")
         assert text.recv()["payload"]["response"] == 1
         assert text.frame_types == ["text"] * 3
+        assert binary.frame_types == ["text"] * 2  # lihil's clients read replies with receive_json(): text
+
+
+def test_reply_frames_match_mirrors_the_frame_type_each_client_sends(serve: Any) -> None:
+    server = serve(Lihil(hub_with(Room, reply_frames="match")))
+    with HubClient(server.url(), binary=False) as text, HubClient(server.url(), binary=True) as binary:
+        text.join("room:1")
+        binary.join("room:1")
+        binary.send("room:1", "chat", "from binary", ref="c")
+        assert binary.recv_event("chat")["payload"] == "from binary"
+        assert text.recv_event("chat")["payload"] == "from binary"
+        assert text.frame_types == ["text"] * 2
         assert binary.frame_types == ["binary"] * 2  # replies and broadcasts, in the frame type it sends
 
 
-def test_reply_frames_text_sends_text_to_binary_clients_as_lihil_does(serve: Any) -> None:
-    server = serve(Lihil(hub_with(Room, reply_frames="text")))
-    with HubClient(server.url(), binary=True) as binary:
-        binary.join("room:1")
-        assert binary.frame_types == ["text"]
+def test_reply_frames_must_be_one_of_the_two_modes() -> None:
+    with pytest.raises(ValueError, match=r"reply_frames= expects one of \('text', 'match'\), got 'mirror'"):
+        hub_with(Room, reply_frames="mirror")
 
 
 def test_a_bus_instance_can_be_shared_by_two_hubs(serve: Any) -> None:

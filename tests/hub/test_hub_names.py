@@ -43,11 +43,11 @@ def test_reply_and_error_payloads() -> None:
     assert msgspec.to_builtins(lihil.reply_payload()) == {"status": "ok", "response": {}}
     assert msgspec.to_builtins(lihil.reply_payload(0)) == {"status": "ok", "response": 0}
     assert msgspec.to_builtins(lihil.error_payload("internal_error")) == {
-        "status": "error", "error": {"code": "internal_error", "message": "Internal error", "detail": {}}}
+        "status": "error", "error": {"code": "internal_error", "message": "internal error", "detail": {}}}
     assert lihil.error_payload("internal_error", detail=None).error.detail is None
     assert lihil.error_payload("internal_error", detail=False).error.detail is False
     assert lihil.error_payload("custom").error.message == "custom"
     assert lihil.TOPIC_NOT_FOUND.error.code == "topic_not_found"
-    assert lihil.EVENT_NOT_FOUND.error.message == "Event not found"
+    assert lihil.EVENT_NOT_FOUND.error.message == "event not found"  # lower case, as every message
     env = lihil.MessageEnvelope("room:1", "chat", {"t": 1})
     assert (env.ref, env.join_ref, env.event_id, env.seq) == (None, None, None, None)

@@ -68,21 +68,25 @@ def test_join_chat_exit_with_refs_and_seq(serve: Any) -> None:
         assert (bye["payload"], bye["join_ref"]) == ({"status": "ok", "response": {"topic": "room:lobby"}}, "r1")
         a.send("room:lobby", "chat", {"text": "after exit"}, ref="x2")
         error = a.recv()["payload"]["error"]
-        assert (error["code"], error["message"], error["detail"]) == ("not_joined", "Topic not joined", None)
+        assert (error["code"], error["message"], error["detail"]) == (
+            "not_joined", "topic 'room:lobby' not joined: send a join for it first", None)
 
 
 def test_unknown_topic_and_unknown_event(serve: Any) -> None:
     server = serve(Lihil(room_hub()))
     with HubClient(server.url()) as a:
         a.send("nowhere", "join", ref="j")
-        assert a.recv()["payload"]["error"]["code"] == "topic_not_found"
+        assert a.recv()["payload"]["error"] == {  # the message names the topic and what the hub serves
+            "code": "topic_not_found", "message": "topic 'nowhere' not found (this hub serves room:{room_id})",
+            "detail": None}
         a.send("nowhere", "exit", ref="e")
         assert a.recv()["payload"]["error"]["code"] == "topic_not_found"
         a.join("room:1")
         a.send("room:1", "dance", ref="d")
         reply = a.recv()
-        assert reply["payload"] == {"status": "error", "error": {
-            "code": "event_not_found", "message": "Event not found", "detail": {}}}
+        assert reply["payload"] == {"status": "error", "error": {  # names the event and what the channel handles
+            "code": "event_not_found", "message": "event 'dance' not found on room:1 (Room handles: chat, where)",
+            "detail": {}}}
         assert reply["ref"] == "d"
 
 
@@ -125,6 +129,7 @@ def test_typed_payloads_struct_replies_and_errors(serve: Any, caplog: pytest.Log
         a.send("cmd:x", "ping", {"ok": "true"}, ref="p2")  # strict: the string "true" is not a bool
         error = a.recv()["payload"]["error"]
         assert error["code"] == "invalid_payload" and "Expected `bool`, got `str`" in error["detail"]["error"]
+        assert error["message"] == "invalid payload for event 'ping' on cmd:x: Expected `bool`, got `str` - at `$.ok`"
 
         with caplog.at_level(logging.ERROR, logger="lihil.socket"):
             a.send("cmd:x", "boom", ref="b")
@@ -283,8 +288,9 @@ def test_join_rejection_and_join_failure_leave_no_subscription(serve: Any) -> No
         reply = a.recv()
         assert (reply["payload"]["error"]["code"], reply["payload"]["error"]["detail"], reply["join_ref"]) == (
             "join_rejected", {"error": "not you"}, None)
+        assert reply["payload"]["error"]["message"] == "join of 'picky:no' rejected: not you"
         a.send("picky:broken", "join", ref="j2")
-        assert a.recv()["payload"]["error"] == {"code": "internal_error", "message": "Internal error",
+        assert a.recv()["payload"]["error"] == {"code": "internal_error", "message": "internal error",
                                                 "detail": {"error": "join exploded"}}
         a.send("picky:no", "hello", ref="h")  # not joined: the failed join left nothing behind
         assert a.recv()["payload"]["error"]["code"] == "not_joined"
@@ -336,7 +342,7 @@ def test_task_failure_policies(serve: Any, caplog: pytest.LogCaptureFixture) -> 
         a.send("err:1", "go", ref="g")
         assert a.recv()["payload"]["response"] == "started"
         error = a.recv_event("error")
-        assert error["payload"]["error"] == {"code": "internal_error", "message": "Internal error",
+        assert error["payload"]["error"] == {"code": "internal_error", "message": "internal error",
                                              "detail": {"task": "work", "error": "task broke"}}
         assert (error["topic"], error["ref"]) == ("err:1", None)
         a.join("close:1", ref="j2")

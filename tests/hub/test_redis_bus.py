@@ -83,7 +83,7 @@ def test_while_redis_is_down_a_publish_gets_a_clear_error_reply(
         reply = a.recv()
         assert time.monotonic() - started < 3.0  # bounded by command_timeout, never a hung handler
         error = reply["payload"]["error"]
-        assert (reply["ref"], error["code"], error["message"]) == ("c", "bus_unavailable", "Message bus unavailable")
+        assert (reply["ref"], error["code"], error["message"]) == ("c", "bus_unavailable", "message bus unavailable")
         assert f"Redis at {own_redis_server.url}" in error["detail"]["error"]
         a.send("room:other", "join", ref="j")  # a join needs Redis too
         assert a.recv()["payload"]["error"]["code"] == "bus_unavailable"

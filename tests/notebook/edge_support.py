@@ -29,12 +29,16 @@ class Answer:
 
 def raw_request(
     port: int, method: str, target: str, headers: dict[str, str], body: bytes = b"", *, host: str | None = None,
+    token: str | None = None,
 ) -> Answer:
     """Send one request on a fresh connection to 127.0.0.1:port and read the answer's head and body.
 
-    ``host`` is the Host header (default ``127.0.0.1:port``); pass ``""`` to send none.
+    ``host`` is the Host header (default ``127.0.0.1:port``); pass ``""`` to send none. ``token``: sent as
+    ``Authorization: Bearer``, as a client given ``pg.token`` would.
     """
     host_header = f"127.0.0.1:{port}" if host is None else host
+    if token is not None:
+        headers = {"Authorization": f"Bearer {token}", **headers}
     lines = [f"{method} {target} HTTP/1.1"]
     if host_header:
         lines.append(f"Host: {host_header}")
@@ -72,5 +76,6 @@ def read_answer(sock: socket.socket) -> Answer:
     return Answer(status, headers, rest[:length])
 
 
-def ws_handshake(port: int, path: str, headers: dict[str, str] | None = None, *, host: str | None = None) -> Answer:
-    return raw_request(port, "GET", path, {**WS_HEADERS, **(headers or {})}, host=host)
+def ws_handshake(port: int, path: str, headers: dict[str, str] | None = None, *, host: str | None = None,
+                 token: str | None = None) -> Answer:
+    return raw_request(port, "GET", path, {**WS_HEADERS, **(headers or {})}, host=host, token=token)

@@ -56,6 +56,11 @@ def port(pg: Playground) -> int:
     return pg.port
 
 
+def auth(pg: Playground, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """``headers`` with the token, as a client given ``pg.token`` sends it (the token is on by default)."""
+    return {"Authorization": f"Bearer {pg.token}", **(headers or {})} if pg.token else dict(headers or {})
+
+
 def assert_refused(answer: Answer, refused: str, value: str, allow: str) -> None:
     assert answer.status == 403, answer
     assert answer.headers["content-type"] == "application/problem+json"
@@ -68,37 +73,90 @@ def assert_refused(answer: Answer, refused: str, value: str, allow: str) -> None
 
 
 def test_a_cross_site_websocket_handshake_is_refused_before_the_handler(served: Playground, calls: Calls) -> None:
-    answer = ws_handshake(port(served), "/echo", {"Origin": EVIL})
+    answer = ws_handshake(port(served), "/echo", auth(served, {"Origin": EVIL}))
     assert_refused(answer, "origin", EVIL, f"%lihil allow-origin {EVIL}")
     assert f"allowed_origins=['{EVIL}']" in answer.json()["allow"]
     assert calls.seen == []
 
 
 def test_a_cross_site_form_post_is_refused_before_the_handler(served: Playground, calls: Calls) -> None:
-    answer = raw_request(port(served), "POST", "/submit", {"Origin": EVIL, "Content-Type": "text/plain"}, b"x=1")
+    answer = raw_request(port(served), "POST", "/submit", auth(served, {"Origin": EVIL, "Content-Type": "text/plain"}),
+                         b"x=1")
     assert_refused(answer, "origin", EVIL, "allow-origin")
     assert calls.seen == []
 
 
 def test_a_post_marked_cross_site_without_origin_is_refused(served: Playground, calls: Calls) -> None:
-    answer = raw_request(port(served), "POST", "/submit", {"Sec-Fetch-Site": "cross-site"}, b"x=1")
+    answer = raw_request(port(served), "POST", "/submit", auth(served, {"Sec-Fetch-Site": "cross-site"}), b"x=1")
     assert_refused(answer, "origin", "cross-site", "non-browser")
     assert calls.seen == []
     # A cross-site GET (a link, an <img>) changes nothing and cannot read the answer: it goes through.
-    assert raw_request(port(served), "GET", "/page", {"Sec-Fetch-Site": "cross-site"}).status == 200
+    assert raw_request(port(served), "GET", "/page", auth(served, {"Sec-Fetch-Site": "cross-site"})).status == 200
 
 
 def test_a_rebound_host_is_refused_even_for_reading(served: Playground, calls: Calls) -> None:
+    served.set_token("off")
     host = f"evil.example:{port(served)}"  # DNS rebinding: the page's own origin, pointed at 127.0.0.1
     answer = raw_request(port(served), "GET", "/page", {"Origin": f"http://{host}"}, host=host)
     assert_refused(answer, "host", host, "%lihil allow-host evil.example")
+    assert "%lihil token on" in answer.json()["allow"] and "token, which is off" in answer.json()["detail"]
     assert_refused(ws_handshake(port(served), "/echo", {"Origin": f"http://{host}"}, host=host), "host", host,
                    "allowed_hosts=['evil.example']")
     assert calls.seen == []
 
 
+@pytest.mark.parametrize("forwarded_port", [9000, 80, None])
+def test_a_rebound_host_through_a_port_forward_is_refused(served: Playground, calls: Calls,
+                                                        forwarded_port: int | None) -> None:
+    # Finding 1: `ssh -L 9000:127.0.0.1:PORT`, VS Code's or kubectl's forwarding: the browser names the forward's
+    # port, not ours. The port proves nothing; the name is what counts.
+    host = "evil.example" + (f":{forwarded_port}" if forwarded_port else "")
+    page = {"Origin": f"http://{host}"}
+    assert_refused(raw_request(port(served), "GET", "/page", page, host=host), "token", "missing token", "Bearer")
+    assert_refused(ws_handshake(port(served), "/echo", page, host=host), "token", "missing token", "Bearer")
+    assert_refused(raw_request(port(served), "POST", "/submit", page, b"x", host=host), "token", "missing token",
+                   "Bearer")
+    served.set_token("off")
+    assert_refused(raw_request(port(served), "GET", "/page", page, host=host), "host", host, "allow-host")
+    assert_refused(ws_handshake(port(served), "/echo", page, host=host), "host", host, "allow-host")
+    assert calls.seen == []
+
+
+@pytest.mark.parametrize("host", ["evil.example:abc", "127.0.0.1:1@evil.com", "127.0.0.1:99999999",
+                                  "localhost:80 evil.example", "evil.example:"])
+def test_a_host_that_is_not_host_and_port_is_refused(served: Playground, calls: Calls, host: str) -> None:
+    assert_refused(raw_request(port(served), "GET", "/page", auth(served), host=host), "host", host, "Host like")
+    served.set_token("off")
+    assert raw_request(port(served), "GET", "/page", {}, host=host).status == 403
+    assert calls.seen == []
+
+
+def test_a_page_on_another_local_port_is_refused(served: Playground, calls: Calls) -> None:
+    # Finding 2: any local dev server's page (another port, the same 127.0.0.1) is another site — with the token
+    # off, and with it on even when the browser sends the cookie (cookies and SameSite ignore ports).
+    other = "http://127.0.0.1:5173"
+    cookie = {"Cookie": f"lihil_token_{port(served)}={served.token}"}
+    assert_refused(ws_handshake(port(served), "/echo", {"Origin": other, **cookie}), "origin", other, "allow-origin")
+    assert_refused(raw_request(port(served), "POST", "/submit", {"Origin": other, **cookie}, b"x"), "origin", other,
+                   "allow-origin")
+    served.set_token("off")
+    for origin in (other, "http://localhost:8888", "http://[::1]:3000"):
+        assert ws_handshake(port(served), "/echo", {"Origin": origin}).status == 403
+    assert calls.seen == []
+
+
+@pytest.mark.parametrize("origin", ["http://evil.com\\@localhost", "http://localhost@evil.com",
+                                    "http://localhost:8888/path", "http://localhost:8888?x", "ftp://localhost",
+                                    "http://localhost:port", " http://localhost:8888 x", "http://localhost#x"])
+def test_an_origin_is_read_as_a_browser_sends_it_or_refused(served: Playground, origin: str) -> None:
+    served.access.set_page_origins(["http://localhost:8888"])
+    assert ws_handshake(port(served), "/echo", auth(served, {"Origin": origin})).status == 403
+    with pytest.raises(Exception, match="expected an origin"):
+        served.allow_origin(origin)
+
+
 def test_an_origin_of_null_is_refused(served: Playground, calls: Calls) -> None:
-    assert ws_handshake(port(served), "/echo", {"Origin": "null"}).status == 403  # a sandboxed iframe, file://
+    assert ws_handshake(port(served), "/echo", auth(served, {"Origin": "null"})).status == 403  # a sandboxed iframe, file://
     assert calls.seen == []
 
 
@@ -106,40 +164,49 @@ def test_an_origin_of_null_is_refused(served: Playground, calls: Calls) -> None:
 
 
 def test_clients_without_origin_get_in(served: Playground, calls: Calls) -> None:
-    assert ws_handshake(port(served), "/echo").status == 101  # websocat, Python, curl
-    assert raw_request(port(served), "POST", "/submit", {}, b"x").status == 200
+    assert ws_handshake(port(served), "/echo", auth(served)).status == 101  # websocat, Python, curl
+    assert raw_request(port(served), "POST", "/submit", auth(served), b"x").status == 200
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:8888", "http://127.0.0.1:8888", "http://[::1]:8888",
-                                    "https://localhost"])
-def test_loopback_origins_on_any_port_get_in(served: Playground, origin: str) -> None:
-    assert ws_handshake(port(served), "/echo", {"Origin": origin}).status == 101  # JupyterLab's page
-    assert raw_request(port(served), "POST", "/submit", {"Origin": origin}, b"x").status == 200
+@pytest.mark.parametrize("origin", ["http://localhost:8888", "http://127.0.0.1:8888", "http://[::1]:8888"])
+def test_the_jupyter_pages_origin_gets_in(served: Playground, origin: str) -> None:
+    # The Jupyter server this kernel belongs to (reach.jupyter_origins: its URL and loopback spellings of it).
+    served.access.set_page_origins(["http://localhost:8888", "http://127.0.0.1:8888", "http://[::1]:8888"])
+    assert ws_handshake(port(served), "/echo", auth(served, {"Origin": origin})).status == 101
+    assert raw_request(port(served), "POST", "/submit", auth(served, {"Origin": origin}), b"x").status == 200
+    assert ws_handshake(port(served), "/echo", auth(served, {"Origin": "http://localhost:8889"})).status == 403
 
 
 def test_a_page_the_playground_serves_talks_to_its_websocket_routes(served: Playground) -> None:
     own = f"http://127.0.0.1:{port(served)}"
-    assert ws_handshake(port(served), "/echo", {"Origin": own, "Sec-Fetch-Site": "same-origin"}).status == 101
-    assert raw_request(port(served), "GET", "/page", {}, host=f"localhost:{port(served)}").status == 200
+    assert ws_handshake(port(served), "/echo", auth(served, {"Origin": own, "Sec-Fetch-Site": "same-origin"})
+                        ).status == 101
+    assert raw_request(port(served), "GET", "/page", auth(served), host=f"localhost:{port(served)}").status == 200
+    # ...also through a port forward: the page and its WebSocket both name the forward's port.
+    forwarded = {"Origin": "http://localhost:9000"}
+    assert ws_handshake(port(served), "/echo", auth(served, forwarded), host="localhost:9000").status == 101
 
 
 def test_allowed_origins_and_hosts_get_in(served: Playground, calls: Calls) -> None:
     served.allow_origin("HTTPS://Hub.Example.org/")
-    assert ws_handshake(port(served), "/echo", {"Origin": "https://hub.example.org"}).status == 101
+    assert ws_handshake(port(served), "/echo", auth(served, {"Origin": "https://hub.example.org"})).status == 101
     served.allow_host("notebook.lan")
+    served.set_token("off")
     assert raw_request(port(served), "GET", "/page", {}, host=f"notebook.lan:{port(served)}").status == 200
     assert len(calls.seen) == 2
 
 
-def test_requests_forwarded_by_the_jupyter_proxy_get_in(served: Playground, calls: Calls) -> None:
+def test_requests_forwarded_by_the_jupyter_proxy_get_in_with_the_token(served: Playground, calls: Calls) -> None:
     # jupyter-server-proxy copies the browser's headers: Host and Origin are the hub's public ones (authenticated
-    # by Jupyter), never naming the playground's port, which a browser talking to the playground always names.
+    # by Jupyter). Not a local name, so the token must come too (the cookie set when the page was opened).
     hub = {"Origin": "https://hub.example.org"}
-    assert ws_handshake(port(served), "/echo", hub, host="hub.example.org").status == 101
-    forwarded = {**hub, "X-Forwarded-Prefix": f"/user/ann/proxy/{port(served)}"}
+    cookie = {"Cookie": f"lihil_token_{port(served)}={served.token}"}
+    assert ws_handshake(port(served), "/echo", {**hub, **cookie}, host="hub.example.org").status == 101
+    forwarded = {**hub, **cookie, "X-Forwarded-Prefix": f"/user/ann/proxy/{port(served)}"}
     assert raw_request(port(served), "POST", "/submit", forwarded, b"x", host="hub.example.org").status == 200
-    # ...but another site's page through that proxy is still another site:
-    assert ws_handshake(port(served), "/echo", {"Origin": EVIL}, host="hub.example.org").status == 403
+    # ...but another site's page through that proxy is still another site, and without the token it is refused:
+    assert ws_handshake(port(served), "/echo", {"Origin": EVIL, **cookie}, host="hub.example.org").status == 403
+    assert ws_handshake(port(served), "/echo", hub, host="hub.example.org").status == 403
     assert len(calls.seen) == 2
 
 
@@ -163,9 +230,19 @@ def test_settings_are_checked_and_named() -> None:
 
 @pytest.fixture
 def token(served: Playground) -> str:
-    value = served.set_token("on")
-    assert value is not None and value == served.token
+    value = served.token
+    assert value is not None, "the token is on by default"
     return value
+
+
+def test_the_token_is_on_by_default_and_turning_it_off_warns() -> None:
+    from lihil_notebook.server.access import TokenOffWarning
+
+    assert Playground().token is not None
+    with pytest.warns(TokenOffWarning, match="any process or account on this machine"):
+        assert Playground(token=False).token is None
+    with pytest.warns(TokenOffWarning, match="other users of a shared machine"):
+        Playground().set_token("off")
 
 
 def test_with_a_token_a_request_without_it_is_refused(served: Playground, token: str, calls: Calls) -> None:
@@ -188,16 +265,37 @@ def test_the_token_in_the_query_is_taken_out_before_the_handler(served: Playgrou
 
 def test_a_page_opened_with_the_token_gets_a_cookie_that_works(served: Playground, token: str,
                                                              calls: Calls) -> None:
-    answer = raw_request(port(served), "GET", f"/page?lihil_token={token}", {})
+    answer = raw_request(port(served), "GET", f"/page?lihil_token={token}", {})  # curl: served, with the cookie
     assert answer.status == 200
     cookie = answer.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/;" in cookie
     name_value = cookie.split(";")[0]
     assert name_value == f"lihil_token_{port(served)}={token}"
     # The page's own WebSocket (same origin) carries the cookie, not the token:
     own = f"http://127.0.0.1:{port(served)}"
     assert ws_handshake(port(served), "/echo", {"Cookie": name_value, "Origin": own}).status == 101
     assert calls.seen == ["page", "ws "]
+
+
+def test_a_browser_opening_the_token_url_is_redirected_without_it(served: Playground, token: str,
+                                                                calls: Calls) -> None:
+    # No token in the history or in the Referer the page sends: 303 to the same URL without it, cookie set.
+    answer = raw_request(port(served), "GET", f"/page?x=1&lihil_token={token}", {"Sec-Fetch-Mode": "navigate"})
+    assert answer.status == 303 and answer.headers["location"] == "./page?x=1", answer
+    assert token in answer.headers["set-cookie"] and token not in answer.headers["location"]
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert calls.seen == []
+
+
+@pytest.mark.parametrize("form", ["proxy", "proxy/absolute"])
+def test_the_cookie_path_is_the_proxy_prefix_in_both_forms(served: Playground, token: str, form: str) -> None:
+    prefix = f"/user/ann/{form}/{port(served)}"
+    if form == "proxy":  # the prefix stripped, named in X-Forwarded-Prefix
+        answer = raw_request(port(served), "GET", f"/page?lihil_token={token}", {"X-Forwarded-Prefix": prefix})
+    else:  # the prefix kept
+        answer = raw_request(port(served), "GET", f"{prefix}/page?lihil_token={token}", {})
+    assert answer.status == 200, answer
+    assert f"Path={prefix};" in answer.headers["set-cookie"]
 
 
 def test_urls_the_notebook_shows_carry_the_token(served: Playground, token: str) -> None:
@@ -231,7 +329,8 @@ def test_the_token_never_appears_in_logs(served: Playground, token: str, caplog:
 def test_token_off_and_new(served: Playground, token: str) -> None:
     assert served.set_token("new") not in (None, token)
     assert ws_handshake(port(served), "/echo", {"Authorization": f"Bearer {token}"}).status == 403
-    assert served.set_token("off") is None and served.token is None
+    with pytest.warns(UserWarning):
+        assert served.set_token("off") is None and served.token is None
     assert ws_handshake(port(served), "/echo").status == 101
 
 
@@ -249,8 +348,9 @@ def test_binding_beyond_loopback_warns_every_time_and_turns_the_token_on() -> No
 def test_under_jupyterhub_the_token_is_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ann/")
     assert Playground().token is not None
-    assert Playground(token=False).token is None
-    assert Access(token=None, settings=ServerSettings(), environ={}).token is None
+    with pytest.warns(UserWarning):
+        assert Playground(token=False).token is None
+    assert Access(token=None, settings=ServerSettings(), environ={}).token is not None
 
 
 # --- refusals are counted and shown ------------------------------------------------------------------------------
@@ -258,7 +358,8 @@ def test_under_jupyterhub_the_token_is_on_by_default(monkeypatch: pytest.MonkeyP
 
 def test_refusals_are_counted_and_the_last_ones_kept(served: Playground) -> None:
     for _ in range(3):
-        ws_handshake(port(served), "/echo", {"Origin": EVIL})
+        ws_handshake(port(served), "/echo", auth(served, {"Origin": EVIL}))
+    served.set_token("off")
     raw_request(port(served), "GET", "/page", {}, host=f"evil.example:{port(served)}")
     assert served.access.log.count == 4
     last = served.refusals[-1]
@@ -267,7 +368,6 @@ def test_refusals_are_counted_and_the_last_ones_kept(served: Playground) -> None
 
 
 def test_a_session_refused_by_the_edge_says_why(served: Playground) -> None:
-    served.set_token("on")
     with pytest.raises(SessionConnectError) as refused:
         served.connect("/echo", headers={"Origin": EVIL})
     assert refused.value.status == 403

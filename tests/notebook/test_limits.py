@@ -54,12 +54,14 @@ def test_a_declared_oversize_body_gets_413_before_anything_is_read(limited: Play
     seen: list[int] = []
     mount_upload(limited, seen)
     with socket.create_connection(("127.0.0.1", port(limited)), timeout=WAIT) as sock:
-        sock.sendall(f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {200 * MiB}\r\n\r\n".encode())
+        sock.sendall(f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {200 * MiB}\r\n"
+                     f"Authorization: Bearer {limited.token}\r\n\r\n".encode())
         answer = read_answer(sock)  # answered with not one byte of the 200 MiB sent
     assert answer.status == 413
     assert f"{200 * MiB} bytes" in answer.json()["detail"] and "max_body_size" in answer.json()["detail"]
     assert seen == []
-    assert raw_request(port(limited), "POST", "/upload", {}, b"x" * 1000).status == 200 and seen == [1000]
+    assert raw_request(port(limited), "POST", "/upload", {}, b"x" * 1000, token=limited.token).status == 200
+    assert seen == [1000]
 
 
 def test_a_streamed_body_is_counted_and_cut_off_at_the_limit(limited: Playground) -> None:
@@ -68,7 +70,8 @@ def test_a_streamed_body_is_counted_and_cut_off_at_the_limit(limited: Playground
     chunk = b"y" * (256 * 1024)
     sent = 0
     with socket.create_connection(("127.0.0.1", port(limited)), timeout=WAIT) as sock:
-        sock.sendall(b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall("POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                     f"Authorization: Bearer {limited.token}\r\n\r\n".encode())
         try:
             while sent < 20 * MiB:
                 sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
@@ -97,7 +100,7 @@ def test_a_handler_that_never_accepts_is_cancelled_and_the_client_gets_503(limit
 
     limited.mount_ws("/undecided", undecided)
     started = time.monotonic()
-    answer = ws_handshake(port(limited), "/undecided")
+    answer = ws_handshake(port(limited), "/undecided", token=limited.token)
     assert answer.status == 503 and time.monotonic() - started < WAIT
     assert "handshake_timeout=0.5" in answer.json()["detail"]
     assert cancelled == [True]
@@ -111,7 +114,7 @@ def test_a_handler_that_never_accepts_is_cancelled_and_the_client_gets_503(limit
 ])
 def test_over_long_http_requests_get_a_prompt_4xx(limited: Playground, target: str, headers: dict[str, str],
                                                    status: int) -> None:
-    answer = raw_request(port(limited), "GET", target, headers)
+    answer = raw_request(port(limited), "GET", target, headers, token=limited.token)
     assert answer.status == status and "max_header_size" in answer.json()["detail"]
 
 
@@ -123,7 +126,7 @@ def test_over_long_http_requests_get_a_prompt_4xx(limited: Playground, target: s
 def test_over_long_handshakes_get_a_prompt_4xx(limited: Playground, target: str, headers: dict[str, str],
                                                status: int) -> None:
     # uvicorn's websockets-sansio would leave these hanging; the playground's protocol answers them.
-    assert ws_handshake(port(limited), target, headers).status == status
+    assert ws_handshake(port(limited), target, headers, token=limited.token).status == status
 
 
 def test_sessions_closed_while_connecting_are_closed_at_once(limited: Playground) -> None:
@@ -238,11 +241,11 @@ def test_client_triggered_failures_are_not_logged_as_errors(limited: Playground)
 
     limited.mount_ws("/typed", typed)
     for _ in range(5):
-        assert ws_handshake(port(limited), "/typed?n=oops").status == 400  # a denied parameter
+        assert ws_handshake(port(limited), "/typed?n=oops", token=limited.token).status == 400  # a denied parameter
         ws_handshake(port(limited), "/typed", {"Origin": "http://evil.example"})  # refused by the edge
         with socket.create_connection(("127.0.0.1", port(limited))) as sock:  # a client that vanishes
             sock.sendall(b"GET /typed?n=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-    assert raw_request(port(limited), "GET", "/nothing", {}).status == 404
+    assert raw_request(port(limited), "GET", "/nothing", {}, token=limited.token).status == 404
     wait_for(lambda: limited.access.log.count == 5, "the refusals to be counted")
     noisy = [line for line in limited.server_log if "Traceback" in line or "Exception" in line or "ERROR" in line
              or "without completing handshake" in line]

@@ -119,7 +119,7 @@ def test_route_magic_serves_http(ip: Any) -> None:
     cell = "%%route /items/{item_id} --method POST\nasync def item(item_id: int):\n    return {'item': item_id}\n"
     result, shown = run(ip, cell)
     assert result.success and "HTTP route (POST) /items/{item_id} is live" in shown.outputs[0].data["text/plain"]
-    request = urllib.request.Request(f"{playground().url}/items/3", method="POST")
+    request = urllib.request.Request(playground().http_url("/items/3"), method="POST")  # with the token
     with urllib.request.urlopen(request, timeout=WAIT) as response:
         assert response.read() == b'{"item":3}'
 
@@ -259,7 +259,7 @@ def test_lihil_token_allow_origin_and_allow_host(ip: Any) -> None:
         result, _ = run(ip, "%lihil allow-origin evil.example")
         assert isinstance(result.error_in_exec, UsageError) and "expected an origin" in str(result.error_in_exec)
     finally:
-        pg.set_token("off")
+        pg.set_token("on")  # the default, for the tests after
 
 
 def test_lihil_status_shows_the_last_refusals_without_the_token(ip: Any) -> None:
@@ -275,13 +275,12 @@ def test_lihil_status_shows_the_last_refusals_without_the_token(ip: Any) -> None
         text = shown.outputs[-1].data["text/plain"]
         assert re.search(r"refused requests: \d+", text) and "Origin 'http://evil.example'" in text
         assert "%lihil allow-origin http://evil.example" in text
-        # The token shows only inside URLs meant to be copied (?lihil_token=...), never as a value on its own.
-        in_url = f"lihil_token={pg.token}"
-        assert "token on" in text and str(pg.token) not in text.replace(in_url, "")
+        # The token never shows (outputs are saved with the notebook), not even in URLs.
+        assert "token on" in text and str(pg.token) not in text
         html_output = shown.outputs[-1].data.get("text/html") or StatusReport(pg)._repr_html_()
-        assert "evil.example" in html_output and str(pg.token) not in html_output.replace(in_url, "")
+        assert "evil.example" in html_output and str(pg.token) not in html_output
     finally:
-        pg.set_token("off")
+        pg.set_token("on")  # the default, for the tests after
 
 
 def test_rerunning_a_route_cell_closes_the_previous_cards_widgets(ip: Any) -> None:
@@ -292,3 +291,12 @@ def test_rerunning_a_route_cell_closes_the_previous_cards_widgets(ip: Any) -> No
     for _ in range(5):
         run(ip, ECHO_CELL)
     assert len(widget_module._instances) == before, "each re-run replaces the card; none is left open"
+
+
+def test_lihil_token_says_how_to_get_it_without_printing_it(ip: Any) -> None:
+    pg = playground()
+    pg.start()
+    run(ip, "%lihil token on")
+    result, shown = run(ip, "%lihil token")
+    assert result.success and pg.token
+    assert "copy button" in shown.stdout and "pg.ws_url(path)" in shown.stdout and pg.token not in shown.stdout

@@ -37,7 +37,8 @@ def test_a_mounted_route_serves_any_client_and_describes_itself(pg: Playground) 
     assert info.param_lines == ["room: str (path)", "upper: bool = False (query)"]
     assert [(p.name, p.location, p.annotation, p.default) for p in info.params] == [
         ("room", "path", str, MISSING), ("upper", "query", bool, False)]
-    assert pg.ws_url("/echo/{room}") == f"ws://127.0.0.1:{pg.port}/echo/{{room}}"
+    assert pg.ws_url("/echo/{room}", token=False) == f"ws://127.0.0.1:{pg.port}/echo/{{room}}"
+    assert pg.ws_url("/echo/{room}") == f"ws://127.0.0.1:{pg.port}/echo/{{room}}?lihil_token={pg.token}"
 
     with connect(pg.ws_url("/echo/lobby?upper=true"), proxy=None) as client:  # a plain websockets client
         client.send("hi")
@@ -185,9 +186,9 @@ def test_http_routes_serve_and_capture_prints(pg: Playground, capsys: pytest.Cap
     info = pg.mount_http("/page", page)
     assert (info.kind, info.methods) == ("http", ("GET",))
     pg.mount_http("/items/{item_id}", items, method="post")
-    with urllib.request.urlopen(f"{pg.url}/page", timeout=WAIT) as response:
+    with urllib.request.urlopen(pg.http_url("/page"), timeout=WAIT) as response:
         assert response.read() == b'"<h1>hi</h1>"'
-    request = urllib.request.Request(f"{pg.url}/items/7", method="POST")
+    request = urllib.request.Request(pg.http_url("/items/7"), method="POST")
     with urllib.request.urlopen(request, timeout=WAIT) as response:
         assert response.read() == b'{"item":7}'
     assert "serving" not in capsys.readouterr().out

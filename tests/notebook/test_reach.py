@@ -17,7 +17,7 @@ import pytest
 
 from lihil import Param, Request, WebSocket
 from lihil_notebook import Playground
-from lihil_notebook.client.tunnel import TunnelSocket
+from lihil_notebook.client.tunnel import TunnelSocket, open_direct
 from lihil_notebook.reach import Reach, detect, with_token
 from tests.notebook.playground_support import WAIT, wait_for
 
@@ -96,9 +96,11 @@ def test_vscode_never_gets_proxy_urls(jupyter_server: tuple[Path, ThreadingHTTPS
 
 def test_browser_urls_carry_the_token_and_name_a_bad_path(pg: Playground) -> None:
     port = pg.port
-    assert pg.browser_url("/page") == f"http://127.0.0.1:{port}/page"  # a plain test run: direct
-    pg.reach = Reach("jupyter-proxy", "/user/ann/")
     pg.set_token("s3cret-token")
+    assert pg.browser_url("/page", token=False) == f"http://127.0.0.1:{port}/page"  # a plain test run: direct
+    assert pg.browser_url("/page") == f"http://127.0.0.1:{port}/page?lihil_token=s3cret-token"
+    pg.reach = Reach("jupyter-proxy", "/user/ann/")
+    assert pg.browser_url("/page?x=1", token=False) == f"/user/ann/proxy/{port}/page?x=1"
     assert pg.browser_url("/page?x=1") == f"/user/ann/proxy/{port}/page?x=1&lihil_token=s3cret-token"
     assert pg.browser_ws_url("/echo", absolute=True) == f"/user/ann/proxy/absolute/{port}/echo?lihil_token=s3cret-token"
     assert with_token("/a#frag", None) == "/a#frag"
@@ -111,7 +113,7 @@ def test_browser_urls_carry_the_token_and_name_a_bad_path(pg: Playground) -> Non
 def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=WAIT) as response:
+        with open_direct(request, timeout=WAIT) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -119,6 +121,7 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]
 
 def test_routes_are_served_below_the_proxys_absolute_prefix(pg: Playground) -> None:
     pg.mount_http("/page", lambda: {"page": True})
+    auth = {"Authorization": f"Bearer {pg.token}"}
 
     async def echo(ws: WebSocket) -> None:
         await ws.accept()
@@ -126,9 +129,9 @@ def test_routes_are_served_below_the_proxys_absolute_prefix(pg: Playground) -> N
 
     pg.mount_ws("/echo", echo)
     port = pg.port
-    assert http_get(f"{pg.url}/user/ann/proxy/absolute/{port}/page")[0] == 200
-    assert http_get(f"{pg.url}/proxy/absolute/127.0.0.1:{port}/page")[0] == 200
-    assert http_get(f"{pg.url}/proxy/absolute/{port + 1}/page")[0] == 404  # another port's prefix is a path
+    assert http_get(f"{pg.url}/user/ann/proxy/absolute/{port}/page", auth)[0] == 200
+    assert http_get(f"{pg.url}/proxy/absolute/127.0.0.1:{port}/page", auth)[0] == 200
+    assert http_get(f"{pg.url}/proxy/absolute/{port + 1}/page", auth)[0] == 404  # another port's prefix is a path
 
     # Through proxy/{port} the path arrives stripped, and X-Forwarded-Prefix names the public prefix: root_path.
     def where(request: Request) -> dict[str, str]:
@@ -136,11 +139,11 @@ def test_routes_are_served_below_the_proxys_absolute_prefix(pg: Playground) -> N
 
     pg.mount_http("/where", where)
     prefix = f"/user/ann/proxy/{port}"
-    _, body = http_get(f"{pg.url}/where", {"X-Forwarded-Prefix": prefix})
+    _, body = http_get(f"{pg.url}/where", {**auth, "X-Forwarded-Prefix": prefix})
     assert json.loads(body) == {"root_path": prefix, "base_url": f"{pg.url}{prefix}/"}
-    _, body = http_get(f"{pg.url}/user/ann/proxy/absolute/{port}/where")
+    _, body = http_get(f"{pg.url}/user/ann/proxy/absolute/{port}/where", auth)
     assert json.loads(body)["base_url"] == f"{pg.url}/user/ann/proxy/absolute/{port}/"
-    _, body = http_get(f"{pg.url}/where", {"X-Forwarded-Prefix": "/proxy/1"})  # not our port: ignored
+    _, body = http_get(f"{pg.url}/where", {**auth, "X-Forwarded-Prefix": "/proxy/1"})  # not our port: ignored
     assert json.loads(body)["root_path"] == ""
     session = pg.connect(f"/user/ann/proxy/absolute/{port}/echo")
     session.send("through the prefix")
@@ -201,3 +204,18 @@ def test_lihil_status_and_the_static_route_card_show_the_browser_url(pg: Playgro
     assert f'href="/user/ann/proxy/{pg.port}/"' in report._repr_html_()
     summary = RouteSummary(info, full_url(pg, "/page", http=True, browser=True) or "")
     assert f"/user/ann/proxy/{pg.port}/page" in repr(summary)
+
+
+def test_the_jupyter_servers_origins_are_found_for_the_edge(tmp_path: Path) -> None:
+    from lihil_notebook.reach import jupyter_origins
+
+    info = {"pid": os.getpid(), "url": "http://localhost:8888/lab-base/", "base_url": "/lab-base/"}
+    (tmp_path / f"jpserver-{os.getpid()}.json").write_text(json.dumps(info))
+    found = jupyter_origins({}, runtime_dirs=[tmp_path], parent_pid=os.getpid())
+    assert found == ["http://localhost:8888", "http://127.0.0.1:8888", "http://[::1]:8888"]
+    public = jupyter_origins({"JUPYTERHUB_PUBLIC_URL": "https://hub.example.org/"}, runtime_dirs=[tmp_path],
+                             parent_pid=os.getpid() + 1)  # another process's server: not ours
+    assert public == ["https://hub.example.org"]
+    pg = Playground()
+    pg.access.set_page_origins(found)
+    assert pg.access.page_origins == sorted(found)

@@ -121,7 +121,7 @@ def test_moving_to_a_port_in_use_keeps_the_previous_server_running(pg: Playgroun
         busy = taken.getsockname()[1]
         with pytest.raises(ServerStartError, match=f"port {busy} is already in use"):
             pg.set_port(busy)
-    assert pg.url == before and http_get(f"{before}/ping") == (200, '"pong"')
+    assert pg.url == before and http_get(f"{before}/ping?lihil_token={pg.token}") == (200, '"pong"')
 
     old_port = pg.port
     assert old_port is not None
@@ -129,7 +129,7 @@ def test_moving_to_a_port_in_use_keeps_the_previous_server_running(pg: Playgroun
         spare.bind(("127.0.0.1", 0))
         target = spare.getsockname()[1]
     pg.set_port(target)
-    assert pg.port == target and http_get(f"{pg.url}/ping") == (200, '"pong"')
+    assert pg.port == target and http_get(pg.http_url("/ping")) == (200, '"pong"')
     assert port_is_free(old_port) and len(server_threads()) == 1
 
 
@@ -149,7 +149,7 @@ def test_moving_to_another_loopback_host_restarts_there(pg: Playground) -> None:
     pg.mount_http("/ping", lambda: "pong")
     pg.set_host("127.0.0.2")
     assert pg.url.startswith("http://127.0.0.2:")
-    assert http_get(f"{pg.url}/ping") == (200, '"pong"')
+    assert http_get(pg.http_url("/ping")) == (200, '"pong"')
     assert len(server_threads()) == 1
 
 
