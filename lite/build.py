@@ -53,6 +53,9 @@ BOOT_PACKAGES = ["micropip==0.11.1", "ipython==9.12.0", "jedi", "comm"]
 """What the Pyodide kernel installs at boot (micropip by ``loadPackage``, the rest through piplite)."""
 PROVIDED_BY_THE_KERNEL = {"ipykernel", "pyodide-kernel", "piplite", "widgetsnbextension"}
 """Shipped by jupyterlite-pyodide-kernel itself (its own shims): never downloaded, never depended on in the lock."""
+NOT_ON_PYPI_FOR_PYODIDE = {"pyyaml"}
+"""Dependencies PyPI has no Pyodide (or pure-Python) wheel of: left out of the site; the playground does without them
+(PyYAML: the AsyncAPI view offers JSON only)."""
 PRELOADED = ["micropip", "ipython", "jedi", "comm", "lihil-playground"]
 """Loaded by ``loadPyodide`` before the kernel starts: ``%load_ext lihil_notebook`` works in the first cell."""
 ENVIRONMENT = {"sys_platform": "emscripten", "platform_system": "Emscripten", "os_name": "posix",
@@ -150,7 +153,7 @@ def download_wheels(cache: Path, ours: Path) -> dict[str, Path]:
     """Every wheel needed, for Pyodide's platform, keyed by canonical name (pip's cache makes a rebuild offline)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = [r for r in [*project["dependencies"], *project["optional-dependencies"]["notebook"]]
-              if canonical(requirement_name(r)) not in PROVIDED_BY_THE_KERNEL]
+              if canonical(requirement_name(r)) not in PROVIDED_BY_THE_KERNEL | NOT_ON_PYPI_FOR_PYODIDE]
     wheels_dir = cache / "wheels"
     wheels_dir.mkdir(exist_ok=True)
     stamp = wheels_dir / ".requirements"
@@ -180,7 +183,7 @@ def lock_entries(wheels: dict[str, Path], roots: list[str],
     todo = [canonical(r) for r in roots]
     while todo:
         key = todo.pop()
-        if key in entries or key in PROVIDED_BY_THE_KERNEL:
+        if key in entries or key in PROVIDED_BY_THE_KERNEL | NOT_ON_PYPI_FOR_PYODIDE:
             continue
         if key not in wheels:
             wheels.update(fetch([key]))
@@ -210,7 +213,7 @@ def wheel_entry(path: Path, extras: set[str]) -> dict:
                 Marker(str(requirement.marker)).evaluate({**ENVIRONMENT, "extra": extra}) for extra in extras | {""}):
             continue
         name = canonical(requirement.name)
-        if name not in PROVIDED_BY_THE_KERNEL and name not in depends:
+        if name not in PROVIDED_BY_THE_KERNEL | NOT_ON_PYPI_FOR_PYODIDE and name not in depends:
             depends.append(name)
     return {"name": metadata["Name"], "version": metadata["Version"], "file_name": path.name,
             "install_dir": "site", "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
