@@ -86,7 +86,7 @@ def open_notebook(page: Any, base: str, name: str) -> float:
     """Open ``name`` in JupyterLite and wait until its Pyodide kernel is idle; the seconds it took."""
     started = time.monotonic()
     page.goto(f"{base}/lab/index.html?path={name}")
-    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=KERNEL_BOOT * 1000)
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", state="attached", timeout=KERNEL_BOOT * 1000)
     page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached",
                            timeout=KERNEL_BOOT * 1000)
     run_code(page, "1")  # the kernel answers: booted, packages loaded
