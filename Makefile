@@ -1,8 +1,9 @@
 # The two commands a newcomer runs:
 #   make play   sets up .venv and opens JupyterLab on play/, your working copy of notebooks/ (127.0.0.1 only;
 #               prints the URL with its token)
-#   make test   sets up .venv, Debian's Chromium and redis-server, the AsyncAPI validator (node), then runs every
-#               test (lint, types, unit, kernel, browser, Redis, AsyncAPI documents)
+#   make test   sets up .venv, Debian's Chromium, redis-server, node and npm (the AsyncAPI validator, JupyterLite),
+#               then runs every test (lint, types, unit, kernel, browser, Redis, AsyncAPI documents, and the lessons
+#               in JupyterLite: tests/lite builds that site first)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -10,8 +11,12 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Where `make play` serves the lessons from: a git-ignored copy, so autosave and console exports never touch
 # the tracked notebooks/. Files are copied when missing and never overwritten (your work stays yours).
 PLAY_DIR ?= play
+# `make lite`: a JupyterLite site of the lessons (static files, the playground preinstalled) in LITE_OUT/_output;
+# downloads (npm's pyodide, the wheels, the build tools' venv) are kept in LITE_CACHE, so a rebuild is offline.
+LITE_OUT   ?= build/lite
+LITE_CACHE ?= .cache/lite
 
-.PHONY: setup browser services asyncapi-validator play play-folder test check bench
+.PHONY: setup browser services asyncapi-validator node play play-folder test check bench lite
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -55,11 +60,18 @@ play-folder:
 		test -e "$(PLAY_DIR)/$${lesson##*/}" || { cp "$$lesson" "$(PLAY_DIR)/" && echo "copied $$lesson to $(PLAY_DIR)/"; }; \
 	done
 
+lite: setup node
+	$(PY) lite/build.py --out $(LITE_OUT) --cache $(LITE_CACHE)
+
+# Debian's npm: `make lite` (and tests/lite, which builds a site of its own) fetch npm's pyodide package with it.
+node:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+
 check: setup
 	$(PY) -m ruff check lihil lihil_notebook tests benchmarks
 	$(PY) -m mypy
 
-test: setup browser services asyncapi-validator check
+test: setup browser services asyncapi-validator node check
 	$(PY) -m pytest
 
 bench: setup

@@ -17,6 +17,8 @@
    own); the awaitable API (top-level ``await`` in a cell) against ``websockets.asyncio.client`` running on the
    kernel's own loop. A ``Session``'s connection belongs to the playground's server loop alone (one owner), so each
    of its round trips crosses from the cell to that loop and back.
+4. The same awaited round trip with a playground forced in-process (``Playground(transport="in-process")``): the app
+   called on the kernel's own loop with no socket, as in JupyterLite; reported beside the TCP one.
 
 The load average is printed before and after: on a busy machine the figures mean little.
 
@@ -81,6 +83,7 @@ def main() -> None:
         results["route_new"] = measure_new_routes(client, port, work, auth)
         results["route_redefined"] = measure_redefinitions(client, port, work, auth)
         results["round_trip"] = json.loads(run(client, round_trip_cell(work)))
+        results["in_process"] = measure_in_process(client, work)
     results["load_after"] = os.getloadavg()[0]
     report(results, work)
     if args.json:
@@ -214,6 +217,41 @@ print(json.dumps({{"sync": sync, "async": aio}}))
 """
 
 
+# --- 4. the in-process transport's round trip (issue 23) ---------------------------------------------------------
+
+
+def measure_in_process(client: BlockingKernelClient, work: Workload) -> list[float]:
+    """Seconds per awaited ``Session`` round trip with a second playground forced in-process in the same kernel:
+    the app called on the kernel's own loop, no socket (JupyterLite's only transport), for the table beside the
+    TCP Session's. In a kernel cell the blocking calls would raise (the cell runs on the loop they need), so only
+    the ``await`` API is measured."""
+    cell = f"""
+import json, time
+from lihil_notebook import Playground
+from lihil import WebSocket
+
+async def echo(ws: WebSocket):
+    await ws.accept()
+    async for text in ws.iter_text():
+        await ws.send_text(text)
+
+local = Playground(transport="in-process")
+local.start()
+local.mount_ws("/bench-echo", echo)
+local_session = await local.aconnect("/bench-echo")
+batches = []
+for _ in range({work.rounds}):
+    started = time.perf_counter()
+    for _ in range({work.batch}):
+        await local_session.asend("x"); await local_session.areceive()
+    batches.append((time.perf_counter() - started) / {work.batch})
+await local_session.aclose()
+local.stop()
+print(json.dumps(batches))
+"""
+    return list(json.loads(run(client, cell)))
+
+
 # --- kernels and reporting -------------------------------------------------------------------------------------
 
 
@@ -272,6 +310,8 @@ def report(results: dict[str, Any], work: Workload) -> None:
             rows.append((f"round trip, {api}: {label} websockets", statistics.median(figures[ref]) * 1e6, "µs", ""))
             rows.append((f"round trip, {api}: Session / {label} (median)", statistics.median(ratios), "x",
                          f"<= 1.5x  (p25-p75 {p25:.2f}-{p75:.2f}, rounds {min(ratios):.2f}-{max(ratios):.2f})"))
+    rows.append(("round trip, async: Session in-process (no socket)", statistics.median(results["in_process"]) * 1e6,
+                 "µs", "the transport JupyterLite uses; beside the TCP Session above"))
     print(f"notebook latency, {work}\nPython {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
           f"{results['load_before']:.2f} before, {results['load_after']:.2f} after\n")
     width = max(len(r[0]) for r in rows)

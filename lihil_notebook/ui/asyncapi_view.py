@@ -16,7 +16,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-import yaml
 
 if TYPE_CHECKING:
     from ..playground import Playground
@@ -39,7 +38,10 @@ class AsyncApiView:
 
     @property
     def yaml(self) -> str:
-        return yaml.dump(self.doc, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=110)
+        text = _yaml_text(self.doc)
+        if text is None:
+            raise ModuleNotFoundError("the YAML form needs PyYAML (pip install pyyaml); the JSON form is the same")
+        return text
 
     def __repr__(self) -> str:
         lines = [f"AsyncAPI {self.doc.get('asyncapi')}: {self.doc['info']['title']} {self.doc['info']['version']}"]
@@ -56,8 +58,8 @@ class AsyncApiView:
         links = " · ".join(
             f'<a class="lihil-asyncapi-download" download="{esc(self.name)}.{ext}" '
             f'href="data:{mime};base64,{base64.b64encode(text.encode()).decode()}">download {label}</a>'
-            for ext, mime, label, text in (("yaml", "application/yaml", "YAML", self.yaml),
-                                           ("json", "application/json", "JSON", self.json)))
+            for ext, mime, label, text in (("yaml", "application/yaml", "YAML", _yaml_text(self.doc)),
+                                           ("json", "application/json", "JSON", self.json)) if text is not None)
         parts = [f"<div class='lihil-asyncapi' style='font-size:13px'>"
                  f"<div><b>{esc(info['title'])}</b> {esc(info['version'])} · AsyncAPI {esc(self.doc['asyncapi'])}"
                  f"{_servers(self.doc)} · {links}</div>"]
@@ -168,11 +170,19 @@ def hub_events(doc: dict[str, Any], topic: str) -> dict[str, Any]:
     return events
 
 
-class _PlainDumper(yaml.SafeDumper):
-    """YAML without anchors and aliases (``&id001`` / ``*id001``): every part of the document spelled out."""
+def _yaml_text(doc: dict[str, Any]) -> str | None:
+    """``doc`` as YAML without anchors and aliases (``&id001`` / ``*id001``: every part spelled out), or None where
+    PyYAML is missing — a JupyterLite site built from PyPI, which has no Pyodide wheel of it."""
+    try:
+        import yaml
+    except ImportError:
+        return None
 
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+    class PlainDumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return str(yaml.dump(doc, Dumper=PlainDumper, sort_keys=False, allow_unicode=True, width=110))
 
 
 # --- reading the document ------------------------------------------------------------------------------------

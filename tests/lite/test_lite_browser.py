@@ -1,0 +1,135 @@
+"""The lessons in JupyterLite (issue 23): a site built by ``lite/build.py`` from the registries only, served as
+static files on 127.0.0.1, in headless Chromium, with the playground running in-process in the Pyodide kernel —
+and no request leaving 127.0.0.1 (every other one is recorded and refused).
+
+Slow by nature: the Pyodide kernel boots in 10-60 s on 2 cores, once per notebook opened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.e2e.notebook_page import expect, write_notebook
+from tests.e2e.test_reach_browser import ECHO_ROUTE, PAGE_ROUTE
+from tests.lite.site import REPO_ROOT, StaticSite, notebook_errors, open_notebook, refuse_outside, run_all
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a Pyodide kernel boots in 10-60 s, more when busy
+
+LESSONS = ["01_hello_websocket.ipynb", "03_chat_room.ipynb", "07_rooms_and_channels.ipynb"]
+SHOWS_UP_MS = 60_000
+CHECKS = [
+    "%load_ext lihil_notebook",
+    ECHO_ROUTE,
+    PAGE_ROUTE,
+    """\
+from lihil_notebook import playground, console
+
+pg = playground()
+print("in-process:", pg.in_process, "|", pg.url)
+echo_console = console("/echo?room=lite")
+echo_console.add_class("e2e-echo")
+echo_console""",
+    """\
+frame = pg.show("/page")
+frame.add_class("e2e-shown")
+frame""",
+]
+
+
+@pytest.fixture(scope="module")
+def site(browser_stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticSite]:
+    """The site: the three lessons and a notebook of checks, built with the project's own build script."""
+    if shutil.which("npm") is None:
+        pytest.fail("npm is needed to build the JupyterLite site (make test installs it)", pytrace=False)
+    notebooks = tmp_path_factory.mktemp("lite-notebooks")
+    lessons = Path(os.environ.get("LIHIL_LITE_LESSONS", REPO_ROOT / "notebooks"))  # another tree's, to compare
+    for lesson in LESSONS:
+        shutil.copy2(lessons / lesson, notebooks / lesson)
+    write_notebook(notebooks / "checks.ipynb", CHECKS)
+    out = tmp_path_factory.mktemp("lite-site")
+    subprocess.run([sys.executable, str(REPO_ROOT / "lite" / "build.py"), "--out", str(out), "--notebooks",
+                    str(notebooks)], check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    served = StaticSite(out / "_output")
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def browser(site: StaticSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list[str]]]:
+    """A headless Chromium context (a fresh profile: no cached wheels) that refuses everything but the site."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("lite-profile")), executable_path="/usr/bin/chromium", headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        refuse_outside(context, site.url, outside)
+        try:
+            yield context, outside
+        finally:
+            context.close()
+    assert outside == [], f"requests left 127.0.0.1: {outside[:5]}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_a_lesson_runs_all_in_the_pyodide_kernel_with_no_error(site: StaticSite, browser: tuple[Any, list[str]],
+                                                              lesson: str) -> None:
+    context, outside = browser
+    page = context.new_page()
+    try:
+        booted = open_notebook(page, site.url, lesson)
+        took = run_all(page)
+        print(f"{lesson}: kernel ready in {booted:.1f} s, Run All in {took:.1f} s")
+        assert notebook_errors(page) == []
+        assert outside == []
+    finally:
+        page.close()
+
+
+def test_a_console_session_and_a_shown_page_talk_to_routes_in_the_kernel(site: StaticSite,
+                                                                        browser: tuple[Any, list[str]]) -> None:
+    context, outside = browser
+    page = context.new_page()
+    try:
+        open_notebook(page, site.url, "checks.ipynb")
+        run_all(page)
+        assert notebook_errors(page) == []
+        expect(page.locator(".jp-OutputArea-output", has_text="in-process: True | in this kernel (no network)")
+               .first).to_be_visible()
+
+        echo = page.locator(".e2e-echo.lihil-console")
+        echo.scroll_into_view_if_needed()
+        panel = echo.locator(".lihil-console-session").first
+        panel.locator(".lihil-console-connect").click()
+        expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+        panel.locator(".lihil-console-input textarea").fill("hello from the browser")
+        panel.locator(".lihil-console-send").click()
+        expect(panel.locator(".lihil-console-log .lihil-log-received").last).to_contain_text(
+            "[lite] hello from the browser", timeout=SHOWS_UP_MS)
+
+        frame = page.locator(".e2e-shown iframe")
+        frame.scroll_into_view_if_needed()
+        body = frame.content_frame.locator("body")
+        expect(body.locator("#out")).to_have_text("[lobby] hello", timeout=SHOWS_UP_MS)
+        expect(body.locator("#bin")).to_have_text("binary 3,2,1", timeout=SHOWS_UP_MS)
+        expect(body.locator("#closed")).to_have_text("closed 4000 bye", timeout=SHOWS_UP_MS)
+        page.screenshot(path=str(_artifacts() / "lite-console-and-page.png"))
+        assert outside == []
+    finally:
+        page.close()
+
+
+def _artifacts() -> Path:
+    path = REPO_ROOT / "test-artifacts" / "lite"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
