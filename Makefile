@@ -68,7 +68,7 @@ node:
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
 check: setup
-	$(PY) -m ruff check lihil lihil_notebook tests benchmarks
+	$(PY) -m ruff check lihil lihil_notebook tests benchmarks lite
 	$(PY) -m mypy
 
 test: setup browser services asyncapi-validator node check
