@@ -10,8 +10,12 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Where `make play` serves the lessons from: a git-ignored copy, so autosave and console exports never touch
 # the tracked notebooks/. Files are copied when missing and never overwritten (your work stays yours).
 PLAY_DIR ?= play
+# `make lite`: a JupyterLite site of the lessons (static files, the playground preinstalled) in LITE_OUT/_output;
+# downloads (npm's pyodide, the wheels, the build tools' venv) are kept in LITE_CACHE, so a rebuild is offline.
+LITE_OUT   ?= build/lite
+LITE_CACHE ?= .cache/lite
 
-.PHONY: setup browser services play play-folder test check bench
+.PHONY: setup browser services play play-folder test check bench lite
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -44,6 +48,10 @@ play-folder:
 	@for lesson in notebooks/*.ipynb; do \
 		test -e "$(PLAY_DIR)/$${lesson##*/}" || { cp "$$lesson" "$(PLAY_DIR)/" && echo "copied $$lesson to $(PLAY_DIR)/"; }; \
 	done
+
+lite: setup
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	$(PY) lite/build.py --out $(LITE_OUT) --cache $(LITE_CACHE)
 
 check: setup
 	$(PY) -m ruff check lihil lihil_notebook tests benchmarks

@@ -7,6 +7,7 @@ otherwise (``-> Text``, ``-> HTML``, ``-> Empty``).
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from types import MappingProxyType
@@ -35,6 +36,9 @@ from .signature import EndpointSignature, RequestParam, close_resources, parse_s
 
 T = TypeVar("T")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT")
+
+THREADLESS = sys.platform == "emscripten"
+"""Where threads cannot start (Pyodide), sync endpoints run inline instead of in Starlette's thread pool."""
 
 
 class ResponseMark:
@@ -90,6 +94,8 @@ class Endpoint:
                     kwargs = await self.sig.arguments(resolver, values, request, resources)
                     if self.is_async:
                         result = await self.func(**kwargs)
+                    elif THREADLESS:  # no thread pool to run it in: inline, blocking the loop while it runs
+                        result = self.func(**kwargs)
                     else:
                         result = await run_in_threadpool(self.func, **kwargs)
                     response = self.encode(result)

@@ -9,6 +9,7 @@ from typing import Any
 from .reach import Reach, detect
 from .server.access import Access
 from .server.edge import Refusal
+from .server.inprocess import NO_NETWORK
 from .server.urls import DirectUrls
 from .wire import with_token
 
@@ -19,6 +20,7 @@ class Addresses:
     urls: DirectUrls
     access: Access
     _reach: Reach | None
+    in_process: bool  # a property of TransportChoice (a stub here would shadow it: Addresses comes first)
 
     def _require_server(self) -> Any: ...
 
@@ -26,18 +28,23 @@ class Addresses:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (raises ServerNotRunningError while stopped)."""
-        return f"http://{self.urls.netloc()}"
+        """``http://127.0.0.1:PORT`` (raises ServerNotRunningError while stopped); in-process: "in this kernel (no
+        network)" — there is no address, and so none of the URLs below either."""
+        return NO_NETWORK if self.in_process else f"http://{self.urls.netloc()}"
 
     def ws_url(self, path: str, *, token: bool = True) -> str:
         """``ws://127.0.0.1:PORT/path`` for ``path`` (which may carry a query string), with the token when one is
         on (``?lihil_token=...``), so the URL works as it is in websocat or a browser. A value to use, not to show:
         a notebook's outputs are saved with it (``token=False`` gives the URL to show)."""
+        if self.in_process:
+            return NO_NETWORK
         return self.urls.url("ws", path, "ws_url") if token else self.urls.bare("ws", path, "ws_url")
 
     def http_url(self, path: str, *, token: bool = True) -> str:
         """``http://127.0.0.1:PORT/path``, with the token when one is on (a page opened with it gets an HttpOnly
         cookie and is redirected to the URL without it); ``token=False``: the URL to show."""
+        if self.in_process:
+            return NO_NETWORK
         return self.urls.url("http", path, "http_url") if token else self.urls.bare("http", path, "http_url")
 
     # --- who may connect (see lihil_notebook.server.edge) -----------------------------------------------------
@@ -88,6 +95,8 @@ class Addresses:
         """Where the user's *browser* opens ``path``: ``http://127.0.0.1:PORT/path``, or ``{base_url}proxy/PORT/path``
         through the Jupyter server's proxy (``absolute``: ``proxy/absolute``); with ``lihil_token`` when it is on
         (``token=False``: the URL to show in an output, which is saved with the notebook)."""
+        if self.in_process:
+            return NO_NETWORK
         url = self.reach.url(self._require_server().port, path, websocket=websocket, absolute=absolute)
         return with_token(url, self.token) if token else url
 

@@ -38,6 +38,7 @@ from .server import capture
 from .server.access import Access
 from .server.connections import ConnectionTracker, header_value
 from .server.edge import Edge, Refusal
+from .server.inprocess import InProcessServer
 from .server.prefix import ProxyPrefix
 from .server.routes import RouteInfo, RouteKind, RouteTable, check_path
 from .server.thread import (
@@ -53,6 +54,15 @@ from .server.thread import (
 )
 from .server.urls import DirectUrls
 from .server.watchdog import LoopWatchdog
+from .transports import (
+    NO_NETWORK,
+    Transport,
+    TransportChoice,
+    check_transport,
+    no_redis_here,
+    session_transport,
+    submitter,
+)
 from .wire import SESSION_HEADER
 
 __all__ = ["ExposedServerWarning", "LogEntry", "Playground", "PortMovedWarning", "RouteInfo", "RouteKind", "Session", "check_path"]
@@ -68,7 +78,7 @@ class PortMovedWarning(UserWarning):
     """The playground's port changed on a restart (the old one was taken): URLs shown before no longer work."""
 
 
-class Playground(Addresses):
+class Playground(Addresses, TransportChoice):
     """The lihil app served from a background thread, its live routes, and the notebook's client sessions.
 
     Where it is reached and who may reach it (URLs, the token, allowed origins and hosts): :class:`Addresses`."""
@@ -90,13 +100,16 @@ class Playground(Addresses):
         session_log_bytes: int = SESSION_LOG_BYTES,
         total_log_bytes: int = TOTAL_LOG_BYTES,
         max_unread_bytes: int = MAX_UNREAD_BYTES,
+        transport: Transport | None = None,
     ) -> None:
         """``token``: None or True = a generated one (the default, as Jupyter's), False = none (warns: every local
         account may then connect), a string = that token. ``allowed_origins`` / ``allowed_hosts``: who else may connect (see
         :mod:`lihil_notebook.server.edge`). Memory: ``max_sessions`` closed sessions are kept in :attr:`sessions`;
         each session's log holds at most ``session_log_limit`` entries and ``session_log_bytes`` bytes, all logs
         together ``total_log_bytes`` (closed sessions' logs are released first, oldest first), and unread messages
-        at most ``max_unread_bytes`` per session. Whatever is dropped leaves an entry that says so."""
+        at most ``max_unread_bytes`` per session. Whatever is dropped leaves an entry that says so. ``transport``:
+        "tcp", "in-process" or None (the platform's choice): :mod:`lihil_notebook.transports`."""
+        self._transport = check_transport(transport)
         self.app: Lihil[None] = Lihil()
         self.settings = settings or ServerSettings()
         self._host, self._port = check_host(host), check_port(port)
@@ -113,7 +126,7 @@ class Playground(Addresses):
                                          total_log_bytes=total_log_bytes, max_unread_bytes=max_unread_bytes)
         self._routes = RouteTable(self.app, lambda: self._notify("routes"))
         self._observers: list[Callable[[str], None]] = []
-        self._server: ServerThread | None = None
+        self._server: ServerThread | InProcessServer | None = None
         self._lock = threading.RLock()
         self._at_exit_registered = False
         self.server_log: deque[str] = deque(maxlen=SERVER_LOG_LINES)
@@ -127,7 +140,7 @@ class Playground(Addresses):
                              on_handshake_timeout=self._on_handshake_timeout, on_refusal=self._on_refusal)
 
     def __repr__(self) -> str:
-        where = self.url if self.is_running else "stopped"
+        where = (NO_NETWORK if self.in_process else self.url) if self.is_running else "stopped"
         return f"<Playground {where}, {len(self.routes)} route(s)>"
 
     # --- where it serves ----------------------------------------------------------------------------------------
@@ -159,7 +172,7 @@ class Playground(Addresses):
         with self._lock:
             if self.is_running:
                 return
-            self._launch(self._bind(self._host))
+            self._launch_in_process() if self.in_process else self._launch(self._bind(self._host))
         self._notify("server")
 
     def stop(self) -> None:
@@ -174,10 +187,11 @@ class Playground(Addresses):
                 return
         # Outside the lock: stopping waits for the server thread, which may itself need the lock meanwhile
         # (a console callback reading pg.routes, say); holding it would stall that code until the join times out.
-        self._sessions.close_all(server.submit, 1001, "the playground server is stopping", self.settings.stop_timeout)
+        submit = submitter(server, self.settings.stop_timeout)
+        self._sessions.close_all(submit, 1001, "the playground server is stopping", self.settings.stop_timeout)
         if self._bus is not None:  # its Redis connections belong to this loop (a new loop makes new ones)
             with contextlib.suppress(Exception):
-                server.submit(self._bus.aclose()).result(self.settings.stop_timeout)
+                submit(self._bus.aclose()).result(self.settings.stop_timeout)
         self._stop_watchdog()
         server.stop()
         self._sessions.abandon_all()
@@ -190,6 +204,7 @@ class Playground(Addresses):
 
     def set_port(self, port: int) -> None:
         """Serve on ``port`` from now on (0 = any free port). If it cannot be bound the running server keeps going."""
+        self._refuse_in_process("set_port")
         port = check_port(port)
         with self._lock:
             if self.is_running and port != 0 and port == self.port:
@@ -203,6 +218,7 @@ class Playground(Addresses):
 
     def set_host(self, host: str) -> None:
         """Bind ``host`` from now on; anything but a loopback address warns (routes become reachable remotely)."""
+        self._refuse_in_process("set_host")
         host = check_host(host)
         if not is_loopback(host) and not self.is_running:  # a running server warns as it binds again
             warn_exposed(host, stacklevel=3)
@@ -327,6 +343,7 @@ class Playground(Addresses):
         """Put every hub, now and later, on Redis at ``url`` (``redis://127.0.0.1:6379/0``): rooms shared with every
         process and kernel on that Redis. ``None`` or ``"memory"``: back to in-memory rooms. Open connections stay on
         the bus they started with."""
+        no_redis_here(url)
         # RedisSocketBus comes from lihil.socket on first use: redis-py is an optional extra.
         old, self._bus = self._bus, None if url in (None, "memory") else lihil_socket.RedisSocketBus(url)
         self._routes.set_bus(self._bus)
@@ -361,6 +378,9 @@ class Playground(Addresses):
         status and the problem JSON naming each bad parameter), refused, or does not finish within ``timeout``.
         """
         __tracebackhide__ = True  # IPython and pytest show the user's line, not ours
+        if self.in_process:  # one loop: drive it, suspend on it (Pyodide), or say to await
+            return self._connect_in_process(self.aconnect(path, headers=headers, subprotocols=subprotocols,
+                                                          timeout=timeout, name=name), timeout + CONNECT_GRACE)
         session, future = self._open(path, name, headers, subprotocols, timeout)
         if session.on_owner_loop():
             future.cancel()
@@ -428,9 +448,11 @@ class Playground(Addresses):
         # A ws:// or wss:// URL dials that server (another local one, a public echo service) from the same loop,
         # without the playground's token: that is for this server only.
         external = path.startswith(("ws://", "wss://"))
-        session = self._sessions.new(path=path, url=path if external else self.urls.bare("ws", path, "connect"),
-                                     loop=server.loop, name=name, headers=headers,
-                                     subprotocols=subprotocols, token=None if external else self.access.token)
+        url, transport = session_transport(server, path, external, self.asgi_app,
+                                           lambda: self.urls.bare("ws", path, "connect"))
+        session = self._sessions.new(path=path, url=url, loop=server.loop, name=name, headers=headers,
+                                     subprotocols=subprotocols, token=None if external else self.access.token,
+                                     **transport)
         return session, server.submit(session.open_connection(timeout))
 
     # --- for the console: events and the server loop -------------------------------------------------------------
@@ -461,7 +483,7 @@ class Playground(Addresses):
             raise
         return server.submit(coro)
 
-    def _require_server(self) -> ServerThread:
+    def _require_server(self) -> ServerThread | InProcessServer:
         server = self._server
         if server is None or not server.is_running:
             raise ServerNotRunningError("the playground server is stopped; start it with `%lihil start` or "
@@ -474,3 +496,4 @@ class Playground(Addresses):
                 callback(event)
             except Exception as exc:  # an observer's bug must not break a route definition
                 self.server_log.append(f"observer {callback!r} failed on {event!r}: {exc!r}")
+

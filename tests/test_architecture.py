@@ -70,7 +70,8 @@ def room(module: str) -> str:
         return "lihil"
     if len(parts) == 1:
         return "init"
-    return {"playground": "playground", "kernel": "playground", "addresses": "playground", "errors": "errors",
+    return {"playground": "playground", "kernel": "playground", "addresses": "playground", "transports": "playground",
+            "errors": "errors",
             "wire": "errors"}.get(
         parts[1], parts[1])
 

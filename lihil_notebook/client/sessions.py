@@ -61,11 +61,11 @@ class SessionRegistry:
     def new(
         self, *, path: str, url: str, loop: asyncio.AbstractEventLoop, name: str | None,
         headers: Mapping[str, str] | None, subprotocols: Sequence[str] | None, token: str | None,
-        dial: Dialer = dial_websockets,
+        dial: Dialer = dial_websockets, session_type: type[Session] = Session,
     ) -> Session:
         """A session (not yet connecting) with the registry's limits, registered. ``loop`` is its owner loop and
-        ``dial`` its transport (see :mod:`.connection`)."""
-        session = Session(path=path, url=url, loop=loop, dial=dial, name=name, headers=headers,
+        ``dial`` its transport (see :mod:`.connection`); ``session_type`` how its blocking calls wait."""
+        session = session_type(path=path, url=url, loop=loop, dial=dial, name=name, headers=headers,
                           subprotocols=subprotocols, log_limit=self._log_limit, log_bytes=self._log_bytes,
                           log_budget=self.budget, max_unread_bytes=self._max_unread_bytes, token=token)
         session.subscribe(self._on_entry, kinds=STATE_KINDS)  # not every message: those need no wake-up

@@ -29,6 +29,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
+from .connection import ConnectionLost, Dialer, DialFailed
+
 TunnelEvent = Literal["open", "message", "close"]
 
 _SECRETS = re.compile(r"(lihil_token(?:_\d+)?=)[^&\s;'\"]+|((?:authorization|cookie):\s*)[^\n'\"]*", re.IGNORECASE)
@@ -81,7 +83,11 @@ class TunnelSocket:
         headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] = (),
         open_timeout: float = OPEN_TIMEOUT,
+        dial: Dialer | None = None,
     ) -> None:
+        """``dial``: the transport's :class:`~.connection.Dialer` (in-process: the app itself); None: websockets
+        over TCP."""
+        self._dial = dial
         self.url = url
         self._call_soon = call_soon
         self._events = events
@@ -117,6 +123,9 @@ class TunnelSocket:
 
     async def _run(self) -> None:
         assert self._outgoing is not None
+        if self._dial is not None:
+            await self._run_connection(self._dial, self._outgoing)
+            return
         try:
             self._ws = await asyncio.wait_for(
                 connect(self.url, additional_headers=self._headers, subprotocols=self._subprotocols or None,
@@ -155,6 +164,42 @@ class TunnelSocket:
                 await ws.send(item)
             except ConnectionClosed:
                 return
+
+    async def _run_connection(self, dial: Dialer, outgoing: asyncio.Queue[str | bytes | tuple[int, str]]) -> None:
+        """The relay over a :class:`~.connection.Connection` (the in-process transport's)."""
+        try:
+            conn = await dial(self.url, headers=self._headers, subprotocols=self._subprotocols, token=None,
+                              timeout=self._open_timeout, max_size=MAX_MESSAGE_SIZE, close_timeout=2.0)
+        except DialFailed as exc:
+            self._finish(ABNORMAL_CLOSURE, f"HTTP {exc.status}" if exc.status else exc.text)
+            return
+        self._events("open", conn.subprotocol or "")
+        ended = asyncio.Event()
+
+        def on_closed(code: int, reason: str, by_us: bool) -> None:
+            self._finish(code, reason)
+            ended.set()
+
+        conn.start(lambda message, size: self._events("message", message), on_closed)
+
+        async def write() -> None:
+            while True:
+                item = await outgoing.get()
+                try:
+                    if isinstance(item, tuple):
+                        await conn.close(*item)
+                        return
+                    await conn.send(item)
+                except ConnectionLost:
+                    return
+
+        writer = asyncio.create_task(write())
+        try:
+            await ended.wait()
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
 
     def _finish(self, code: int, reason: str) -> None:
         if not self._closed:

@@ -20,7 +20,7 @@ from .cells import run_hub_cell, run_route_cell
 from .display import StatusReport
 
 LIHIL_COMMANDS = ("status", "routes", "stop", "start", "restart", "unmount", "port", "host", "token", "allow-origin",
-                  "allow-host", "bus")
+                  "allow-host", "bus", "transport")
 TOKEN_VALUES = ("on", "off", "new")
 TOKEN_HELP = ("The notebook's sessions, consoles and pg.show carry it already. For websocat, curl or a browser "
               "tab: a route card's copy button, or pg.ws_url(path) / pg.browser_url(path) (values with the token; "
@@ -138,7 +138,8 @@ class PlaygroundMagics(Magics):
     @magic_arguments()
     @argument("command", nargs="?", default="status", choices=LIHIL_COMMANDS, metavar="COMMAND",
               help="status (default) | routes | stop | start | restart | unmount PATH | port N | host HOST | "
-                   "token on|off|new | allow-origin URL | allow-host NAME | bus redis://...|memory")
+                   "token on|off|new | allow-origin URL | allow-host NAME | bus redis://...|memory | "
+                   "transport tcp|in-process")
     @argument("value", nargs="?", help="the PATH, port N, HOST, on|off|new, origin URL or host NAME")
     @line_magic
     @no_var_expand
@@ -155,10 +156,13 @@ class PlaygroundMagics(Magics):
         ``%lihil allow-origin https://hub.example.org`` (pages of that origin may open WebSockets and POST here),
         ``%lihil allow-host NAME`` (serve requests for that Host). ``%lihil`` lists the last refused requests.
         ``%lihil bus redis://127.0.0.1:6379/0`` puts the hubs' rooms on Redis (``memory``: back to this kernel).
+        ``%lihil transport in-process|tcp`` serves on the kernel's own loop (no port; JupyterLite's only way) or
+        over TCP (:mod:`lihil_notebook.transports`).
         """
         args = parse_argstring(self.lihil, line)
         command, value = args.command, args.value
-        needs_value = command in ("unmount", "port", "host", "allow-origin", "allow-host", "bus")
+        needs_value = command in ("unmount", "port", "host", "allow-origin", "allow-host", "bus",
+                                     "transport")
         if command == "token" and value is None:
             print(TOKEN_HELP if playground().token else "token off: any account on this machine may connect; "
                   "`%lihil token on` turns it on")
@@ -175,16 +179,16 @@ class PlaygroundMagics(Magics):
                 print("lihil playground stopped")
             elif command in ("start", "restart"):
                 pg.start() if command == "start" else pg.restart()
-                print(f"lihil playground running at {pg.url}")
+                print(f"lihil playground running {_where(pg)}")
             elif command == "unmount":
                 pg.unmount(value)
                 print(f"unmounted {value}")
             elif command == "port":
                 pg.set_port(_port_number(value))
-                print(f"lihil playground running at {pg.url}" if pg.is_running else f"port set to {value}")
+                print(f"lihil playground running {_where(pg)}" if pg.is_running else f"port set to {value}")
             elif command == "host":
                 pg.set_host(value)
-                print(f"lihil playground running at {pg.url}" if pg.is_running else f"host set to {value}")
+                print(f"lihil playground running {_where(pg)}" if pg.is_running else f"host set to {value}")
             elif command == "token":
                 if value not in TOKEN_VALUES:
                     raise UsageError(f"%lihil token: expected one of {', '.join(TOKEN_VALUES)}, got {value!r}")
@@ -198,6 +202,10 @@ class PlaygroundMagics(Magics):
                 bus = pg.set_bus(None if url == "memory" else url)
                 print("hubs on in-memory rooms (this kernel only)" if bus is None else
                       f"hubs on {bus!r}: rooms shared with every process and kernel on that Redis")
+            elif command == "transport":
+                pg.set_transport(value)  # checked there, with a clear error
+                print(f"lihil playground transport: {pg.transport}" + (f", running {_where(pg)}" if pg.is_running
+                                                                       else ""))
             elif command == "allow-origin":
                 print(f"pages from {pg.allow_origin(value)} may now open WebSockets and send requests here")
             else:
@@ -217,6 +225,11 @@ def _usage_errors() -> Iterator[None]:
         yield
     except PlaygroundError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _where(pg: Any) -> str:
+    """ "at http://127.0.0.1:PORT", or "in this kernel (no network)" in-process."""
+    return pg.url if pg.in_process else f"at {pg.url}"
 
 
 def _port_number(value: str) -> int:

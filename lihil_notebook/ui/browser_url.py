@@ -44,7 +44,9 @@ class BrowserUrl(anywidget.AnyWidget):
         ``wss://`` URL (another server) as it is."""
         self._pg, self._path = pg, path
         try:
-            if path.startswith(("ws://", "wss://")):
+            if pg.in_process and not path.startswith(("ws://", "wss://")):
+                href = ""  # no address a browser could open: the card says "in this kernel (no network)"
+            elif path.startswith(("ws://", "wss://")):
                 href = path
             else:
                 href = (pg.browser_ws_url(path, token=False) if self.websocket

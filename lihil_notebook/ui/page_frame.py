@@ -56,6 +56,12 @@ def fetch_page(pg: Playground, path: str) -> str:
     if threading.current_thread().name == "lihil-playground-server":
         raise RuntimeError("pg.show() fetches the page from the server and was called on the server thread (a "
                            "handler); call it from a cell")
+    if pg.in_process:  # no port: the app is asked in this process
+        status, _, body = pg.get_in_process(path, _auth_headers(pg), FETCH_TIMEOUT)
+        if status != 200:
+            raise ValueError(f"show({path!r}): the playground answered {status}; expected a page (a %%route GET "
+                             f"endpoint at {path.partition('?')[0]})")
+        return body.decode(errors="replace")
     request = urllib.request.Request(pg.url + path, headers=_auth_headers(pg))
     try:
         with open_direct(request, timeout=FETCH_TIMEOUT) as response:  # never through an http_proxy
@@ -116,10 +122,9 @@ class PageFrame(anywidget.AnyWidget):
         if problem:  # answered at once: the page's socket must not stay CONNECTING
             self._emit({"op": "close", "id": socket_id, "code": 1006, "reason": problem}, [])
             return
-        # The bare URL: the token travels in the Authorization header, not in a URL that could be logged.
-        tunnel = TunnelSocket(self.pg.ws_url(path, token=False), self.pg.call_soon,
-                              lambda kind, data: self._on_tunnel(socket_id, kind, data),
-                              headers=_auth_headers(self.pg), subprotocols=[str(p) for p in protocols])
+        url, dial = self.pg.dial_target(path)
+        tunnel = TunnelSocket(url, self.pg.call_soon, lambda kind, data: self._on_tunnel(socket_id, kind, data),
+                              headers=_auth_headers(self.pg), subprotocols=[str(p) for p in protocols], dial=dial)
         self.tunnels[socket_id] = tunnel
         if self.updates == "poll":
             self.active = True

@@ -79,6 +79,8 @@ def url_code(pg: Playground, path: str, *, http: bool = False) -> str:
     url = full_url(pg, path, http=http)
     if url is None:
         return f"<code>{html.escape(path)}</code> <i>(server stopped: Connect or <code>%lihil start</code> starts it)</i>"
+    if pg.in_process and not is_url(path):
+        return f"<code class='lihil-url'>{html.escape(path)}</code> <i>{html.escape(pg.url)}</i>"
     return f"<code class='lihil-url'>{html.escape(url)}</code>"
 
 

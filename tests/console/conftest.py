@@ -13,6 +13,7 @@ import comm
 import pytest
 
 from tests.console.comm_traffic import CommTraffic, RecordingComm, Waiter
+from tests.in_process_support import parametrize_transports, started_playground
 from tests.notebook.playground_support import WAIT, wait_for
 
 if TYPE_CHECKING:
@@ -28,17 +29,15 @@ def comm_traffic(monkeypatch: pytest.MonkeyPatch) -> Iterator[CommTraffic]:
     RecordingComm.traffic = None
 
 
-@pytest.fixture
-def pg() -> Iterator[Playground]:
-    """A started playground of its own (not the kernel's), stopped after the test."""
-    from lihil_notebook.playground import Playground
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_transports(metafunc)  # some tests run in-process too (tests/in_process_support.py)
 
-    playground = Playground()
-    playground.start()
-    try:
-        yield playground
-    finally:
-        playground.stop()
+
+@pytest.fixture
+def pg(request: pytest.FixtureRequest) -> Iterator[Playground]:
+    """A started playground of its own (not the kernel's), stopped after the test; TCP, or in-process where a test
+    is parametrized so."""
+    yield from started_playground(request)
 
 
 @pytest.fixture

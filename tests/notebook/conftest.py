@@ -8,16 +8,19 @@ from typing import Any
 import pytest
 
 from lihil_notebook import Playground, playground
+from tests.in_process_support import parametrize_transports, started_playground
 from tests.notebook.playground_support import server_threads
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_transports(metafunc)  # some tests run in-process too (tests/in_process_support.py)
+
+
 @pytest.fixture
-def pg() -> Iterator[Playground]:
-    """A fresh Playground (not the kernel's singleton), started; stopped at teardown."""
-    instance = Playground()
-    instance.start()
-    yield instance
-    instance.stop()
+def pg(request: pytest.FixtureRequest) -> Iterator[Playground]:
+    """A fresh Playground (not the kernel's singleton), started; stopped at teardown. TCP, or in-process where a
+    test is parametrized so."""
+    yield from started_playground(request)
 
 
 @pytest.fixture

@@ -14,6 +14,11 @@ from lihil_notebook.server.thread import THREAD_NAME
 WAIT = 5.0
 
 
+#: Called between two polls of :func:`wait_for`: an in-process playground's loop runs only when driven
+#: (``pg.run_pending``), so the fixtures that make one register it here for the test's duration.
+PAUSES: list[Callable[[float], None]] = []
+
+
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
     """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -23,7 +28,7 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> 
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
+        (PAUSES[-1] if PAUSES else time.sleep)(0.005)
 
 
 def server_threads() -> list[threading.Thread]:
