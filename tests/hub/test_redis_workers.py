@@ -47,8 +47,10 @@ MAX_CLIENTS = 24
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     server = RedisServer(require_redis_server()).start()
-    yield server.url
-    server.stop()
+    try:
+        yield server.url
+    finally:
+        server.cleanup()  # stopped by its pid, and its temp folder removed
 
 
 def test_a_room_spans_the_worker_processes_of_lihil_run(tmp_path: Path, redis_url: str) -> None:

@@ -90,8 +90,10 @@ def test_bad_hub_cells_are_clear_errors(ip: Any, cell: str, message: str) -> Non
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     server = RedisServer(require_redis_server()).start()
-    yield server.url
-    server.stop()
+    try:
+        yield server.url
+    finally:
+        server.cleanup()  # stopped by its pid, and its temp folder removed
 
 
 class Room(ChannelBase):
