@@ -82,8 +82,10 @@ class AsyncApiLink(widgets.VBox):
                                      layout=widgets.Layout(width="auto"))
         self.button.add_class("lihil-route-asyncapi")
         self.button.on_click(lambda _: self.toggle())
-        self.view = widgets.HTML(layout=widgets.Layout(display="none"))  # a child always: a closed card closes it
-        super().__init__([self.button, self.view])
+        self.view = widgets.HTML(layout=widgets.Layout(display="none", width="100%"))  # a child always: a closed
+        # card closes it
+        super().__init__([self.button, self.view], layout=widgets.Layout(align_items="flex-start"))  # a button, not
+        # a bar across the card
 
     @property
     def shown(self) -> bool:
