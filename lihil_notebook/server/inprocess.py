@@ -16,17 +16,15 @@ Nothing runs between cells on a loop nobody drives: that is the price of having 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.types import ASGIApp
 
 from ..errors import ServerNotRunningError
-
-T = TypeVar("T")
+from .serving_loop import ServingLoop
 
 NO_NETWORK = "in this kernel (no network)"
 """What stands where a URL would: an in-process playground has no address anyone can dial."""
@@ -37,7 +35,7 @@ def in_process_by_default() -> bool:
     return sys.platform == "emscripten"
 
 
-class InProcessServer:
+class InProcessServer(ServingLoop):
     """Serves ``app`` in this process on an event loop (see the module's docstring). Same surface as
     :class:`~.thread.ServerThread` where the playground needs it: ``loop``, ``submit``, ``call_soon``, ``stop``."""
 
@@ -86,18 +84,6 @@ class InProcessServer:
         if self._loop is None or self._loop.is_closed():
             raise ServerNotRunningError("the playground is stopped; start it with `%lihil start` or `pg.start()`")
         return self._loop
-
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Run ``coro`` on the loop; the future completes once the loop has run it."""
-        try:
-            loop = self.loop
-        except ServerNotRunningError:
-            coro.close()
-            raise
-        return asyncio.run_coroutine_threadsafe(coro, loop)
-
-    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.loop.call_soon_threadsafe(fn, *args)
 
     def settle(self, coro: Coroutine[Any, Any, Any], timeout: float) -> None:
         """Run ``coro`` to its end if the loop can be driven here, else let it run after this cell (no waiting)."""

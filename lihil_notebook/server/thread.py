@@ -16,7 +16,6 @@ Stopping is bounded: ``should_exit`` (uvicorn sends close 1012 to open WebSocket
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import errno
 import ipaddress
@@ -25,9 +24,9 @@ import re
 import socket
 import threading
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -35,9 +34,8 @@ from starlette.types import ASGIApp
 from ..errors import ServerNotRunningError, ServerStartError
 from .client_protocol import ServedWebSocketProtocol
 from .guard import guarded_http
+from .serving_loop import ServingLoop
 from .ws_protocol import bounded_ws_protocol
-
-T = TypeVar("T")
 
 THREAD_NAME = "lihil-playground-server"
 """Name of the server thread (tests count threads by this name)."""
@@ -140,7 +138,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class ServerThread:
+class ServerThread(ServingLoop):
     """uvicorn serving ``app`` on the pre-bound ``sock``, in a daemon thread with its own asyncio loop.
 
     >>> server = ServerThread(app, bind_socket("127.0.0.1", 0))
@@ -249,18 +247,6 @@ class ServerThread:
                                         "or `playground().start()`")
         return self._loop
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Run ``coro`` on the server loop; the returned future completes with its result."""
-        try:
-            loop = self.loop
-        except ServerNotRunningError:
-            coro.close()
-            raise
-        return asyncio.run_coroutine_threadsafe(coro, loop)
-
-    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run the plain function ``fn(*args)`` on the server loop thread, soon."""
-        self.loop.call_soon_threadsafe(fn, *args)
 
     # --- the thread ---------------------------------------------------------------------------------------------
 
