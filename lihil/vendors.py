@@ -29,6 +29,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 try:
-    from starlette.testclient import TestClient as TestClient
+    from .testclient import TestClient as TestClient
 except (ImportError, RuntimeError):  # pragma: no cover - only without an HTTP client library
     pass
