@@ -56,8 +56,11 @@ PROVIDED_BY_THE_KERNEL = {"ipykernel", "pyodide-kernel", "piplite", "widgetsnbex
 NOT_ON_PYPI_FOR_PYODIDE = {"pyyaml"}
 """Dependencies PyPI has no Pyodide (or pure-Python) wheel of: left out of the site; the playground does without them
 (PyYAML: the AsyncAPI view offers JSON only)."""
-PRELOADED = ["micropip", "ipython", "jedi", "comm", "lihil-playground"]
-"""Loaded by ``loadPyodide`` before the kernel starts: ``%load_ext lihil_notebook`` works in the first cell."""
+LESSON_PACKAGES = ["pytest"]
+"""What the lessons import beyond the playground (lesson 05 runs pytest in the kernel there)."""
+PRELOADED = ["micropip", "ipython", "jedi", "comm", "lihil-playground", *LESSON_PACKAGES]
+"""Loaded by ``loadPyodide`` before the kernel starts: ``%load_ext lihil_notebook`` works in the first cell, and
+a lesson's ``import pytest`` finds it (the kernel does not load packages on import)."""
 ENVIRONMENT = {"sys_platform": "emscripten", "platform_system": "Emscripten", "os_name": "posix",
                "platform_machine": "wasm32", "python_version": PYTHON_VERSION, "python_full_version": "3.14.2",
                "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
