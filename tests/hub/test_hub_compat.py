@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 import lihil.socket.hub as hub_module
@@ -63,7 +64,7 @@ def test_a_session_built_with_lihils_spelling_serves_the_channels_on_the_hubs_ow
 def test_channel_factories_and_lihils_spelling_are_one_parameter() -> None:
     socket, bus, graph = ISocket(object()), InMemorySocketBus(), room_hub().graph
     factories = [ChannelFactory(Room.topic, Room)]
-    with pytest.raises(TypeError, match="channel_factories= or its alias channel_fractories=.*not both"):
+    with pytest.raises(TypeError, match=r"channel_factories= or its alias channel_fractories=.*not both"):
         SocketSession(socket, bus, graph, channel_factories=factories, channel_fractories=factories)
     with pytest.raises(TypeError, match=r"channel_factories= expects a sequence of ChannelFactory .*got None"):
         SocketSession(socket, bus, graph)
@@ -92,8 +93,9 @@ def test_socket_bus_from_the_graph_is_the_one_a_bus_factory_made_for_the_hub(ser
     made: list[SocketBus] = []
 
     def make_bus() -> InMemorySocketBus:
-        made.append(InMemorySocketBus())
-        return made[-1]
+        bus = InMemorySocketBus()
+        made.append(bus)
+        return bus
 
     hub = room_hub(bus_factory=make_bus)
     server = serve(Lihil(hub))
@@ -108,12 +110,12 @@ def test_socket_bus_from_the_graph_is_the_one_a_bus_factory_made_for_the_hub(ser
 
 def test_an_asgi_message_without_a_type_is_a_runtime_error_naming_the_hub_and_the_message() -> None:
     hub = room_hub()  # never set up: the first call does it
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"text": "no type"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     with pytest.raises(RuntimeError, match=r"SocketHub\('/ws'.*returned \{'text': 'no type'\}.*no 'type' key"):
