@@ -66,7 +66,8 @@ class SocketHub(WebSocketRoute):
     Settings (each has a default):
 
     * ``bus`` — a bus instance shared by every connection; or ``bus_factory`` — a DI factory producing one (called
-      once per hub, on the first connection). Neither: a new :class:`InMemorySocketBus` for this hub.
+      once per hub, on the first connection). Neither: a new :class:`InMemorySocketBus` for this hub. ``SocketBus``
+      resolved from the hub's graph is that bus (as lihil 0.2.41 code gets it: ``await scope.aresolve(SocketBus)``).
     * ``max_send_queue`` — envelopes that may wait for one slow client; one more closes it with 1013.
     * ``close_timeout`` — seconds a close (and the flush before it) may wait for the client.
     * ``reply_frames`` — ``"text"`` (the default): envelopes always go out as text frames of JSON, as lihil 0.2.41
