@@ -16,13 +16,14 @@ all of them stay on the same bus, so old and new members still share rooms.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ididi import Graph
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket as StarletteWebSocket
 from starlette.websockets import WebSocketState
 
 from ..errors import NotSupportedError
@@ -41,6 +42,10 @@ __all__ = [
 ]
 
 _REPLY_FRAMES = ("text", "match")
+
+WebSocket: Callable[[Scope, Receive, Send], Any] = Connection
+"""What a hub wraps each connection in, looked up at every connection (lihil 0.2.41 has the same name here, and its
+tests put a stand-in with only ``accept``/``receive_bytes``/``send_json``/``send_bytes``/``close`` in its place)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,8 @@ class SocketHub(WebSocketRoute):
     Settings (each has a default):
 
     * ``bus`` — a bus instance shared by every connection; or ``bus_factory`` — a DI factory producing one (called
-      once per hub, on the first connection). Neither: a new :class:`InMemorySocketBus` for this hub.
+      once per hub, on the first connection). Neither: a new :class:`InMemorySocketBus` for this hub. ``SocketBus``
+      resolved from the hub's graph is that bus (as lihil 0.2.41 code gets it: ``await scope.aresolve(SocketBus)``).
     * ``max_send_queue`` — envelopes that may wait for one slow client; one more closes it with 1013.
     * ``close_timeout`` — seconds a close (and the flush before it) may wait for the client.
     * ``reply_frames`` — ``"text"`` (the default): envelopes always go out as text frames of JSON, as lihil 0.2.41
@@ -92,6 +98,8 @@ class SocketHub(WebSocketRoute):
         self._bus_factory = bus_factory
         if bus_factory is not None:
             self.graph.node(bus_factory)
+        if self._bus is not None:
+            self._publish_bus(self._bus)
         self._bus_lock: asyncio.Lock | None = None
         self._dispatcher = ChannelDispatcher()
         self._channels = HubChannels()
@@ -151,7 +159,12 @@ class SocketHub(WebSocketRoute):
         if not isinstance(bus, SocketBus):
             raise TypeError(f"SocketHub({self.path!r}).replace_bus expects a SocketBus instance, got {bus!r}")
         old, self._bus, self._bus_factory = self._bus, bus, None
+        self._publish_bus(bus)
         return old
+
+    def _publish_bus(self, bus: SocketBus) -> None:
+        """``SocketBus`` resolved from the hub's graph (``await scope.aresolve(SocketBus)``) is this hub's bus."""
+        self.graph.register_singleton(bus, SocketBus)
 
     def on_connect(self, fn: SocketHook) -> SocketHook:
         """``await fn(socket)`` before each handshake is accepted; ``await socket.allow_if(ok)`` rejects."""
@@ -206,18 +219,29 @@ class SocketHub(WebSocketRoute):
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             raise RuntimeError(f"Non-websocket request sent to websocket route {self.path}")
-        async with self.create_socket_session(scope, receive, send) as session:
+
+        async def checked_receive() -> Message:
+            message = await receive()
+            if not isinstance(message, Mapping) or "type" not in message:
+                raise RuntimeError(f"{self!r}: the server's ASGI receive() returned {message!r}, which is not an "
+                                   "ASGI message (no 'type' key; expected e.g. {'type': 'websocket.connect'})")
+            return message
+
+        async with self.create_socket_session(scope, checked_receive, send) as session:
             await session.run()
 
     @asynccontextmanager
     async def create_socket_session(self, scope: Scope, receive: Receive, send: Send) -> AsyncIterator[SocketSession]:
         """The session serving one connection: on_connect and accept on entry; exits, on_disconnect, close after."""
-        ws = Connection(scope, receive, send)
+        ws = WebSocket(scope, receive, send)
+        # The outbox writes ASGI messages straight to the server's send when the connection is a Starlette
+        # WebSocket over it; a stand-in put in WebSocket's place is written through its own send_json/send_bytes.
+        socket = ISocket(ws, send=send if isinstance(ws, StarletteWebSocket) else None)
         channels = self._channels  # this connection's channels, whatever replace_channels does meanwhile
         bus = self._bus or await self._resolve_bus()
         async with self.graph.ascope() as conn_scope:
             session = SocketSession(
-                socket=ISocket(ws, send=send), bus=bus, resolver=conn_scope, channel_factories=channels.factories,
+                socket=socket, bus=bus, resolver=conn_scope, channel_factories=channels.factories,
                 connect_cb=channels.on_connect, disconnect_cb=channels.on_disconnect, dispatcher=self._dispatcher,
                 reply_frames=self.reply_frames, max_send_queue=self.max_send_queue, close_timeout=self.close_timeout,
             )
@@ -240,6 +264,7 @@ class SocketHub(WebSocketRoute):
                     raise TypeError(f"SocketHub({self.path!r}): bus_factory {self._bus_factory!r} returned {bus!r}, "
                                     "expected a SocketBus")
                 self._bus = bus
+                self._publish_bus(bus)
             return self._bus
 
 

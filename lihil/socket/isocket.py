@@ -11,7 +11,9 @@ Sending costs no task switch while the client keeps up: an envelope for an idle 
 once, and only if the server has to wait for the client (its write buffer is full) does the rest of that send, and
 everything queued behind it, move to the writer task.
 
-An ``ISocket`` made by hand (``ISocket(websocket)``) has no outbox: its sends are awaited directly, like lihil's.
+An ``ISocket`` made by hand (``ISocket(websocket)``) has no outbox until ``start_outbox``: its sends are awaited
+directly, like lihil's. One over a websocket-like object that has no ASGI ``send`` (only ``send_json`` and
+``send_bytes``, as lihil's tests build them) never has one.
 """
 
 from __future__ import annotations
@@ -187,9 +189,18 @@ class ISocket:
 
     # --- the outbox (used by the hub) -----------------------------------------------------------------------------
 
-    def start_outbox(self, max_send_queue: int = MAX_SEND_QUEUE, close_timeout: float = CLOSE_TIMEOUT) -> None:
-        """From now on, envelopes are queued and written by a task of their own (the hub calls this on accept)."""
-        self._outbox = _Outbox(self, self._asgi_send or self._ws.send, max_send_queue, close_timeout)
+    def start_outbox(self, max_send_queue: int = MAX_SEND_QUEUE, close_timeout: float = CLOSE_TIMEOUT) -> bool:
+        """From now on, envelopes are queued and written by a task of their own (the hub calls this on accept).
+
+        The outbox writes ASGI messages, so it needs the server's ``send`` (given to the constructor) or a Starlette
+        ``WebSocket``'s. Over a websocket-like object with only ``send_json``/``send_bytes`` there is none: sends
+        stay awaited one by one, and this returns False.
+        """
+        send = self._asgi_send or getattr(self._ws, "send", None)
+        if send is None:
+            return False
+        self._outbox = _Outbox(self, send, max_send_queue, close_timeout)
+        return True
 
     async def stop_outbox(self) -> None:
         """Stop writing; what is still queued is not sent (the connection is going away)."""

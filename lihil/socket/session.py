@@ -60,19 +60,21 @@ class SocketSession:
     """Serves one connection for a hub. ``async with session: await session.run()``."""
 
     def __init__(
-        self, *, socket: ISocket, bus: SocketBus, resolver: Resolver, channel_factories: Sequence[ChannelFactory],
-        connect_cb: SocketHook | None = None, disconnect_cb: SocketHook | None = None,
+        self, socket: ISocket, bus: SocketBus, resolver: Resolver,
+        channel_factories: Sequence[ChannelFactory] | None = None, connect_cb: SocketHook | None = None,
+        disconnect_cb: SocketHook | None = None, *, channel_fractories: Sequence[ChannelFactory] | None = None,
         dispatcher: ChannelDispatcher | None = None, reply_frames: ReplyFrames = "text",
         max_send_queue: int = MAX_SEND_QUEUE, close_timeout: float = CLOSE_TIMEOUT,
     ) -> None:
         self.socket, self.bus, self._resolver = socket, bus, resolver
-        self._factories = tuple(channel_factories)
+        self._factories = _factories(channel_factories, channel_fractories)
         self._on_connect, self._on_disconnect = connect_cb, disconnect_cb
         self._dispatcher = dispatcher or ChannelDispatcher()
         self._match_frames = reply_frames == "match"
         self._max_send_queue, self._close_timeout = max_send_queue, close_timeout
         self._subscriptions: dict[str, ChannelBase] = {}
         self.rejected = False
+        self._outbox = False  # whether __aenter__ started the socket's outbox (so __aexit__ stops it)
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ class SocketSession:
                 await self._on_disconnect(self.socket)
             raise
         await self.socket.accept()
-        self.socket.start_outbox(self._max_send_queue, self._close_timeout)
+        self._outbox = self.socket.start_outbox(self._max_send_queue, self._close_timeout)
         return self
 
     async def __aexit__(
@@ -96,7 +98,7 @@ class SocketSession:
     ) -> bool:
         unexpected = exc is not None and not isinstance(exc, WebSocketDisconnect | SockRejectedError)
         if unexpected and self.socket.dual_connected:
-            await self.socket.stop_outbox()
+            await self._stop_outbox()  # what is still queued is not sent: the close says the server failed
             await self.socket.close(1011, "Internal Server Error")
         try:
             for channel in list(self._subscriptions.values()):
@@ -108,23 +110,35 @@ class SocketSession:
         if not unexpected and self.socket.dual_connected:
             await self.socket.close()
         else:
-            await self.socket.stop_outbox()
+            await self._stop_outbox()
         return isinstance(exc, WebSocketDisconnect | SockRejectedError)
+
+    async def _stop_outbox(self) -> None:
+        if self._outbox:
+            self._outbox = False
+            await self.socket.stop_outbox()
 
     async def run(self) -> None:
         """Handle frames until the client leaves."""
         if self.rejected:
             return
         ws, socket = self.socket.websocket, self.socket
+        receive = getattr(ws, "receive", None)
         while True:
-            message = await ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            data = message.get("bytes")
+            if receive is None:
+                # A websocket-like object with only receive_bytes (lihil's own interface): binary frames, and its
+                # WebSocketDisconnect ends the session as a client's leaving does.
+                data: bytes | None = await ws.receive_bytes()
+                text = ""
+            else:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                data, text = message.get("bytes"), message.get("text") or ""
             if self._match_frames:
                 socket.binary = data is not None
             try:
-                env = decode_envelope(data if data is not None else message.get("text") or "")
+                env = decode_envelope(data if data is not None else text)
             except InvalidMessage as bad:
                 await socket.send_error(bad.topic or "", "invalid_message", detail={"error": bad.reason},
                                         ref=bad.ref)
@@ -279,3 +293,18 @@ class SocketSession:
             await channel.aclose()
         except Exception:
             logger.exception("closing channel %s on %s raised", type(channel).__qualname__, channel.resolved_topic)
+
+
+def _factories(given: Any, alias: Any) -> tuple[ChannelFactory, ...]:
+    """``channel_factories=``, or lihil 0.2.41's spelling ``channel_fractories=``: exactly one, a sequence of
+    :class:`ChannelFactory`."""
+    if given is not None and alias is not None:
+        raise TypeError("SocketSession: pass channel_factories= or its alias channel_fractories= (lihil 0.2.41's "
+                        "spelling), not both")
+    name = "channel_factories" if alias is None else "channel_fractories"
+    factories = given if alias is None else alias
+    if not isinstance(factories, Sequence) or isinstance(factories, str | bytes) or not all(
+            isinstance(f, ChannelFactory) for f in factories):
+        raise TypeError(f"SocketSession: {name}= expects a sequence of ChannelFactory (e.g. a hub's "
+                        f"_channel_factories), got {factories!r}")
+    return tuple(factories)
