@@ -20,11 +20,29 @@ import pytest
 from tests.e2e.conftest import CHROMIUM_ARGS
 from tests.e2e.notebook_page import expect, write_notebook
 from tests.e2e.test_reach_browser import ECHO_ROUTE, PAGE_ROUTE
-from tests.lite.site import REPO_ROOT, StaticSite, notebook_errors, open_notebook, refuse_outside, run_all
+from tests.lite.site import (
+    REPO_ROOT,
+    StaticSite,
+    notebook_errors,
+    open_notebook,
+    output_text,
+    refuse_outside,
+    run_all,
+    run_code,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a Pyodide kernel boots in 10-60 s, more when busy
 
-LESSONS = ["01_hello_websocket.ipynb", "03_chat_room.ipynb", "07_rooms_and_channels.ipynb"]
+LESSONS = sorted(path.name for path in (REPO_ROOT / "notebooks").glob("*.ipynb"))
+"""Every lesson: each runs under Run All in the Pyodide kernel (02 and 05 drive a TestClient on the kernel's loop,
+05 runs pytest in the kernel, 01 and 08 skip what needs a network)."""
+PROBE_URL = "http://example.com/from-the-kernel"
+PROBE_OUTSIDE = f"""\
+from pyodide.http import pyfetch
+try:
+    await pyfetch({PROBE_URL!r})
+except Exception as refused:
+    print("refused:", type(refused).__name__)"""
 SHOWS_UP_MS = 60_000
 CHECKS = [
     "%load_ext lihil_notebook",
@@ -47,7 +65,7 @@ frame""",
 
 @pytest.fixture(scope="module")
 def site(browser_stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticSite]:
-    """The site: the three lessons and a notebook of checks, built with the project's own build script."""
+    """The site: the lessons and a notebook of checks, built with the project's own build script."""
     if shutil.which("npm") is None:
         pytest.fail("npm is needed to build the JupyterLite site (make test installs it)", pytrace=False)
     notebooks = tmp_path_factory.mktemp("lite-notebooks")
@@ -125,6 +143,11 @@ def test_a_console_session_and_a_shown_page_talk_to_routes_in_the_kernel(site: S
         expect(body.locator("#closed")).to_have_text("closed 4000 bye", timeout=SHOWS_UP_MS)
         page.screenshot(path=str(_artifacts() / "lite-console-and-page.png"))
         assert outside == []
+
+        # The guard sees what the kernel (a web worker) asks for too: a request elsewhere is recorded and refused.
+        assert "refused" in output_text(run_code(page, PROBE_OUTSIDE))
+        assert outside == [PROBE_URL]
+        outside.clear()
     finally:
         page.close()
 
