@@ -9,10 +9,9 @@ frame is queued and goes out as soon as the loop runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import sys
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-
-from lihil.in_browser import IN_BROWSER, browser_run_sync
 
 from .frames import OutboxFull
 from .log import Message, as_frame, backed_up_error, decode_json
@@ -63,9 +62,9 @@ def run_until(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T], timeout:
         if asyncio.iscoroutine(awaitable):
             awaitable.close()
         raise RuntimeError(f"{what}: the playground is stopped")
-    if not loop.is_running() and not IN_BROWSER:  # Pyodide's loop is never ours to drive
+    if not loop.is_running() and sys.platform != "emscripten":  # Pyodide's loop is never ours to drive
         return loop.run_until_complete(bounded())
-    sync = browser_run_sync()
+    sync = pyodide_run_sync()
     if sync is not None:
         # The outcome, not the exception, crosses run_sync: a failed task there is also reported as "never
         # retrieved" into the cell's output, after the cell has already caught the error.
@@ -84,3 +83,11 @@ def run_until(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T], timeout:
     raise RuntimeError(f"{what} blocks, and the playground runs in-process, on the loop this cell runs on, so the "
                        f"cell cannot wait for it (in a browser: this one cannot suspend a cell); use `{twin}` instead")
 
+
+def pyodide_run_sync() -> Callable[[Awaitable[Any]], Any] | None:
+    """``pyodide.ffi.run_sync`` when this browser and this call stack can suspend (JSPI), else None."""
+    try:
+        from pyodide.ffi import can_run_sync, run_sync
+    except ImportError:
+        return None
+    return run_sync if can_run_sync() else None
