@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ..playground import Playground
 
 
+SERVER_STOPPED = "(server stopped)"
+
+
 class BrowserUrl(anywidget.AnyWidget):
     """``href``: the URL, possibly path-absolute; ``websocket``: show it as ws(s)://; ``open_link``: add a link."""
 
@@ -32,6 +35,8 @@ class BrowserUrl(anywidget.AnyWidget):
     label = traitlets.Unicode("browser").tag(sync=True)
     websocket = traitlets.Bool(False).tag(sync=True)
     open_link = traitlets.Bool(False).tag(sync=True)
+    empty = traitlets.Unicode(SERVER_STOPPED).tag(sync=True)
+    """What stands where the URL would, when there is none."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -43,6 +48,9 @@ class BrowserUrl(anywidget.AnyWidget):
         """Show where the browser reaches ``path`` now (nothing while the server is stopped); a ``ws://`` or
         ``wss://`` URL (another server) as it is."""
         self._pg, self._path = pg, path
+        empty = f"{pg.url}: no URL to open" if pg.in_process else SERVER_STOPPED  # pg.url: "in this kernel (no…"
+        if self.empty != empty:
+            self.empty = empty
         try:
             if pg.in_process and not path.startswith(("ws://", "wss://")):
                 href = ""  # no address a browser could open: the card says "in this kernel (no network)"

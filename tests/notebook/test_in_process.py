@@ -62,6 +62,7 @@ def test_it_serves_with_no_port_no_thread_and_says_so_where_a_url_would_be(pg: P
     assert repr(pg) == "<Playground in this kernel (no network), 1 route(s)>"
     card = route_card(pg, "/echo/{room}")
     assert NO_NETWORK in card.info.value and "127.0.0.1" not in card.info.value
+    assert (card.browser_url.href, card.browser_url.empty) == ("", f"{NO_NETWORK}: no URL to open")
     with pytest.raises(PlaygroundError, match=r"set_port: the playground runs in-process \(in this kernel"):
         pg.set_port(8000)
     session.close()

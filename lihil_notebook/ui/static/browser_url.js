@@ -53,7 +53,7 @@ function render({ model, el }) {
     const href = model.get("href");
     const full = href ? complete(href, model.get("websocket")) : "";
     label.textContent = model.get("label");
-    code.textContent = full || "(server stopped)";
+    code.textContent = full || model.get("empty");
     el.dataset.url = full;
     copy.style.display = full ? "" : "none";
     open.style.display = full && model.get("open_link") ? "" : "none";
@@ -61,7 +61,7 @@ function render({ model, el }) {
   };
   const flash = (text) => {
     copy.textContent = text;
-    setTimeout(() => { copy.textContent = "copy"; code.textContent = el.dataset.url || "(server stopped)"; }, 4000);
+    setTimeout(() => { copy.textContent = "copy"; code.textContent = el.dataset.url || model.get("empty"); }, 4000);
   };
   copy.addEventListener("click", async () => {
     const pending = fullUrl();
