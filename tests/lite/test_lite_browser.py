@@ -59,7 +59,23 @@ echo_console""",
     """\
 frame = pg.show("/page")
 frame.add_class("e2e-shown")
-frame""",
+frame""",    """\
+%%ws_hub /rooms
+from lihil import ChannelBase, Struct, Topic
+
+class Chat(Struct):
+    text: str
+    mood: str = "happy"
+
+class Room(ChannelBase):
+    topic = Topic("room:{name}")
+
+    async def on_chat(self, payload: Chat) -> None:
+        await self.publish({"said": payload.text, "mood": payload.mood}, event="chat")""",
+    """\
+rooms_console = console("/rooms", sessions=("ann",))
+rooms_console.add_class("e2e-rooms")
+rooms_console""",
 ]
 
 
@@ -114,7 +130,7 @@ def test_a_lesson_runs_all_in_the_pyodide_kernel_with_no_error(site: StaticSite,
         page.close()
 
 
-def test_a_console_session_and_a_shown_page_talk_to_routes_in_the_kernel(site: StaticSite,
+def test_consoles_on_a_route_and_a_hub_and_a_shown_page_talk_to_the_kernel(site: StaticSite,
                                                                         browser: tuple[Any, list[str]]) -> None:
     context, outside = browser
     page = context.new_page()
@@ -124,6 +140,8 @@ def test_a_console_session_and_a_shown_page_talk_to_routes_in_the_kernel(site: S
         assert notebook_errors(page) == []
         expect(page.locator(".jp-OutputArea-output", has_text="in-process: True | in this kernel (no network)")
                .first).to_be_visible()
+        # A route card's browser row says why there is no URL (not "server stopped": nothing is stopped).
+        expect(page.locator(".lihil-browser-url-text").first).to_have_text("in this kernel (no network): no URL to open")
 
         echo = page.locator(".e2e-echo.lihil-console")
         echo.scroll_into_view_if_needed()
@@ -141,6 +159,25 @@ def test_a_console_session_and_a_shown_page_talk_to_routes_in_the_kernel(site: S
         expect(body.locator("#out")).to_have_text("[lobby] hello", timeout=SHOWS_UP_MS)
         expect(body.locator("#bin")).to_have_text("binary 3,2,1", timeout=SHOWS_UP_MS)
         expect(body.locator("#closed")).to_have_text("closed 4000 bye", timeout=SHOWS_UP_MS)
+        # A hub's console: the events offered from its AsyncAPI schema, a join, a typed event, the diagram.
+        rooms = page.locator(".e2e-rooms.lihil-console")
+        rooms.scroll_into_view_if_needed()
+        ann = rooms.locator(".lihil-console-session").first
+        ann.locator(".lihil-console-connect").click()
+        expect(ann.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+        ann.locator(".lihil-console-hub-topic input").fill("room:lobby")
+        ann.locator(".lihil-console-hub-event input").fill("chat")
+        payload = ann.locator(".lihil-console-hub-payload textarea")
+        expect(payload).to_have_value('{"text": "", "mood": "happy"}', timeout=SHOWS_UP_MS)
+        ann.locator(".lihil-console-hub-join").click()
+        expect(ann.locator(".lihil-console-hub-chip")).to_have_text("room:lobby", timeout=SHOWS_UP_MS)
+        payload.fill('{"text": "hi from the tab"}')
+        ann.locator(".lihil-console-hub-send").click()
+        expect(ann.locator(".lihil-console-log")).to_contain_text(
+            'room:lobby · chat · {"said":"hi from the tab","mood":"happy"}', timeout=SHOWS_UP_MS)
+        rooms.locator(".lihil-console-diagram-toggle").click()
+        expect(rooms.locator(".lihil-console-diagram .lihil-diagram-received", has_text="hi from the tab")
+               ).not_to_have_count(0, timeout=SHOWS_UP_MS)
         page.screenshot(path=str(_artifacts() / "lite-console-and-page.png"))
         assert outside == []
 
