@@ -143,11 +143,7 @@ def test_consoles_on_a_route_and_a_hub_and_a_shown_page_talk_to_the_kernel(site:
         # A route card's browser row says why there is no URL (not "server stopped": nothing is stopped).
         expect(page.locator(".lihil-browser-url-text").first).to_have_text("in this kernel (no network): no URL to open")
 
-        echo = page.locator(".e2e-echo.lihil-console")
-        echo.scroll_into_view_if_needed()
-        panel = echo.locator(".lihil-console-session").first
-        panel.locator(".lihil-console-connect").click()
-        expect(panel.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+        panel = connected_session(page.locator(".e2e-echo.lihil-console"))
         panel.locator(".lihil-console-input textarea").fill("hello from the browser")
         panel.locator(".lihil-console-send").click()
         expect(panel.locator(".lihil-console-log .lihil-log-received").last).to_contain_text(
@@ -161,10 +157,7 @@ def test_consoles_on_a_route_and_a_hub_and_a_shown_page_talk_to_the_kernel(site:
         expect(body.locator("#closed")).to_have_text("closed 4000 bye", timeout=SHOWS_UP_MS)
         # A hub's console: the events offered from its AsyncAPI schema, a join, a typed event, the diagram.
         rooms = page.locator(".e2e-rooms.lihil-console")
-        rooms.scroll_into_view_if_needed()
-        ann = rooms.locator(".lihil-console-session").first
-        ann.locator(".lihil-console-connect").click()
-        expect(ann.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+        ann = connected_session(rooms)
         ann.locator(".lihil-console-hub-topic input").fill("room:lobby")
         ann.locator(".lihil-console-hub-event input").fill("chat")
         payload = ann.locator(".lihil-console-hub-payload textarea")
@@ -187,6 +180,15 @@ def test_consoles_on_a_route_and_a_hub_and_a_shown_page_talk_to_the_kernel(site:
         outside.clear()
     finally:
         page.close()
+
+
+def connected_session(console: Any) -> Any:
+    """The console's first session, connected (Connect clicked, the status says open)."""
+    console.scroll_into_view_if_needed()
+    session = console.locator(".lihil-console-session").first
+    session.locator(".lihil-console-connect").click()
+    expect(session.locator(".lihil-console-status")).to_contain_text("open", timeout=SHOWS_UP_MS)
+    return session
 
 
 def _artifacts() -> Path:
