@@ -55,7 +55,7 @@ PROVIDED_BY_THE_KERNEL = {"ipykernel", "pyodide-kernel", "piplite", "widgetsnbex
 """Shipped by jupyterlite-pyodide-kernel itself (its own shims): never downloaded, never depended on in the lock."""
 NOT_ON_PYPI_FOR_PYODIDE = {"pyyaml"}
 """Dependencies PyPI has no Pyodide (or pure-Python) wheel of: left out of the site; the playground does without them
-(PyYAML: the AsyncAPI view offers JSON only)."""
+(PyYAML: the AsyncAPI view writes its YAML download itself, with `block_yaml`)."""
 LESSON_PACKAGES = ["pytest"]
 """What the lessons import beyond the playground (lesson 05 runs pytest in the kernel there)."""
 PRELOADED = ["micropip", "ipython", "jedi", "comm", "lihil-playground", *LESSON_PACKAGES]

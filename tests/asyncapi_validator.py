@@ -34,14 +34,15 @@ def require_validator() -> None:
         pytest.skip(message)
 
 
-def validate(documents: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The errors the official validator finds in each document (an empty list: valid), by name."""
+def validate(documents: dict[str, dict[str, Any] | str]) -> dict[str, list[dict[str, Any]]]:
+    """The errors the official validator finds in each document (an empty list: valid), by name. A document is a
+    dict, or its text (YAML or JSON) as a user would download it."""
     require_validator()
     with tempfile.TemporaryDirectory(prefix="asyncapi-") as folder:
         files: dict[str, str] = {}
         for name, document in documents.items():
-            path = Path(folder) / f"{len(files)}.json"
-            path.write_text(json.dumps(document))
+            path = Path(folder) / (f"{len(files)}.yaml" if isinstance(document, str) else f"{len(files)}.json")
+            path.write_text(document if isinstance(document, str) else json.dumps(document))
             files[str(path)] = name
         done = subprocess.run(["node", str(SCRIPT), *files], cwd=TOOLS, capture_output=True, text=True,
                               timeout=VALIDATE_TIMEOUT, check=False)
@@ -52,6 +53,6 @@ def validate(documents: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, A
     return {files[r["file"]]: ([] if r["valid"] else r["errors"] or [{"message": "no document"}]) for r in results}
 
 
-def assert_valid(documents: dict[str, dict[str, Any]]) -> None:
+def assert_valid(documents: dict[str, dict[str, Any] | str]) -> None:
     invalid = {name: errors for name, errors in validate(documents).items() if errors}
     assert invalid == {}, "invalid AsyncAPI documents:\n" + json.dumps(invalid, indent=2)

@@ -38,10 +38,7 @@ class AsyncApiView:
 
     @property
     def yaml(self) -> str:
-        text = _yaml_text(self.doc)
-        if text is None:
-            raise ModuleNotFoundError("the YAML form needs PyYAML (pip install pyyaml); the JSON form is the same")
-        return text
+        return _yaml_text(self.doc)
 
     def __repr__(self) -> str:
         lines = [f"AsyncAPI {self.doc.get('asyncapi')}: {self.doc['info']['title']} {self.doc['info']['version']}"]
@@ -59,7 +56,7 @@ class AsyncApiView:
             f'<a class="lihil-asyncapi-download" download="{esc(self.name)}.{ext}" '
             f'href="data:{mime};base64,{base64.b64encode(text.encode()).decode()}">download {label}</a>'
             for ext, mime, label, text in (("yaml", "application/yaml", "YAML", _yaml_text(self.doc)),
-                                           ("json", "application/json", "JSON", self.json)) if text is not None)
+                                           ("json", "application/json", "JSON", self.json)))
         parts = [f"<div class='lihil-asyncapi' style='font-size:13px'>"
                  f"<div><b>{esc(info['title'])}</b> {esc(info['version'])} · AsyncAPI {esc(self.doc['asyncapi'])}"
                  f"{_servers(self.doc)} · {links}</div>"]
@@ -172,19 +169,61 @@ def hub_events(doc: dict[str, Any], topic: str) -> dict[str, Any]:
     return events
 
 
-def _yaml_text(doc: dict[str, Any]) -> str | None:
-    """``doc`` as YAML without anchors and aliases (``&id001`` / ``*id001``: every part spelled out), or None where
-    PyYAML is missing — a JupyterLite site built from PyPI, which has no Pyodide wheel of it."""
+def _yaml_text(doc: dict[str, Any]) -> str:
+    """``doc`` as YAML without anchors and aliases (``&id001`` / ``*id001``: every part spelled out): PyYAML's, or
+    :func:`block_yaml` where PyYAML is missing (a JupyterLite site: PyPI has no Pyodide wheel of it)."""
     try:
         import yaml
     except ImportError:
-        return None
+        return block_yaml(doc)
 
     class PlainDumper(yaml.SafeDumper):
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
     return str(yaml.dump(doc, Dumper=PlainDumper, sort_keys=False, allow_unicode=True, width=110))
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_RESERVED_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
+"""Plain keys a YAML reader would take for booleans or null (YAML 1.1 readers included): quoted."""
+
+
+def block_yaml(data: Any) -> str:
+    """JSON-shaped ``data`` (dicts, lists, strings, numbers, booleans, None) as block-style YAML. Keys are plain where
+    no reader could mistake them; every string is double-quoted as JSON quotes it (JSON's escapes are YAML's)."""
+    return "".join(_yaml_lines(data, 0))
+
+
+def _yaml_lines(value: Any, indent: int) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            name = key if _PLAIN_KEY.match(key) and key.lower() not in _RESERVED_WORDS else json.dumps(key)
+            if isinstance(item, dict | list) and item:
+                lines.append(f"{pad}{name}:\n")
+                lines += _yaml_lines(item, indent + 2)
+            else:
+                lines.append(f"{pad}{name}: {_yaml_scalar(item)}\n")
+    elif isinstance(value, list) and value:
+        for item in value:
+            if isinstance(item, dict | list) and item:
+                first, *rest = _yaml_lines(item, indent + 2)
+                lines += [f"{pad}- {first[indent + 2:]}", *rest]  # the item's first line after its dash
+            else:
+                lines.append(f"{pad}- {_yaml_scalar(item)}\n")
+    else:
+        lines.append(f"{pad}{_yaml_scalar(value)}\n")
+    return lines
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 # --- reading the document ------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ class Room(ChannelBase):
     """\
 rooms_console = console("/rooms", sessions=("ann",))
 rooms_console.add_class("e2e-rooms")
-rooms_console""",
+rooms_console""",    "%lihil asyncapi /rooms",
 ]
 
 
@@ -140,6 +140,10 @@ def test_consoles_on_a_route_and_a_hub_and_a_shown_page_talk_to_the_kernel(site:
         assert notebook_errors(page) == []
         expect(page.locator(".jp-OutputArea-output", has_text="in-process: True | in this kernel (no network)")
                .first).to_be_visible()
+        # The AsyncAPI view offers both downloads (YAML written without PyYAML, which has no Pyodide wheel).
+        downloads = page.locator(".lihil-asyncapi a.lihil-asyncapi-download")
+        expect(downloads).to_have_count(2)
+        assert downloads.nth(0).get_attribute("download") == "asyncapi.yaml"
         # A route card's browser row says why there is no URL (not "server stopped": nothing is stopped).
         expect(page.locator(".lihil-browser-url-text").first).to_have_text("in this kernel (no network): no URL to open")
 
