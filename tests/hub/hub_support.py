@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -27,6 +26,8 @@ import pytest
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
+from benchmarks.bench_support import free_port, stop
+
 START_TIMEOUT = 10.0
 """Seconds a server (uvicorn or redis-server) may take to start answering."""
 STOP_TIMEOUT = 5.0
@@ -34,12 +35,6 @@ STOP_TIMEOUT = 5.0
 FRAME_TIMEOUT = 5.0
 """Seconds a test waits for one expected frame."""
 HERE = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, step: float = 0.02) -> None:
@@ -195,7 +190,7 @@ class RedisServer:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        stop_pid(proc)
+        stop(proc, timeout=STOP_TIMEOUT)
 
     def restart(self) -> None:
         """Stop by pid, then start again on the same port."""
@@ -205,16 +200,6 @@ class RedisServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def stop_pid(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(STOP_TIMEOUT)
 
 
 # --- uvicorn processes -------------------------------------------------------------------------------------------
@@ -247,7 +232,7 @@ class UvicornProcess:
         return True
 
     def stop(self) -> None:
-        stop_pid(self.proc)
+        stop(self.proc, timeout=STOP_TIMEOUT)
         if self.proc.stderr:
             self.proc.stderr.close()
 
