@@ -7,7 +7,9 @@ run the benchmarks import it as ``benchmarks.bench_support``. Every wait is boun
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import select
@@ -17,13 +19,36 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 STOP_TIMEOUT = 5.0
 """Seconds a process may take to exit after SIGTERM (then SIGKILL), or after its input ends."""
+
+W = TypeVar("W", bound="DataclassInstance")
+
+
+def run_child(args: argparse.Namespace, serve: Callable[[], None],
+              client_loop: Callable[[], Coroutine[Any, Any, None]]) -> bool:
+    """Be a server (``--serve``, as :func:`servers` starts one) or the load generator (``--client``, as
+    :func:`client_process` starts it), and say True; False in the parent process, which runs the measurements."""
+    if args.serve:
+        serve()
+        return True
+    if args.client:
+        asyncio.run(client_loop())
+        return True
+    return False
+
+
+def overridden(work: W, **values: Any) -> W:
+    """The workload ``work`` (a dataclass) with the fields given a value on the command line (None: keep)."""
+    return dataclasses.replace(work, **{name: value for name, value in values.items() if value})
 
 
 @dataclass
@@ -99,7 +124,7 @@ class ClientProcess:
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
-        reply = json.loads(read_line(self.proc, self.timeout))
+        reply: dict[str, float] = json.loads(read_line(self.proc, self.timeout))
         if "error" in reply:
             raise RuntimeError(f"client failed on {command['op']} against {against}: {reply['error']}")
         return reply

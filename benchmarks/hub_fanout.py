@@ -48,6 +48,8 @@ from bench_support import (
     client_process,
     free_port,
     listen,
+    overridden,
+    run_child,
     server_cpu_seconds,
     servers,
     stop,
@@ -79,19 +81,10 @@ QUICK = Workload(rounds=1, reps=1, subscribers=20, messages=10, burst=5, warmup=
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    if args.serve:
-        _serve(args.serve, args.redis_url)
+    if run_child(args, lambda: _serve(args.serve, args.redis_url), _client_loop):
         return 0
-    if args.client:
-        asyncio.run(_client_loop())
-        return 0
-    work = QUICK if args.quick else Workload()
-    if args.rounds:
-        work = Workload(**{**asdict(work), "rounds": args.rounds})
-    if args.subscribers:
-        work = Workload(**{**asdict(work), "subscribers": args.subscribers})
-    if args.messages:
-        work = Workload(**{**asdict(work), "messages": args.messages})
+    work = overridden(QUICK if args.quick else Workload(), rounds=args.rounds, subscribers=args.subscribers,
+                      messages=args.messages)
     started = time.monotonic()
     with _redis_server(work.timeout) as redis_url:
         kinds = KINDS if redis_url else KINDS[:2]

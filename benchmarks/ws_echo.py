@@ -45,6 +45,8 @@ from bench_support import (
     answer_commands,
     client_process,
     listen,
+    overridden,
+    run_child,
     server_cpu_seconds,
     servers,
 )
@@ -106,15 +108,9 @@ QUICK = Workload(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    if args.serve:
-        _serve(args.serve, args.ws)
+    if run_child(args, lambda: _serve(args.serve, args.ws), _client_loop):
         return 0
-    if args.client:
-        asyncio.run(_client_loop())
-        return 0
-    work = QUICK if args.quick else Workload()
-    if args.rounds:
-        work = Workload(**{**work.__dict__, "rounds": args.rounds})
+    work = overridden(QUICK if args.quick else Workload(), rounds=args.rounds)
     suite = EDGE if args.edge else FRAMEWORKS
     impls = [EDGE_IMPL] if args.edge else args.impl or list(WS_IMPLS)
     started = time.monotonic()
