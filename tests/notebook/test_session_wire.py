@@ -141,6 +141,12 @@ def open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def descriptors_back_to(before: int) -> None:
+    """Collect garbage, then wait until this process holds no more descriptors than ``before``."""
+    gc.collect()
+    wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
+
+
 def test_closed_sessions_and_finished_loops_leave_no_descriptors(pg: Playground) -> None:
     pg.mount_ws("/count", count_bytes)
 
@@ -159,5 +165,4 @@ def test_closed_sessions_and_finished_loops_leave_no_descriptors(pg: Playground)
     before = open_descriptors()
     for _ in range(30):  # a new event loop each time, as asyncio.run makes
         assert asyncio.run(one_exchange()) == "text 2"
-    gc.collect()
-    wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
+    descriptors_back_to(before)
