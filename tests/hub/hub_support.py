@@ -18,7 +18,8 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,17 @@ def require_redis_server() -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"redis-server is not on PATH, and CI=true requires the Redis tests to run: {how}")
     pytest.skip(f"redis-server is not on PATH; {how} to run the Redis tests")
+
+
+@contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    """A started :class:`RedisServer` (skipped or failed as :func:`require_redis_server` says where there is none);
+    stopped by its pid, and its temp folder removed, on the way out."""
+    server = RedisServer(require_redis_server()).start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 class RedisServer:
