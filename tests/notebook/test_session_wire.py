@@ -17,6 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from lihil import WebSocket
 from lihil_notebook import LogEntry, Playground
+from tests.console.console_routes import frames
 from tests.notebook.playground_support import WAIT, wait_for
 
 
@@ -89,14 +90,8 @@ def test_a_greeting_sent_with_the_handshake_is_received(pg: Playground) -> None:
 async def count_bytes(ws: WebSocket) -> None:
     """Answers each message with its type and length, so big frames need not travel back."""
     await ws.accept()
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is not None:
-            await ws.send_text(f"text {len(message['text'])}")
-        else:
-            await ws.send_text(f"bytes {len(message['bytes'])}")
+    async for data in frames(ws):
+        await ws.send_text(f"{'text' if isinstance(data, str) else 'bytes'} {len(data)}")
 
 
 def test_frames_bigger_than_the_socket_buffer_keep_their_order(pg: Playground) -> None:
