@@ -20,7 +20,7 @@ import pytest
 from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
 from tests.e2e.console_items_notebook import CELLS
 from tests.e2e.lab_process import JupyterLab
-from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
+from tests.e2e.notebook_page import NotebookPage, expect, run_all_in_new_page
 
 pytestmark = pytest.mark.e2e
 
@@ -53,18 +53,8 @@ def open_details(root: Any) -> None:
 
 
 def open_items(chromium: object, lab: JupyterLab, front_end: str) -> Iterator[NotebookPage]:
-    name = f"items-{front_end}.ipynb"
-    write_notebook(lab.root_dir / name, CELLS)
-    page = chromium.new_page()  # type: ignore[attr-defined]
-    page.set_default_timeout(30_000)
-    notebook = NotebookPage(page, lab, ARTIFACTS)
-    notebook.open(lab.notebook_url(name) if front_end == "lab" else lab.notebook7_url(name))
-    notebook.run_all()
-    assert notebook.error_outputs() == []
-    try:
-        yield notebook
-    finally:
-        page.close()
+    yield from run_all_in_new_page(chromium, lab, f"items-{front_end}.ipynb", CELLS, ARTIFACTS,
+                                   notebook7=front_end != "lab")
 
 
 @pytest.fixture(scope="module", params=FRONT_ENDS)
