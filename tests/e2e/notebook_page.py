@@ -65,6 +65,14 @@ def run_all_in_new_page(chromium: Any, lab: JupyterLab, name: str, cells: list[s
         page.close()
 
 
+def run_all_in_front_end(chromium: Any, lab: JupyterLab, stem: str, cells: list[str], artifacts: Path,
+                         front_end: str) -> Iterator[NotebookPage]:
+    """:func:`run_all_in_new_page` for notebook ``<stem>-<front_end>.ipynb``: in JupyterLab where ``front_end`` is
+    "lab", else in Notebook 7's page."""
+    yield from run_all_in_new_page(chromium, lab, f"{stem}-{front_end}.ipynb", cells, artifacts,
+                                   notebook7=front_end != "lab")
+
+
 class NotebookPage:
     """A browser page showing one notebook in JupyterLab."""
 

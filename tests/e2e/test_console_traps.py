@@ -16,7 +16,7 @@ import pytest
 from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
 from tests.e2e.console_items_notebook import CHAT_ROUTE
 from tests.e2e.lab_process import JupyterLab
-from tests.e2e.notebook_page import NotebookPage, expect, run_all_in_new_page
+from tests.e2e.notebook_page import NotebookPage, expect, run_all_in_front_end
 
 pytestmark = pytest.mark.e2e
 
@@ -41,15 +41,10 @@ async def echo(ws: WebSocket, room: str, upper: bool) -> None:
 ]
 
 
-def open_traps(chromium: Any, lab: JupyterLab, front_end: str) -> Iterator[NotebookPage]:
-    yield from run_all_in_new_page(chromium, lab, f"traps-{front_end}.ipynb", CELLS, ARTIFACTS,
-                                   notebook7=front_end != "lab")
-
-
 @pytest.fixture(scope="module", params=FRONT_ENDS)
 def traps(request: pytest.FixtureRequest, chromium: Any, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
     """The traps notebook after Run All, in JupyterLab and in Notebook 7."""
-    yield from open_traps(chromium, jupyter_lab, request.param)
+    yield from run_all_in_front_end(chromium, jupyter_lab, "traps", CELLS, ARTIFACTS, request.param)
 
 
 def lab_only(notebook: NotebookPage) -> None:
