@@ -26,22 +26,34 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import resource
-import select
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from bench_support import (
+    STOP_TIMEOUT,
+    ClientProcess,
+    Server,
+    announce_ports,
+    answer_commands,
+    client_process,
+    free_port,
+    listen,
+    overridden,
+    run_child,
+    server_cpu_seconds,
+    servers,
+    stop,
+)
 
 KINDS = ("starlette", "hub", "hub-redis")
 METRICS = (  # key, label
@@ -69,25 +81,16 @@ QUICK = Workload(rounds=1, reps=1, subscribers=20, messages=10, burst=5, warmup=
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    if args.serve:
-        _serve(args.serve, args.redis_url)
+    if run_child(args, lambda: _serve(args.serve, args.redis_url), _client_loop):
         return 0
-    if args.client:
-        asyncio.run(_client_loop())
-        return 0
-    work = QUICK if args.quick else Workload()
-    if args.rounds:
-        work = Workload(**{**asdict(work), "rounds": args.rounds})
-    if args.subscribers:
-        work = Workload(**{**asdict(work), "subscribers": args.subscribers})
-    if args.messages:
-        work = Workload(**{**asdict(work), "messages": args.messages})
+    work = overridden(QUICK if args.quick else Workload(), rounds=args.rounds, subscribers=args.subscribers,
+                      messages=args.messages)
     started = time.monotonic()
     with _redis_server(work.timeout) as redis_url:
         kinds = KINDS if redis_url else KINDS[:2]
         if not redis_url:
             print("hub-redis skipped: redis-server is not installed (make services)", file=sys.stderr)
-        with _client_process(work.timeout) as client:
+        with client_process(__file__, work.timeout) as client:
             rounds = [_measure_round(client, kinds, work, n, redis_url) for n in range(work.rounds)]
     report = _report(rounds, kinds, work)
     print(_format_table(report, work))
@@ -109,18 +112,23 @@ def _measure_round(client: ClientProcess, kinds: Sequence[str], work: Workload, 
     samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in order}
     with _servers(order, redis_url, work.timeout) as servers:
         for kind in order:
-            client.call("open", kind, servers[kind], subscribers=work.subscribers, warmup=work.warmup)
+            _call(client, "open", servers[kind], subscribers=work.subscribers, warmup=work.warmup)
         try:
             for _ in range(work.reps):
                 for kind in order:
-                    samples[kind].append(client.call("measure", kind, servers[kind], messages=work.messages,
-                                                     burst=work.burst))
+                    samples[kind].append(_call(client, "measure", servers[kind], messages=work.messages,
+                                               burst=work.burst))
         finally:
             for kind in order:
-                client.call("close", kind, servers[kind])
+                _call(client, "close", servers[kind])
     print(f"  round {n + 1}/{work.rounds} done", file=sys.stderr, flush=True)
     return {kind: {key: statistics.median(s[key] for s in runs) for key, _ in METRICS}
             for kind, runs in samples.items()}
+
+
+def _call(client: ClientProcess, op: str, server: Server, **params: Any) -> dict[str, float]:
+    command = {"op": op, "kind": server.kind, "port": server.port, "cpu_port": server.cpu_port, **params}
+    return client.ask(command, server.kind)
 
 
 def _report(rounds: list[Raw], kinds: Sequence[str], work: Workload) -> dict[str, Any]:
@@ -136,32 +144,9 @@ def _report(rounds: list[Raw], kinds: Sequence[str], work: Workload) -> dict[str
     return {"workload": asdict(work), "rounds": rounds, "ratios": ratios}
 
 
-@dataclass
-class Server:
-    kind: str
-    pid: int
-    port: int
-    cpu_port: int  # answers each connection with the server process's CPU seconds
-
-
-@contextmanager
-def _servers(kinds: Sequence[str], redis_url: str, timeout: float) -> Iterator[dict[str, Server]]:
-    procs: list[subprocess.Popen[str]] = []
-    try:
-        servers = {}
-        for kind in kinds:
-            argv = [sys.executable, __file__, "--serve", kind, "--redis-url", redis_url]
-            procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
-        for kind, proc in zip(kinds, procs, strict=True):
-            line = _read_line(proc, timeout)
-            if not line.startswith("PORTS "):
-                raise RuntimeError(f"{kind} server did not report its ports: {line!r}")
-            port, cpu_port = map(int, line.split()[1:])
-            servers[kind] = Server(kind, proc.pid, port, cpu_port)
-        yield servers
-    finally:
-        for proc in procs:
-            _stop(proc, timeout=5.0)
+def _servers(kinds: Sequence[str], redis_url: str, timeout: float) -> AbstractContextManager[dict[str, Server]]:
+    return servers({kind: [sys.executable, __file__, "--serve", kind, "--redis-url", redis_url] for kind in kinds},
+                   timeout)
 
 
 @contextmanager
@@ -171,7 +156,7 @@ def _redis_server(timeout: float) -> Iterator[str]:
     if binary is None:
         yield ""
         return
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="hub-fanout-redis-")
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
@@ -183,7 +168,7 @@ def _redis_server(timeout: float) -> Iterator[str]:
             time.sleep(0.02)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        _stop(proc, timeout=5.0)
+        stop(proc, timeout=STOP_TIMEOUT)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -194,68 +179,6 @@ def _redis_answers(port: int) -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[str], *, timeout: float) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout)
-    if proc.stdout:
-        proc.stdout.close()
-
-
-class ClientProcess:
-    """The load generator in its own process: one JSON command line in, one JSON result line out."""
-
-    def __init__(self, proc: subprocess.Popen[str], timeout: float) -> None:
-        self.proc, self.timeout = proc, timeout
-
-    def call(self, op: str, kind: str, server: Server, **params: Any) -> dict[str, float]:
-        assert self.proc.stdin is not None
-        command = {"op": op, "kind": kind, "port": server.port, "cpu_port": server.cpu_port, **params}
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(_read_line(self.proc, self.timeout))
-        if "error" in reply:
-            raise RuntimeError(f"client failed on {op} against {kind}: {reply['error']}")
-        return reply
-
-
-@contextmanager
-def _client_process(timeout: float) -> Iterator[ClientProcess]:
-    proc = subprocess.Popen([sys.executable, __file__, "--client"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
-    try:
-        yield ClientProcess(proc, timeout)
-    finally:
-        if proc.stdin:
-            proc.stdin.close()  # the client exits on end of input
-        try:
-            proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            pass
-        _stop(proc, timeout=5.0)
-
-
-def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        raise TimeoutError(f"no answer from pid {proc.pid} within {timeout} s")
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"pid {proc.pid} exited (code {proc.poll()})")
-    return line.strip()
 
 
 def _format_table(report: dict[str, Any], work: Workload) -> str:
@@ -286,27 +209,11 @@ def _serve(kind: str, redis_url: str) -> None:
 
     _raise_fd_limit()
     app = _build_app(kind, redis_url)
-    sock, cpu_sock = _listen(backlog=4096), _listen(backlog=8)
-    threading.Thread(target=_report_cpu_time, args=(cpu_sock,), daemon=True).start()
-    print(f"PORTS {sock.getsockname()[1]} {cpu_sock.getsockname()[1]}", flush=True)
+    sock = listen(backlog=4096)
+    announce_ports(sock)
     config = uvicorn.Config(app, ws="websockets-sansio", lifespan="on", log_level="warning", access_log=False,
                             loop="asyncio")
     uvicorn.Server(config).run(sockets=[sock])
-
-
-def _listen(*, backlog: int) -> socket.socket:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(backlog)
-    return sock
-
-
-def _report_cpu_time(sock: socket.socket) -> None:
-    while True:
-        conn, _ = sock.accept()
-        with conn:
-            conn.sendall(f"{time.process_time()}\n".encode())
 
 
 def _build_app(kind: str, redis_url: str) -> Any:
@@ -382,25 +289,19 @@ def _raise_fd_limit() -> None:
 
 async def _client_loop() -> None:
     _raise_fd_limit()
-    loop = asyncio.get_running_loop()
     rooms: dict[str, Room] = {}
-    while line := await loop.run_in_executor(None, sys.stdin.readline):
-        command = json.loads(line)
-        result: dict[str, Any]
-        try:
-            op, kind = command.pop("op"), command.pop("kind")
-            if op == "open":
-                rooms[kind] = await Room.open(kind, **command)
-                result = {}
-            elif op == "measure":
-                result = await rooms[kind].measure(**command)
-            else:
-                await rooms.pop(kind).close()
-                result = {}
-        except Exception as exc:
-            result = {"error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(result) + "\n")
-        sys.stdout.flush()
+
+    async def handle(command: dict[str, Any]) -> dict[str, Any]:
+        op, kind = command.pop("op"), command.pop("kind")
+        if op == "open":
+            rooms[kind] = await Room.open(kind, **command)
+            return {}
+        if op == "measure":
+            return await rooms[kind].measure(**command)
+        await rooms.pop(kind).close()
+        return {}
+
+    await answer_commands(handle)
 
 
 def _connect(url: str) -> Any:
@@ -472,9 +373,9 @@ class Room:
             await asyncio.wait_for(asyncio.gather(*(sub.reached.wait() for sub in self.subs)), self.timeout)
 
     async def measure(self, port: int, cpu_port: int, messages: int, burst: int) -> dict[str, float]:
-        cpu, wall = _server_cpu_seconds(self.cpu_port), time.perf_counter()
+        cpu, wall = server_cpu_seconds(self.cpu_port), time.perf_counter()
         await self.publish(messages, burst)
-        wall, cpu = time.perf_counter() - wall, _server_cpu_seconds(self.cpu_port) - cpu
+        wall, cpu = time.perf_counter() - wall, server_cpu_seconds(self.cpu_port) - cpu
         deliveries = len(self.subs) * messages
         result = {"deliveries_per_s": deliveries / wall, "cpu_us_per_delivery": cpu / deliveries * 1e6}
         assert all(math.isfinite(v) and v > 0 for v in result.values()), result
@@ -485,11 +386,6 @@ class Room:
         await asyncio.gather(*(sub.ws.close() for sub in self.subs))
         for sub in self.subs:
             sub.task.cancel()
-
-
-def _server_cpu_seconds(cpu_port: int, timeout: float = 10.0) -> float:
-    with socket.create_connection(("127.0.0.1", cpu_port), timeout=timeout) as sock:
-        return float(sock.makefile().readline())
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

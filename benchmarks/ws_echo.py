@@ -29,20 +29,27 @@ Everything is bounded: fixed counts, timeouts on every wait, server processes st
 import argparse
 import asyncio
 import json
-import os
-import select
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
+
+from bench_support import (
+    ClientProcess,
+    Server,
+    announce_ports,
+    answer_commands,
+    client_process,
+    listen,
+    overridden,
+    run_child,
+    server_cpu_seconds,
+    servers,
+)
 
 WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
 EDGE_IMPL = "playground"  # lihil_notebook's websockets-sansio protocol, as the playground serves
@@ -101,19 +108,13 @@ QUICK = Workload(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    if args.serve:
-        _serve(args.serve, args.ws)
+    if run_child(args, lambda: _serve(args.serve, args.ws), _client_loop):
         return 0
-    if args.client:
-        asyncio.run(_client_loop())
-        return 0
-    work = QUICK if args.quick else Workload()
-    if args.rounds:
-        work = Workload(**{**work.__dict__, "rounds": args.rounds})
+    work = overridden(QUICK if args.quick else Workload(), rounds=args.rounds)
     suite = EDGE if args.edge else FRAMEWORKS
     impls = [EDGE_IMPL] if args.edge else args.impl or list(WS_IMPLS)
     started = time.monotonic()
-    with _client_process(work.timeout) as client:
+    with client_process(__file__, work.timeout) as client:
         results = {impl: _measure_impl(client, suite, impl, work) for impl in impls}
     print(_format_table(results, suite, work))
     print(f"\n(finished in {time.monotonic() - started:.0f} s)")
@@ -129,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 Results = dict[str, dict[str, dict[str, list[float]]]]
 
 
-def _measure_impl(client: "ClientProcess", suite: Suite, impl: str, work: Workload) -> Results:
+def _measure_impl(client: ClientProcess, suite: Suite, impl: str, work: Workload) -> Results:
     kinds, paths = suite.kinds, suite.paths
     per_round: Results = {kind: {key: {"raw": [], "ratio": []} for key, _, _ in METRICS} for kind in kinds}
     for round_no in range(work.rounds):
@@ -137,14 +138,14 @@ def _measure_impl(client: "ClientProcess", suite: Suite, impl: str, work: Worklo
         with _servers(order, impl, work.timeout) as servers:
             raw: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
             for kind in order:  # fresh processes: idle memory first, then warm up
-                raw[kind].update(client.call("idle", servers[kind], paths[kind], count=work.idle_connections))
-                client.call("echo", servers[kind], paths[kind], connections=2, messages=50)
+                raw[kind].update(_call(client, "idle", servers[kind], paths[kind], count=work.idle_connections))
+                _call(client, "echo", servers[kind], paths[kind], connections=2, messages=50)
             for op, params in (
                 ("echo", {"connections": work.echo_connections, "messages": work.echo_messages}),
                 ("handshake", {"count": work.handshakes, "concurrency": work.handshake_concurrency}),
             ):
                 for kind in order:  # alternate the servers measurement by measurement
-                    raw[kind].update(client.call(op, servers[kind], paths[kind], **params))
+                    raw[kind].update(_call(client, op, servers[kind], paths[kind], **params))
         for key, _, _ in METRICS:
             base = raw[kinds[0]][key]
             for kind in kinds:
@@ -155,100 +156,21 @@ def _measure_impl(client: "ClientProcess", suite: Suite, impl: str, work: Worklo
     return per_round
 
 
-@dataclass
-class Server:
-    kind: str
-    pid: int
-    port: int
-    cpu_port: int  # answers each connection with the server process's CPU seconds (ns resolution)
-
-
-@contextmanager
-def _servers(kinds: Sequence[str], impl: str, timeout: float) -> Iterator[dict[str, Server]]:
+def _servers(kinds: Sequence[str], impl: str, timeout: float) -> AbstractContextManager[dict[str, Server]]:
     """Start one uvicorn process per kind; stop each by its pid on the way out."""
-    procs: list[subprocess.Popen[str]] = []
-    try:
-        servers = {}
-        for kind in kinds:
-            proc = subprocess.Popen(
-                [sys.executable, __file__, "--serve", kind, "--ws", impl],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            procs.append(proc)
-        for kind, proc in zip(kinds, procs, strict=True):
-            line = _read_line(proc, timeout)
-            if not line.startswith("PORTS "):
-                raise RuntimeError(f"{kind} server ({impl}) did not report its ports: {line!r}")
-            port, cpu_port = map(int, line.split()[1:])
-            servers[kind] = Server(kind, proc.pid, port, cpu_port)
-        yield servers
-    finally:
-        for proc in procs:
-            _stop(proc, timeout=5.0)
+    return servers({kind: [sys.executable, __file__, "--serve", kind, "--ws", impl] for kind in kinds}, timeout,
+                   f" ({impl})")
 
 
-def _stop(proc: subprocess.Popen[str], *, timeout: float) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout)
-    if proc.stdout:
-        proc.stdout.close()
-
-
-class ClientProcess:
-    """The load generator, in its own process; one JSON command line in, one JSON result line out."""
-
-    def __init__(self, proc: subprocess.Popen[str], timeout: float) -> None:
-        self.proc, self.timeout = proc, timeout
-
-    def call(self, op: str, server: Server, path: str, **params: Any) -> dict[str, float]:
-        assert self.proc.stdin is not None
-        command = {
-            "op": op,
-            "url": f"ws://127.0.0.1:{server.port}{path}",
-            "pid": server.pid,
-            "cpu_port": server.cpu_port,
-            **params,
-        }
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(_read_line(self.proc, self.timeout))
-        if "error" in reply:
-            raise RuntimeError(f"client failed on {op} against {server.kind}: {reply['error']}")
-        return reply
-
-
-@contextmanager
-def _client_process(timeout: float) -> Iterator[ClientProcess]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--client"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        yield ClientProcess(proc, timeout)
-    finally:
-        if proc.stdin:
-            proc.stdin.close()  # the client exits on end of input
-        try:
-            proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            pass
-        _stop(proc, timeout=5.0)
-
-
-def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        raise TimeoutError(f"no answer from pid {proc.pid} within {timeout} s")
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"pid {proc.pid} exited (code {proc.poll()})")
-    return line.strip()
+def _call(client: ClientProcess, op: str, server: Server, path: str, **params: Any) -> dict[str, float]:
+    command = {
+        "op": op,
+        "url": f"ws://127.0.0.1:{server.port}{path}",
+        "pid": server.pid,
+        "cpu_port": server.cpu_port,
+        **params,
+    }
+    return client.ask(command, server.kind)
 
 
 def _format_table(results: dict[str, Results], suite: Suite, work: Workload) -> str:
@@ -276,13 +198,9 @@ def _format_table(results: dict[str, Results], suite: Suite, work: Workload) -> 
 def _serve(kind: str, impl: str) -> None:
     import uvicorn
 
-    sock, cpu_sock = (
-        _listen(backlog=2048),
-        _listen(backlog=8),
-    )  # clients wait in the backlog until uvicorn runs
+    sock = listen(backlog=2048)  # clients wait in the backlog until uvicorn runs
     app = _build_app(kind, sock.getsockname()[1])
-    threading.Thread(target=_report_cpu_time, args=(cpu_sock,), daemon=True).start()
-    print(f"PORTS {sock.getsockname()[1]} {cpu_sock.getsockname()[1]}", flush=True)
+    announce_ports(sock)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # uvicorn's legacy `websockets` implementation warns on import
         if impl == EDGE_IMPL:
@@ -301,22 +219,6 @@ def _serve(kind: str, impl: str) -> None:
         )
         config.load()
     uvicorn.Server(config).run(sockets=[sock])
-
-
-def _listen(*, backlog: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(backlog)
-    return sock
-
-
-def _report_cpu_time(sock: socket.socket) -> None:
-    """psutil's CPU times tick in 10 ms; the process's own clock is exact. Blocked in accept() between reads."""
-    while True:
-        conn, _ = sock.accept()
-        with conn:
-            conn.sendall(f"{time.process_time()}\n".encode())
 
 
 def _build_app(kind: str, port: int) -> Any:
@@ -381,27 +283,16 @@ async def _echo_until_disconnect(ws: Any) -> None:
 
 
 async def _client_loop() -> None:
-    loop = asyncio.get_running_loop()
-    while line := await loop.run_in_executor(None, sys.stdin.readline):
-        command = json.loads(line)
-        result: dict[str, Any]
-        try:
-            result = await _CLIENT_OPS[command.pop("op")](**command)
-        except Exception as exc:
-            result = {"error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(result) + "\n")
-        sys.stdout.flush()
+    async def handle(command: dict[str, Any]) -> dict[str, float]:
+        return await _CLIENT_OPS[command.pop("op")](**command)
+
+    await answer_commands(handle)
 
 
 def _connect(url: str) -> Any:
     from websockets.asyncio.client import connect
 
     return connect(url, compression=None, proxy=None, open_timeout=10, close_timeout=5, ping_interval=None)
-
-
-def _server_cpu_seconds(cpu_port: int, timeout: float = 10.0) -> float:
-    with socket.create_connection(("127.0.0.1", cpu_port), timeout=timeout) as sock:
-        return float(sock.makefile().readline())
 
 
 async def _echo(url: str, pid: int, cpu_port: int, connections: int, messages: int) -> dict[str, float]:
@@ -412,9 +303,9 @@ async def _echo(url: str, pid: int, cpu_port: int, connections: int, messages: i
             await ws.send(f"message {i}")
             await asyncio.wait_for(ws.recv(), 10)
 
-    cpu, wall = _server_cpu_seconds(cpu_port), time.perf_counter()
+    cpu, wall = server_cpu_seconds(cpu_port), time.perf_counter()
     await asyncio.gather(*(talk(ws) for ws in conns))
-    wall, cpu = time.perf_counter() - wall, _server_cpu_seconds(cpu_port) - cpu
+    wall, cpu = time.perf_counter() - wall, server_cpu_seconds(cpu_port) - cpu
     await asyncio.gather(*(ws.close() for ws in conns))
     total = connections * messages
     return {"cpu_us_per_msg": cpu / total * 1e6, "msgs_per_s": total / wall}
@@ -427,9 +318,9 @@ async def _handshake(url: str, pid: int, cpu_port: int, count: int, concurrency:
             await ws.close()
 
     shares = [count // concurrency + (i < count % concurrency) for i in range(concurrency)]
-    cpu, wall = _server_cpu_seconds(cpu_port), time.perf_counter()
+    cpu, wall = server_cpu_seconds(cpu_port), time.perf_counter()
     await asyncio.gather(*(worker(n) for n in shares))
-    wall, cpu = time.perf_counter() - wall, _server_cpu_seconds(cpu_port) - cpu
+    wall, cpu = time.perf_counter() - wall, server_cpu_seconds(cpu_port) - cpu
     return {"handshakes_per_s": count / wall, "cpu_us_per_handshake": cpu / count * 1e6}
 
 

@@ -65,12 +65,7 @@ class InMemorySocketBus(SocketBus):
         self._subs.setdefault(topic, set()).add(callback)
 
     async def unsubscribe(self, topic: str, callback: Subscriber) -> None:
-        callbacks = self._subs.get(topic)
-        if callbacks is None:
-            return
-        callbacks.discard(callback)
-        if not callbacks:
-            del self._subs[topic]
+        drop_subscriber(self._subs, topic, callback)
 
     async def publish(self, topic: str, event: str, payload: Any) -> None:
         callbacks = self._subs.get(topic)
@@ -81,6 +76,18 @@ class InMemorySocketBus(SocketBus):
         task = asyncio.create_task(self.publish(topic, event, payload))
         self._pending.add(task)  # keep a reference until it is done (asyncio holds tasks weakly)
         task.add_done_callback(self._pending.discard)
+
+
+def drop_subscriber(subs: dict[str, set[Subscriber]], topic: str, callback: Subscriber) -> bool:
+    """Remove ``callback`` from ``topic`` in ``subs``; True when that left the topic without callbacks (then gone)."""
+    callbacks = subs.get(topic)
+    if callbacks is None:
+        return False
+    callbacks.discard(callback)
+    if callbacks:
+        return False
+    del subs[topic]
+    return True
 
 
 async def deliver(bus: SocketBus, env: MessageEnvelope, callbacks: tuple[Subscriber, ...]) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import msgspec
 
-from .bus import BusUnavailableError, SocketBus, Subscriber, deliver, logger
+from .bus import BusUnavailableError, SocketBus, Subscriber, deliver, drop_subscriber, logger
 from .protocol import MessageEnvelope
 from .redis_link import LinkSettings, RedisLink, redact_url
 
@@ -136,12 +136,7 @@ class RedisSocketBus(SocketBus):
             raise
 
     async def unsubscribe(self, topic: str, callback: Subscriber) -> None:
-        callbacks = self._subs.get(topic)
-        if callbacks is None:
-            return
-        callbacks.discard(callback)
-        if not callbacks:
-            del self._subs[topic]
+        if drop_subscriber(self._subs, topic, callback):
             link = self._links.get(asyncio.get_running_loop())
             if link is not None:
                 await link.unsubscribe(self.prefix + topic)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from lihil import WebSocket
 from lihil.vendors import WebSocketDisconnect
@@ -10,17 +10,28 @@ from lihil.vendors import WebSocketDisconnect
 Handler = Callable[..., Awaitable[None]]
 
 
-async def echo(ws: WebSocket) -> None:
-    """Send every frame back as it came (text as text, binary as binary)."""
-    await ws.accept()
+async def frames(ws: WebSocket) -> AsyncIterator[str | bytes]:
+    """Each message the client sends (text as str, binary as bytes), until it disconnects."""
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
             return
-        if message.get("text") is not None:
-            await ws.send_text(message["text"])
-        else:
-            await ws.send_bytes(message["bytes"])
+        yield message["text"] if message.get("text") is not None else message["bytes"]
+
+
+async def send_back(ws: WebSocket, data: str | bytes) -> None:
+    """Send ``data`` as it came: text as text, binary as binary."""
+    if isinstance(data, str):
+        await ws.send_text(data)
+    else:
+        await ws.send_bytes(data)
+
+
+async def echo(ws: WebSocket) -> None:
+    """Send every frame back as it came (text as text, binary as binary)."""
+    await ws.accept()
+    async for data in frames(ws):
+        await send_back(ws, data)
 
 
 def make_chat() -> Handler:

@@ -6,6 +6,7 @@ from lihil_notebook.playground import Playground
 from lihil_notebook.ui.console import console
 from lihil_notebook.ui.console.session_panel import SessionPanel
 from tests.console.comm_traffic import Waiter
+from tests.console.console_panels import connected, press_connect
 from tests.console.console_routes import echo, make_chat, typed
 
 
@@ -41,10 +42,7 @@ def test_reconnecting_keeps_the_log_with_a_separator_and_no_stale_notice(
     pg: Playground, wait_until: Waiter
 ) -> None:
     pg.mount_ws("/echo", echo)
-    view = console("/echo", playground=pg)
-    panel = view.panels[0]
-    panel.connect_button.click()
-    opened(panel, wait_until)
+    _view, panel = connected(pg, "/echo", wait_until)  # the console stays referenced
     panel.send("before")
     wait_until(lambda: "before" in "".join(panel.log_view.rows[-1:]), what="the echo")
     pg.mount_ws("/echo", echo)  # redefined: the open session is stale
@@ -68,9 +66,7 @@ def test_reconnect_uses_the_parameter_the_user_fixed_and_says_no_reconnected_for
     pg: Playground, wait_until: Waiter
 ) -> None:
     pg.mount_ws("/typed", typed)
-    view = console("/typed?count=abc", playground=pg)
-    panel = view.panels[0]
-    panel.connect_button.click()
+    view, panel = press_connect(pg, "/typed?count=abc")
     wait_until(lambda: "refused" in panel.status.value, what="the refusal")
     panel.send("hi")
     assert "press Reconnect" in panel.compose_note.value  # the button reads Reconnect now

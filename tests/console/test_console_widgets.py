@@ -20,17 +20,8 @@ from lihil_notebook.ui.console import Console, console
 from lihil_notebook.ui.console.session_panel import SessionPanel
 from lihil_notebook.ui.style import SUBMIT_MARK
 from tests.console.comm_traffic import CommTraffic, Waiter, css_classes, opened
+from tests.console.console_panels import connected, press_connect
 from tests.console.console_routes import echo, handshake_info, make_chat, make_flood, noisy, typed
-
-
-def connected(
-    pg: Playground, path: str, wait_until: Waiter, **options: object
-) -> tuple[Console, SessionPanel]:
-    view = console(path, playground=pg, **options)  # type: ignore[arg-type]
-    panel = view.panels[0]
-    panel.connect_button.click()
-    wait_until(lambda: "● open" in panel.status.value, what=f"{path} to open; status {panel.status.value!r}")
-    return view, panel
 
 
 def log_text(panel: SessionPanel) -> str:
@@ -320,9 +311,7 @@ def test_route_picker_follows_the_playground(pg: Playground, wait_until: Waiter)
 
 def test_bad_handshake_parameter_is_shown_as_denied(pg: Playground, wait_until: Waiter) -> None:
     pg.mount_ws("/typed", typed)
-    view = console("/typed?count=many", playground=pg)
-    panel = view.panels[0]
-    panel.connect_button.click()
+    _view, panel = press_connect(pg, "/typed?count=many")  # the console stays referenced
     wait_until(lambda: "✕ refused · HTTP 400" in panel.status.value, what="the refused handshake")
     assert "count" in panel.status.value and panel.status.value.count("HTTP 400") == 1
     assert "1006" not in panel.status.value + log_text(panel)

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import pytest
 import uvicorn
 from starlette.testclient import WebSocketDenialResponse
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from lihil import WebSocket, WebSocketRoute
@@ -119,6 +121,13 @@ class ServerThread:
 def ws_connect(url: str, *, open_timeout: float = 5.0, **kwargs: Any) -> ClientConnection:
     """A `websockets` sync client with bounded waits and no proxy lookup."""
     return connect(url, open_timeout=open_timeout, close_timeout=2.0, proxy=None, **kwargs)
+
+
+def refused_status(url: str) -> int:
+    """The HTTP status with which the server at ``url`` refuses the WebSocket handshake (fails if it accepts)."""
+    with pytest.raises(InvalidStatus) as refused:
+        ws_connect(url)
+    return refused.value.response.status_code
 
 
 @dataclass

@@ -3,12 +3,11 @@ must be sane: positive and finite, and every ratio the two raw figures divided."
 
 import json
 import math
-import os
 import re
-import signal
-import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks.bench_support import run_in_own_session
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "ws_echo.py"
 RUN_TIMEOUT = 120.0
@@ -21,20 +20,6 @@ METRIC_LABELS = (
     "server RSS KiB / idle connection",
 )
 RATIO = r"\d+\.\d\dx \(\d+\.\d\d-\d+\.\d\d\)"
-
-
-def run_in_own_session(argv: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run `argv` in its own process group, so a timeout also ends the server processes it started."""
-    with subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    ) as proc:
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 def check_figures(path: Path, kinds: tuple[str, ...]) -> None:

@@ -128,6 +128,16 @@ class LogLines:
         return self.seen.decode(errors="replace")
 
 
+def start_service(script: Path, port: int, *, workers: int, env: dict[str, str] | None = None
+                  ) -> subprocess.Popen[bytes]:
+    """``python script`` serving on ``port`` with ``workers`` worker processes, free of our LIHIL_* settings, plus
+    ``env``; its stderr piped (for :class:`LogLines`)."""
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("LIHIL_")}
+    return subprocess.Popen(  # cwd "/": the import needs app_dir
+        [sys.executable, str(script), "--server.PORT", str(port), "--server.WORKERS", str(workers)],
+        cwd="/", env={**clean, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 def stop_service(proc: subprocess.Popen[bytes], workers: list[psutil.Process]) -> list[psutil.Process]:
     """Stop a multi-worker service by its supervisor's pid (SIGINT, then kill after a timeout); kill any worker
     still alive after that. Returns the workers that had to be killed."""
@@ -147,11 +157,7 @@ def test_run_serves_with_several_worker_processes(tmp_path: Path) -> None:
     script = tmp_path / "service.py"
     script.write_text(SERVICE)
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("LIHIL_")}
-    proc = subprocess.Popen(
-        [sys.executable, str(script), "--server.PORT", str(port), "--server.WORKERS", "2"],
-        cwd="/", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,  # cwd "/": the import needs app_dir
-    )
+    proc = start_service(script, port, workers=2)
     workers: list[psutil.Process] = []
     try:
         log = LogLines(proc)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.lab_process import JupyterLab
+from tests.e2e.lab_process import JupyterLab, running_lab
 from tests.e2e.notebook_page import NotebookPage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,11 +63,8 @@ def browser_stack() -> None:
 @pytest.fixture(scope="session")
 def jupyter_lab(browser_stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     """A JupyterLab server on 127.0.0.1 with isolated state; stopped (with its kernels) after the session."""
-    lab = JupyterLab.start(tmp_path_factory.mktemp("jupyterlab"))
-    try:
+    with running_lab(tmp_path_factory.mktemp("jupyterlab")) as lab:
         yield lab
-    finally:
-        lab.stop()
 
 
 @pytest.fixture(scope="module")

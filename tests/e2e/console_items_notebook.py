@@ -6,6 +6,26 @@ that a failing one does not hide the others.
 
 from __future__ import annotations
 
+#: A chat room per ``room``: every message goes to everyone in the room as "user: text".
+CHAT_ROUTE = """\
+%%ws_route /chat/{room}
+from lihil import WebSocket
+from lihil.vendors import WebSocketDisconnect
+
+rooms: dict[str, set] = {}
+
+async def chat(ws: WebSocket, room: str, user: str = "anon") -> None:
+    await ws.accept()
+    members = rooms.setdefault(room, set())
+    members.add(ws)
+    try:
+        while True:
+            text = await ws.receive_text()
+            for member in list(members):
+                await member.send_text(f"{user}: {text}")
+    except WebSocketDisconnect:
+        members.discard(ws)"""
+
 ROUTES = [
     "%load_ext lihil_notebook",
     """\
@@ -28,24 +48,7 @@ from lihil import WebSocket
 async def typed(ws: WebSocket, n: int) -> None:
     await ws.accept()
     await ws.send_text(f"n={n}")""",
-    """\
-%%ws_route /chat/{room}
-from lihil import WebSocket
-from lihil.vendors import WebSocketDisconnect
-
-rooms: dict[str, set] = {}
-
-async def chat(ws: WebSocket, room: str, user: str = "anon") -> None:
-    await ws.accept()
-    members = rooms.setdefault(room, set())
-    members.add(ws)
-    try:
-        while True:
-            text = await ws.receive_text()
-            for member in list(members):
-                await member.send_text(f"{user}: {text}")
-    except WebSocketDisconnect:
-        members.discard(ws)""",
+    CHAT_ROUTE,
     """\
 %%ws_route /textonly
 from lihil import WebSocket

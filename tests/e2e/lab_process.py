@@ -19,7 +19,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,3 +206,13 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_lab(state_dir: Path, **options: Any) -> Iterator[JupyterLab]:
+    """``JupyterLab.start(state_dir, **options)``; stopped (with its kernels) on the way out."""
+    lab = JupyterLab.start(state_dir, **options)
+    try:
+        yield lab
+    finally:
+        lab.stop()

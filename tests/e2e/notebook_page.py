@@ -6,6 +6,7 @@ Selectors are JupyterLab 4's own DOM classes and commands; every wait is bounded
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -45,6 +46,31 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     nbformat.write(notebook, str(path))
     return path
+
+
+def run_all_in_new_page(chromium: Any, lab: JupyterLab, name: str, cells: list[str], artifacts: Path, *,
+                        notebook7: bool = False) -> Iterator[NotebookPage]:
+    """Write notebook ``name`` of ``cells`` into the lab, open it in a new page (JupyterLab, or Notebook 7's page),
+    Run All, check no cell failed, and yield the page; closed after. For module-scoped fixtures: ``yield from``."""
+    write_notebook(lab.root_dir / name, cells)
+    page = chromium.new_page()
+    page.set_default_timeout(30_000)
+    notebook = NotebookPage(page, lab, artifacts)
+    notebook.open(lab.notebook7_url(name) if notebook7 else lab.notebook_url(name))
+    notebook.run_all()
+    assert notebook.error_outputs() == []
+    try:
+        yield notebook
+    finally:
+        page.close()
+
+
+def run_all_in_front_end(chromium: Any, lab: JupyterLab, stem: str, cells: list[str], artifacts: Path,
+                         front_end: str) -> Iterator[NotebookPage]:
+    """:func:`run_all_in_new_page` for notebook ``<stem>-<front_end>.ipynb``: in JupyterLab where ``front_end`` is
+    "lab", else in Notebook 7's page."""
+    yield from run_all_in_new_page(chromium, lab, f"{stem}-{front_end}.ipynb", cells, artifacts,
+                                   notebook7=front_end != "lab")
 
 
 class NotebookPage:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.console_items_notebook import CHAT_ROUTE
 from tests.e2e.lab_process import JupyterLab
 from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
 
@@ -30,24 +31,7 @@ async def echo(ws: WebSocket) -> None:
     await ws.accept()
     while True:
         await ws.send_text(await ws.receive_text())""",
-    """\
-%%ws_route /chat/{room}
-from lihil import WebSocket
-from lihil.vendors import WebSocketDisconnect
-
-rooms: dict[str, set] = {}
-
-async def chat(ws: WebSocket, room: str, user: str = "anon") -> None:
-    await ws.accept()
-    members = rooms.setdefault(room, set())
-    members.add(ws)
-    try:
-        while True:
-            text = await ws.receive_text()
-            for member in list(members):
-                await member.send_text(f"{user}: {text}")
-    except WebSocketDisconnect:
-        members.discard(ws)""",
+    CHAT_ROUTE,
     """\
 from lihil_notebook import console
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.lab_process import JupyterLab
-from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
+from tests.e2e.notebook_page import NotebookPage, expect, run_all_in_new_page
 
 pytestmark = pytest.mark.e2e
 
@@ -42,17 +42,7 @@ view""",
 
 @pytest.fixture(scope="module")
 def hub_notebook(chromium: object, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
-    write_notebook(jupyter_lab.root_dir / "hub-console.ipynb", CELLS)
-    page = chromium.new_page()  # type: ignore[attr-defined]
-    page.set_default_timeout(30_000)
-    notebook = NotebookPage(page, jupyter_lab, ARTIFACTS)
-    notebook.open(jupyter_lab.notebook_url("hub-console.ipynb"))
-    notebook.run_all()
-    assert notebook.error_outputs() == []
-    try:
-        yield notebook
-    finally:
-        page.close()
+    yield from run_all_in_new_page(chromium, jupyter_lab, "hub-console.ipynb", CELLS, ARTIFACTS)
 
 
 def send_event(panel: object, event: str, payload: str) -> None:

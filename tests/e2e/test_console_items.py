@@ -20,7 +20,7 @@ import pytest
 from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
 from tests.e2e.console_items_notebook import CELLS
 from tests.e2e.lab_process import JupyterLab
-from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
+from tests.e2e.notebook_page import NotebookPage, expect, run_all_in_front_end
 
 pytestmark = pytest.mark.e2e
 
@@ -52,31 +52,16 @@ def open_details(root: Any) -> None:
     expect(root.locator(".lihil-console-details")).to_be_visible()
 
 
-def open_items(chromium: object, lab: JupyterLab, front_end: str) -> Iterator[NotebookPage]:
-    name = f"items-{front_end}.ipynb"
-    write_notebook(lab.root_dir / name, CELLS)
-    page = chromium.new_page()  # type: ignore[attr-defined]
-    page.set_default_timeout(30_000)
-    notebook = NotebookPage(page, lab, ARTIFACTS)
-    notebook.open(lab.notebook_url(name) if front_end == "lab" else lab.notebook7_url(name))
-    notebook.run_all()
-    assert notebook.error_outputs() == []
-    try:
-        yield notebook
-    finally:
-        page.close()
-
-
 @pytest.fixture(scope="module", params=FRONT_ENDS)
 def items(request: pytest.FixtureRequest, chromium: object, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
     """The items notebook after Run All, in JupyterLab and in Notebook 7."""
-    yield from open_items(chromium, jupyter_lab, request.param)
+    yield from run_all_in_front_end(chromium, jupyter_lab, "items", CELLS, ARTIFACTS, request.param)
 
 
 @pytest.fixture(scope="module")
 def lab_items(chromium: object, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
     """The items notebook after Run All, in JupyterLab only."""
-    yield from open_items(chromium, jupyter_lab, "lab-only")
+    yield from run_all_in_front_end(chromium, jupyter_lab, "items", CELLS, ARTIFACTS, "lab-only")
 
 
 @pytest.fixture(scope="module")

@@ -45,24 +45,10 @@ def test_6_after_a_kernel_restart_the_console_says_it_is_disconnected(
     notebook_page.screenshot("console-after-restart", root)
 
 
-ROUTE_CELLS = [
-    "%load_ext lihil_notebook",
-    """\
-%%ws_route /echo
-from lihil import WebSocket
-
-async def echo(ws: WebSocket) -> None:
-    await ws.accept()
-    async for text in ws.iter_text():
-        await ws.send_text(text)""",
-    "from lihil_notebook import console\nconsole('/echo', connect=True)",
-]
-
-
 def test_trap_7_shut_down_all_kernels_then_reopen(jupyter_lab: JupyterLab, notebook_page: NotebookPage) -> None:
     """Issue 21 trap 7: after "Shut Down All Kernels" the console says so (not "◌ closing…" forever), and the
     notebook reopened without its widgets shows the route card's text, not "model not found"."""
-    write_notebook(jupyter_lab.root_dir / "shutdown.ipynb", ROUTE_CELLS)
+    write_notebook(jupyter_lab.root_dir / "shutdown.ipynb", CELLS)
     notebook_page.open(jupyter_lab.notebook_url("shutdown.ipynb"))
     notebook_page.run_all()
     page = notebook_page.page

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
+from tests.e2e.console_items_notebook import CHAT_ROUTE
 from tests.e2e.lab_process import JupyterLab
-from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
+from tests.e2e.notebook_page import NotebookPage, expect, run_all_in_front_end
 
 pytestmark = pytest.mark.e2e
 
@@ -33,48 +34,17 @@ async def echo(ws: WebSocket, room: str, upper: bool) -> None:
     await ws.accept()
     async for text in ws.iter_text():
         await ws.send_text(text.upper() if upper else text)""",
-    """\
-%%ws_route /chat/{room}
-from lihil import WebSocket
-from lihil.vendors import WebSocketDisconnect
-
-rooms: dict[str, set] = {}
-
-async def chat(ws: WebSocket, room: str, user: str = "anon") -> None:
-    await ws.accept()
-    members = rooms.setdefault(room, set())
-    members.add(ws)
-    try:
-        async for text in ws.iter_text():
-            for member in list(members):
-                await member.send_text(f"{user}: {text}")
-    finally:
-        members.discard(ws)""",
+    CHAT_ROUTE,
     "from lihil_notebook import console\necho = console('/echo/lobby?upper=maybe')\necho.add_class('e2e-echo')\necho",
     "chat = console('/chat/kitchen?user=cat')\nchat.add_class('e2e-chat')\nchat",
     "pair = console('/chat/hall?user=ann', sessions=['ann', 'bob'])\npair.add_class('e2e-pair')\npair",
 ]
 
 
-def open_traps(chromium: Any, lab: JupyterLab, front_end: str) -> Iterator[NotebookPage]:
-    name = f"traps-{front_end}.ipynb"
-    write_notebook(lab.root_dir / name, CELLS)
-    page = chromium.new_page()
-    page.set_default_timeout(30_000)
-    notebook = NotebookPage(page, lab, ARTIFACTS)
-    notebook.open(lab.notebook_url(name) if front_end == "lab" else lab.notebook7_url(name))
-    notebook.run_all()
-    assert notebook.error_outputs() == []
-    try:
-        yield notebook
-    finally:
-        page.close()
-
-
 @pytest.fixture(scope="module", params=FRONT_ENDS)
 def traps(request: pytest.FixtureRequest, chromium: Any, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
     """The traps notebook after Run All, in JupyterLab and in Notebook 7."""
-    yield from open_traps(chromium, jupyter_lab, request.param)
+    yield from run_all_in_front_end(chromium, jupyter_lab, "traps", CELLS, ARTIFACTS, request.param)
 
 
 def lab_only(notebook: NotebookPage) -> None:

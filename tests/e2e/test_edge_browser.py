@@ -154,6 +154,17 @@ def token_off(pg: Playground) -> None:
         pg.set_token("off")
 
 
+def attack_from_another_port(browser: Any, host: str, served: Playground) -> tuple[str, Any]:
+    """Run ATTACK against ``served`` from a page at ``http://<host>:<a free port>``: that origin and the results."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        origin = f"http://{host}:{other.getsockname()[1]}"
+    page = attacker_page(browser, origin)
+    results = page.evaluate(ATTACK, f"http://127.0.0.1:{served.port}")
+    page.close()
+    return origin, results
+
+
 def attacker_page(browser: Any, origin: str) -> Any:
     """A page at ``origin`` with the attacker's markup (served by the test, as the attacker's server did)."""
     page = browser.new_page()
@@ -194,12 +205,7 @@ def test_a_page_on_another_local_port_gets_nothing_even_after_the_user_opened_th
     assert seen.calls == ["echo"]
     # A page on another port of the same 127.0.0.1 (a dev server, another user's server): the browser sends it
     # the cookie too (cookies ignore ports), but its Origin is not ours.
-    with socket.socket() as other:
-        other.bind(("127.0.0.1", 0))
-        origin = f"http://127.0.0.1:{other.getsockname()[1]}"
-    page = attacker_page(browser, origin)
-    results = page.evaluate(ATTACK, f"http://127.0.0.1:{served.port}")
-    page.close()
+    origin, results = attack_from_another_port(browser, "127.0.0.1", served)
     mine.close()
     # Cross-origin, the page cannot read what fetch got; the server says what happened.
     assert results["ws"] == "refused", results
@@ -210,12 +216,7 @@ def test_a_page_on_another_local_port_gets_nothing_even_after_the_user_opened_th
 def test_with_the_token_off_a_page_on_another_local_port_still_gets_nothing(browser: Any, served: Playground,
                                                                             seen: Seen) -> None:
     token_off(served)
-    with socket.socket() as other:
-        other.bind(("127.0.0.1", 0))
-        origin = f"http://localhost:{other.getsockname()[1]}"
-    page = attacker_page(browser, origin)
-    results = page.evaluate(ATTACK, f"http://127.0.0.1:{served.port}")
-    page.close()
+    origin, results = attack_from_another_port(browser, "localhost", served)
     assert results["ws"] == "refused", results
     assert seen.calls == ["secret"]  # a cross-origin GET runs (it cannot read the answer: CORS), as in Jupyter
     assert [r.value for r in served.refusals] == [origin, origin]  # the POST, the WebSocket

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.lab_process import JupyterLab
-from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
+from tests.e2e.notebook_page import NotebookPage, expect, run_all_in_new_page
 
 pytestmark = pytest.mark.e2e
 
@@ -69,17 +69,7 @@ private""",
 
 @pytest.fixture(scope="module")
 def events_notebook(chromium: object, jupyter_lab: JupyterLab) -> Iterator[NotebookPage]:
-    write_notebook(jupyter_lab.root_dir / "hub-events.ipynb", CELLS)
-    page = chromium.new_page()  # type: ignore[attr-defined]
-    page.set_default_timeout(30_000)
-    notebook = NotebookPage(page, jupyter_lab, ARTIFACTS)
-    notebook.open(jupyter_lab.notebook_url("hub-events.ipynb"))
-    notebook.run_all()
-    assert notebook.error_outputs() == []
-    try:
-        yield notebook
-    finally:
-        page.close()
+    yield from run_all_in_new_page(chromium, jupyter_lab, "hub-events.ipynb", CELLS, ARTIFACTS)
 
 
 def test_the_hub_row_offers_the_channels_events_and_fills_the_payload_skeleton(events_notebook: NotebookPage) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.lab_process import JupyterLab
+from tests.e2e.lab_process import JupyterLab, running_lab
 from tests.e2e.notebook_page import NotebookPage, expect, write_notebook
 
 pytestmark = pytest.mark.e2e
@@ -114,12 +114,8 @@ DIRECT_FETCH = """async (url) => {
 @pytest.fixture(scope="module")
 def hub_lab(browser_stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     """JupyterLab that accepts being opened under a non-local host name (as a hub's single-user server does)."""
-    lab = JupyterLab.start(tmp_path_factory.mktemp("hub-lab"),
-                           extra_arguments=["--ServerApp.allow_remote_access=True"])
-    try:
+    with running_lab(tmp_path_factory.mktemp("hub-lab"), extra_arguments=["--ServerApp.allow_remote_access=True"]) as lab:
         yield lab
-    finally:
-        lab.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,26 @@ class Room(ChannelBase):
         return os.getpid()
 
 
+def hub_with(*channels: type[ChannelBase], **kwargs: Any) -> SocketHub:
+    """A hub at ``/ws`` (``kwargs`` to SocketHub) serving ``channels``."""
+    hub = SocketHub("/ws", **kwargs)
+    for cls in channels:
+        hub.channel(cls)
+    return hub
+
+
+class ChatRoom(ChannelBase):
+    """``room:{room_id}``: a chat goes to everyone in the room; ``version`` answers 1."""
+
+    topic = Topic("room:{room_id}")
+
+    async def on_chat(self, payload: Any) -> None:
+        await self.publish(payload, event="chat")
+
+    async def on_version(self) -> int:
+        return 1
+
+
 def redis_hub_app(url: str, **bus_settings: Any) -> Lihil:
     """A hub on a RedisSocketBus; the app's lifespan closes the bus's connections at shutdown."""
     bus = RedisSocketBus(url, **bus_settings)

@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -19,13 +18,16 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
+
+from benchmarks.bench_support import free_port, stop
 
 START_TIMEOUT = 10.0
 """Seconds a server (uvicorn or redis-server) may take to start answering."""
@@ -34,12 +36,6 @@ STOP_TIMEOUT = 5.0
 FRAME_TIMEOUT = 5.0
 """Seconds a test waits for one expected frame."""
 HERE = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, step: float = 0.02) -> None:
@@ -152,6 +148,17 @@ def require_redis_server() -> str:
     pytest.skip(f"redis-server is not on PATH; {how} to run the Redis tests")
 
 
+@contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    """A started :class:`RedisServer` (skipped or failed as :func:`require_redis_server` says where there is none);
+    stopped by its pid, and its temp folder removed, on the way out."""
+    server = RedisServer(require_redis_server()).start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
 class RedisServer:
     """A real redis-server on 127.0.0.1:``port`` in a temp dir, no persistence; stopped by its pid."""
 
@@ -195,7 +202,7 @@ class RedisServer:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        stop_pid(proc)
+        stop(proc, timeout=STOP_TIMEOUT)
 
     def restart(self) -> None:
         """Stop by pid, then start again on the same port."""
@@ -205,16 +212,6 @@ class RedisServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def stop_pid(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(STOP_TIMEOUT)
 
 
 # --- uvicorn processes -------------------------------------------------------------------------------------------
@@ -247,7 +244,7 @@ class UvicornProcess:
         return True
 
     def stop(self) -> None:
-        stop_pid(self.proc)
+        stop(self.proc, timeout=STOP_TIMEOUT)
         if self.proc.stderr:
             self.proc.stderr.close()
 

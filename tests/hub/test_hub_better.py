@@ -11,25 +11,8 @@ import pytest
 
 from lihil import ChannelBase, InMemorySocketBus, Lihil, SocketHub, Topic
 from lihil.socket import MessageEnvelope, RedisSocketBus, SocketBus
+from tests.hub.hub_apps import ChatRoom, hub_with
 from tests.hub.hub_support import FRAME_TIMEOUT, HubClient, RawClient
-
-
-class Room(ChannelBase):
-    topic = Topic("room:{room_id}")
-
-    async def on_chat(self, payload: Any) -> None:
-        await self.publish(payload, event="chat")
-
-    async def on_version(self) -> int:
-        return 1
-
-
-def hub_with(*channels: type[ChannelBase], **kwargs: Any) -> SocketHub:
-    hub = SocketHub("/ws", **kwargs)
-    for cls in channels:
-        hub.channel(cls)
-    return hub
-
 
 LEGACY_WARNING = "ignore:remove second argument of ws_handler:DeprecationWarning"  # uvicorn's legacy impl, not ours
 
@@ -37,7 +20,7 @@ LEGACY_WARNING = "ignore:remove second argument of ws_handler:DeprecationWarning
 @pytest.mark.filterwarnings(LEGACY_WARNING)
 @pytest.mark.parametrize("ws", ["websockets-sansio", "websockets", "wsproto"])
 def test_the_default_bus_is_shared_so_a_broadcast_reaches_every_member(serve: Any, ws: str) -> None:
-    server = serve(Lihil(hub_with(Room)), ws=ws)  # under each of uvicorn's WebSocket implementations
+    server = serve(Lihil(hub_with(ChatRoom)), ws=ws)  # under each of uvicorn's WebSocket implementations
     with HubClient(server.url()) as a, HubClient(server.url()) as b:
         a.join("room:1", ref="ja")
         b.join("room:1", ref="jb")
@@ -47,14 +30,19 @@ def test_the_default_bus_is_shared_so_a_broadcast_reaches_every_member(serve: An
         assert (got_b["payload"], got_b["join_ref"], got_b["seq"]) == ({"t": "hi"}, "jb", 2)
 
 
+def chat_from_binary(text: HubClient, binary: HubClient) -> None:
+    """Both clients join room:1; the binary one chats, and both receive it."""
+    text.join("room:1")
+    binary.join("room:1")
+    binary.send("room:1", "chat", "from binary", ref="c")
+    assert binary.recv_event("chat")["payload"] == "from binary"
+    assert text.recv_event("chat")["payload"] == "from binary"
+
+
 def test_text_and_binary_frames_both_work_and_replies_are_text_json_as_lihil_sends(serve: Any) -> None:
-    server = serve(Lihil(hub_with(Room)))
+    server = serve(Lihil(hub_with(ChatRoom)))
     with HubClient(server.url(), binary=False) as text, HubClient(server.url(), binary=True) as binary:
-        text.join("room:1")
-        binary.join("room:1")
-        binary.send("room:1", "chat", "from binary", ref="c")
-        assert binary.recv_event("chat")["payload"] == "from binary"
-        assert text.recv_event("chat")["payload"] == "from binary"
+        chat_from_binary(text, binary)
         text.send("room:1", "version", ref="v")
         assert text.recv()["payload"]["response"] == 1
         assert text.frame_types == ["text"] * 3
@@ -62,29 +50,25 @@ def test_text_and_binary_frames_both_work_and_replies_are_text_json_as_lihil_sen
 
 
 def test_reply_frames_match_mirrors_the_frame_type_each_client_sends(serve: Any) -> None:
-    server = serve(Lihil(hub_with(Room, reply_frames="match")))
+    server = serve(Lihil(hub_with(ChatRoom, reply_frames="match")))
     with HubClient(server.url(), binary=False) as text, HubClient(server.url(), binary=True) as binary:
-        text.join("room:1")
-        binary.join("room:1")
-        binary.send("room:1", "chat", "from binary", ref="c")
-        assert binary.recv_event("chat")["payload"] == "from binary"
-        assert text.recv_event("chat")["payload"] == "from binary"
+        chat_from_binary(text, binary)
         assert text.frame_types == ["text"] * 2
         assert binary.frame_types == ["binary"] * 2  # replies and broadcasts, in the frame type it sends
 
 
 def test_reply_frames_must_be_one_of_the_two_modes() -> None:
     with pytest.raises(ValueError, match=r"reply_frames= expects one of \('text', 'match'\), got 'mirror'"):
-        hub_with(Room, reply_frames="mirror")
+        hub_with(ChatRoom, reply_frames="mirror")
 
 
 def test_a_bus_instance_can_be_shared_by_two_hubs(serve: Any) -> None:
     shared = InMemorySocketBus()
     app: Lihil[None] = Lihil()
-    app.include(hub_with(Room, bus=shared), SocketHub("/other", bus=shared))
+    app.include(hub_with(ChatRoom, bus=shared), SocketHub("/other", bus=shared))
     other = app.get_route("/other")
     assert isinstance(other, SocketHub)
-    other.channel(Room)
+    other.channel(ChatRoom)
     server = serve(app)
     with HubClient(server.url("/ws")) as a, HubClient(server.url("/other")) as b:
         a.join("room:1")
@@ -106,7 +90,7 @@ def test_a_bus_instance_can_be_shared_by_two_hubs(serve: Any) -> None:
 def test_bad_input_gets_an_error_reply_and_the_connection_stays_open(
     serve: Any, frame: str, ref: str | None, says: str
 ) -> None:
-    server = serve(Lihil(hub_with(Room)))
+    server = serve(Lihil(hub_with(ChatRoom)))
     with HubClient(server.url()) as a:
         a.send_raw(frame)
         reply = a.recv()
@@ -140,7 +124,7 @@ def test_a_slow_subscriber_is_closed_with_1013_and_does_not_hold_up_the_room(
     bus: SocketBus = InMemorySocketBus()
     if bus_kind == "redis":  # the same on Redis: its reader hands envelopes to the outboxes and never waits
         bus = RedisSocketBus(request.getfixturevalue("redis_server").url)
-    server = serve(Lihil(hub_with(Room, Megaphone, max_send_queue=limit, bus=bus)), ws=ws)
+    server = serve(Lihil(hub_with(ChatRoom, Megaphone, max_send_queue=limit, bus=bus)), ws=ws)
     received: list[int] = []
     slow = RawClient(server.port)
     try:
@@ -221,7 +205,7 @@ def test_channels_can_be_replaced_on_a_live_hub(serve: Any) -> None:
 
 
 def test_an_http_request_to_a_hub_is_told_it_is_a_websocket_route(serve: Any) -> None:
-    server = serve(Lihil(hub_with(Room)))
+    server = serve(Lihil(hub_with(ChatRoom)))
     response = httpx.get(f"http://127.0.0.1:{server.port}/ws", timeout=FRAME_TIMEOUT)
     assert response.status_code == 426 and "WebSocket route" in response.text
 
@@ -244,7 +228,7 @@ def test_replayed_and_live_envelopes_arrive_in_order_without_duplicates(serve: A
 
 def test_the_bus_can_be_replaced_on_a_live_hub(serve: Any) -> None:
     first, second = InMemorySocketBus(), InMemorySocketBus()
-    hub = hub_with(Room, bus=first)
+    hub = hub_with(ChatRoom, bus=first)
     server = serve(Lihil(hub))
     with HubClient(server.url()) as old:
         old.join("room:1")

@@ -8,26 +8,15 @@ from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 import lihil.socket.hub as hub_module
-from lihil import ChannelBase, InMemorySocketBus, Lihil, SocketHub, Topic, WebSocket, WebSocketRoute
+from lihil import InMemorySocketBus, Lihil, SocketHub, WebSocket, WebSocketRoute
 from lihil.socket import ISocket, SocketBus
 from lihil.socket.hub import ChannelFactory, SocketSession
+from tests.hub.hub_apps import ChatRoom, hub_with
 from tests.hub.hub_support import HubClient
 
 
-class Room(ChannelBase):
-    topic = Topic("room:{room_id}")
-
-    async def on_chat(self, payload: Any) -> None:
-        await self.publish(payload, event="chat")
-
-    async def on_version(self) -> int:
-        return 1
-
-
 def room_hub(**kwargs: Any) -> SocketHub:
-    hub = SocketHub("/ws", **kwargs)
-    hub.channel(Room)
-    return hub
+    return hub_with(ChatRoom, **kwargs)
 
 
 async def bus_in_graph(hub: SocketHub) -> SocketBus:
@@ -47,7 +36,8 @@ def test_a_session_built_with_lihils_spelling_serves_the_channels_on_the_hubs_ow
     async def serve_by_hand(ws: WebSocket) -> None:
         async with hub.graph.ascope() as scope:
             bus = await scope.aresolve(SocketBus)  # lihil's way to get the bus: the hub's, shared
-            session = SocketSession(ISocket(ws), bus, scope, channel_fractories=[ChannelFactory(Room.topic, Room)])
+            session = SocketSession(ISocket(ws), bus, scope,
+                                    channel_fractories=[ChannelFactory(ChatRoom.topic, ChatRoom)])
             async with session:
                 await session.run()
 
@@ -63,7 +53,7 @@ def test_a_session_built_with_lihils_spelling_serves_the_channels_on_the_hubs_ow
 
 def test_channel_factories_and_lihils_spelling_are_one_parameter() -> None:
     socket, bus, graph = ISocket(object()), InMemorySocketBus(), room_hub().graph
-    factories = [ChannelFactory(Room.topic, Room)]
+    factories = [ChannelFactory(ChatRoom.topic, ChatRoom)]
     with pytest.raises(TypeError, match=r"channel_factories= or its alias channel_fractories=.*not both"):
         SocketSession(socket, bus, graph, channel_factories=factories, channel_fractories=factories)
     with pytest.raises(TypeError, match=r"channel_factories= expects a sequence of ChannelFactory .*got None"):
@@ -71,7 +61,7 @@ def test_channel_factories_and_lihils_spelling_are_one_parameter() -> None:
     with pytest.raises(TypeError, match=r"channel_fractories= expects a sequence of ChannelFactory .*got Channel"):
         SocketSession(socket, bus, graph, channel_fractories=factories[0])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"channel_factories= expects a sequence of ChannelFactory .*got \[<class"):
-        SocketSession(socket, bus, graph, [Room])  # type: ignore[list-item]
+        SocketSession(socket, bus, graph, [ChatRoom])  # type: ignore[list-item]
 
 
 # --- SocketBus from the hub's graph --------------------------------------------------------------------------------

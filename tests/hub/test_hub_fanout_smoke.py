@@ -4,30 +4,17 @@ import json
 import math
 import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.bench_support import run_in_own_session
+
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "hub_fanout.py"
 RUN_TIMEOUT = 180.0
 METRICS = ("deliveries_per_s", "cpu_us_per_delivery")
-
-
-def run_in_own_session(argv: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` in its own process group, so a timeout also ends the servers it started."""
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          start_new_session=True) as proc:
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 def test_quick_fanout_benchmark_reports_sane_figures(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from lihil import (
     use,
 )
 from lihil.errors import SockRejectedError
+from tests.hub.hub_apps import hub_with
 from tests.hub.hub_support import HubClient, wait_until
 
 
@@ -116,9 +117,7 @@ class Commands(ChannelBase):
 
 
 def test_typed_payloads_struct_replies_and_errors(serve: Any, caplog: pytest.LogCaptureFixture) -> None:
-    hub = SocketHub("/ws")
-    hub.channel(Commands)
-    server = serve(Lihil(hub))
+    server = serve(Lihil(hub_with(Commands)))
     with HubClient(server.url()) as a:
         a.join("cmd:x", ref="j")
         a.send("cmd:x", "ping", {"ok": True}, ref="p1")
@@ -162,10 +161,7 @@ def test_on_join_receives_only_the_topic_params_it_declares(serve: Any) -> None:
             seen.append(params)
             await super().on_join()
 
-    hub = SocketHub("/ws")
-    hub.channel(Scoped)
-    hub.channel(Everything)
-    server = serve(Lihil(hub))
+    server = serve(Lihil(hub_with(Scoped, Everything)))
     with HubClient(server.url()) as a:
         a.join("org:acme/room:lobby")
         a.join("all:1:2", ref="j2")
@@ -185,10 +181,7 @@ def test_the_most_specific_topic_pattern_wins(serve: Any) -> None:
         async def on_who(self) -> str:
             return "specific"
 
-    hub = SocketHub("/ws")
-    hub.channel(Any_)
-    hub.channel(Specific)
-    server = serve(Lihil(hub))
+    server = serve(Lihil(hub_with(Any_, Specific)))
     with HubClient(server.url()) as a:
         a.join("room:vip:1")
         a.send("room:vip:1", "who", ref="w")
@@ -305,9 +298,7 @@ def test_replay_after_runs_after_the_join_reply(serve: Any) -> None:
         async def replay_after(self, event_id: str | None) -> list[MessageEnvelope]:
             return [MessageEnvelope(self.resolved_topic, "missed", {"after": event_id}, event_id="e2")]
 
-    hub = SocketHub("/ws")
-    hub.channel(Replaying)
-    server = serve(Lihil(hub))
+    server = serve(Lihil(hub_with(Replaying)))
     with HubClient(server.url()) as a:
         ack = a.join("log:1", ref="j", last_event_id="e1")
         assert ack["payload"]["response"]["replay_supported"] is True
@@ -333,10 +324,7 @@ def test_task_failure_policies(serve: Any, caplog: pytest.LogCaptureFixture) -> 
         task_exception_close_code = 4500
         task_exception_close_reason = "Task failed"
 
-    hub = SocketHub("/ws")
-    hub.channel(Erroring)
-    hub.channel(Closing)
-    server = serve(Lihil(hub))
+    server = serve(Lihil(hub_with(Erroring, Closing)))
     with caplog.at_level(logging.ERROR, logger="lihil.socket.channel"), HubClient(server.url()) as a:
         a.join("err:1")
         a.send("err:1", "go", ref="g")
@@ -373,9 +361,7 @@ def test_tasks_are_cancelled_when_the_client_exits(serve: Any) -> None:
                     raise
             self.start_task("tick", forever())
 
-    hub = SocketHub("/ws")
-    hub.channel(Ticking)
-    server = serve(Lihil(hub))
+    server = serve(Lihil(hub_with(Ticking)))
     with HubClient(server.url()) as a:
         a.join("tick:1")
         a.send("tick:1", "start", ref="s")

@@ -3,9 +3,6 @@ between members connected to different workers (a real multi-worker uvicorn, a r
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.core.test_run import LogLines, _free_port, stop_service
-from tests.hub.hub_support import HubClient, RedisServer, require_redis_server
+from tests.core.test_run import LogLines, _free_port, start_service, stop_service
+from tests.hub.hub_support import HubClient, redis_server
 
 SERVICE = textwrap.dedent(
     """
@@ -46,21 +43,15 @@ MAX_CLIENTS = 24
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    server = RedisServer(require_redis_server()).start()
-    try:
+    with redis_server() as server:
         yield server.url
-    finally:
-        server.cleanup()  # stopped by its pid, and its temp folder removed
 
 
 def test_a_room_spans_the_worker_processes_of_lihil_run(tmp_path: Path, redis_url: str) -> None:
     script = tmp_path / "rooms_service.py"
     script.write_text(SERVICE)
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("LIHIL_")}
-    proc = subprocess.Popen(
-        [sys.executable, str(script), "--server.PORT", str(port), "--server.WORKERS", "2"],
-        cwd="/", env={**env, "ROOMS_REDIS_URL": redis_url}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = start_service(script, port, workers=2, env={"ROOMS_REDIS_URL": redis_url})
     workers: list[psutil.Process] = []
     clients: list[HubClient] = []
     try:

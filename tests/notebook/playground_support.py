@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -29,6 +30,13 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         (PAUSES[-1] if PAUSES else time.sleep)(0.005)
+
+
+def cancel_and_close(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` (left waiting on ``loop``), let it finish on ``loop``, then close ``loop``."""
+    task.cancel()
+    loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+    loop.close()
 
 
 def server_threads() -> list[threading.Thread]:

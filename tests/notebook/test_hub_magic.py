@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 
 from lihil import ChannelBase, Topic
 from lihil_notebook import Playground, Session, playground
-from tests.hub.hub_support import RedisServer, require_redis_server
+from tests.hub.hub_support import redis_server
 from tests.notebook.playground_support import WAIT, wait_for
 from tests.notebook.test_magics import run
 
@@ -89,11 +89,8 @@ def test_bad_hub_cells_are_clear_errors(ip: Any, cell: str, message: str) -> Non
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    server = RedisServer(require_redis_server()).start()
-    try:
+    with redis_server() as server:
         yield server.url
-    finally:
-        server.cleanup()  # stopped by its pid, and its temp folder removed
 
 
 class Room(ChannelBase):

@@ -65,14 +65,19 @@ def unexpected_errors(notebook: NotebookNode) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_notebook_is_committed_clean(name: str) -> None:
+def assert_committed_clean(name: str) -> None:
+    """notebooks/tests/<name>.ipynb is valid, on our kernelspec, and committed without outputs."""
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     nbformat.validate(notebook)
     assert notebook.metadata.kernelspec == KERNELSPEC
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, f"{name}: clear outputs before committing"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_committed_clean(name: str) -> None:
+    assert_committed_clean(name)
 
 
 def test_echo_notebook_shows_the_route_and_keeps_handler_prints_out_of_cells(tmp_path: Path) -> None:

@@ -12,23 +12,18 @@ import pytest
 from lihil import Param, WebSocket
 from lihil_notebook import LogEntry, Playground, Session, SessionClosedError
 from lihil_notebook.client.frames import Outbox, OutboxFull
+from tests.console.console_routes import frames, send_back
 from tests.notebook.playground_support import WAIT, wait_for
 
 
 async def mirror(ws: WebSocket) -> None:
     """Sends back what it gets, text as text and bytes as bytes; "bye" closes with 4000."""
     await ws.accept()
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") == "bye":
+    async for data in frames(ws):
+        if data == "bye":
             await ws.close(4000, "asked to leave")
             return
-        if message.get("text") is not None:
-            await ws.send_text(message["text"])
-        else:
-            await ws.send_bytes(message["bytes"])
+        await send_back(ws, data)
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbformat import NotebookNode
 
 from tests.notebook.test_kernel_notebooks import (
-    KERNELSPEC,
-    NOTEBOOKS,
+    assert_committed_clean,
     run_notebook,
     tagged,
     unexpected_errors,
@@ -25,12 +23,7 @@ NAMES = ["background_listener", "python_errors"]
 
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_is_committed_clean(name: str) -> None:
-    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    nbformat.validate(notebook)
-    assert notebook.metadata.kernelspec == KERNELSPEC
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{name}: clear outputs before committing"
+    assert_committed_clean(name)
 
 
 def test_a_background_listener_does_not_freeze_the_session(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from lihil import WebSocket
 from lihil_notebook import LogEntry, Playground, Session
-from tests.notebook.playground_support import WAIT, wait_for
-from tests.notebook.test_session_wire import open_descriptors
+from tests.notebook.playground_support import WAIT, cancel_and_close, wait_for
+from tests.notebook.test_session_wire import descriptors_back_to, open_descriptors
 
 SESSIONS = 100
 
@@ -63,16 +63,9 @@ def test_ctrl_c_during_an_awaited_receive_leaves_the_session_live(echo_pg: Playg
         assert asyncio.run(session.areceive(timeout=2)) == "after"
         asyncio.run(talk(session))
     finally:
-        task.cancel()
-        loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
-        loop.close()
+        cancel_and_close(loop, task)
     session.close()
     assert session.close_code == 1000
-
-
-def descriptors_back_to(before: int) -> None:
-    gc.collect()
-    wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
 
 
 def test_sessions_on_kept_loops_leave_no_descriptor(echo_pg: Playground) -> None:

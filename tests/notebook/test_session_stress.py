@@ -16,8 +16,8 @@ from websockets.asyncio.server import ServerConnection
 
 from lihil import WebSocket
 from lihil_notebook import LogEntry, Playground, SessionClosedError
-from tests.notebook.playground_support import WAIT, wait_for
-from tests.notebook.test_session_wire import open_descriptors, plain_server
+from tests.notebook.playground_support import WAIT, cancel_and_close, wait_for
+from tests.notebook.test_session_wire import descriptors_back_to, open_descriptors, plain_server
 
 BIG = 300 * 1024  # more than one read of the socket takes
 FAKE_FRAME = b"\x81\x04evil"  # a binary message's bytes that would read as a text frame if parsed out of place
@@ -150,8 +150,7 @@ def test_a_connection_dropped_while_a_loop_awaits_ends_the_wait_and_frees_the_so
 
         asyncio.run(exchange_then_wait())
         assert dropped.is_set() and session.closed and session.close_code == 1006
-        gc.collect()
-        wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
+        descriptors_back_to(before)
 
 
 def test_a_loop_stopped_in_the_middle_of_a_wait_does_not_keep_the_reading(pg: Playground) -> None:
@@ -172,9 +171,7 @@ def test_a_loop_stopped_in_the_middle_of_a_wait_does_not_keep_the_reading(pg: Pl
         session.send("after")
         assert session.receive(timeout=WAIT) == "after"  # read by the server loop, not the stopped one
     finally:
-        task.cancel()
-        loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
-        loop.close()
+        cancel_and_close(loop, task)
     session.close()
     assert session.close_code == 1000
 
@@ -194,8 +191,7 @@ def test_loops_that_read_for_a_session_and_finish_leave_no_descriptors(pg: Playg
     before = open_descriptors()
     for _ in range(30):  # a new event loop each time, as asyncio.run makes
         asyncio.run(exchanges())
-    gc.collect()
-    wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
+    descriptors_back_to(before)
 
 
 MiB = 1024 * 1024
@@ -245,5 +241,4 @@ def test_a_connection_aborted_in_the_middle_of_a_frame_keeps_what_came_and_frees
         assert (session.closed, session.close_code) == (True, 1006)
         received = [e.data for e in session.log if e.direction == "received" and e.kind in ("text", "binary")]
         assert received == expected_messages
-        gc.collect()
-        wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
+        descriptors_back_to(before)

@@ -17,6 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from lihil import WebSocket
 from lihil_notebook import LogEntry, Playground
+from tests.console.console_routes import frames
 from tests.notebook.playground_support import WAIT, wait_for
 
 
@@ -89,14 +90,8 @@ def test_a_greeting_sent_with_the_handshake_is_received(pg: Playground) -> None:
 async def count_bytes(ws: WebSocket) -> None:
     """Answers each message with its type and length, so big frames need not travel back."""
     await ws.accept()
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is not None:
-            await ws.send_text(f"text {len(message['text'])}")
-        else:
-            await ws.send_text(f"bytes {len(message['bytes'])}")
+    async for data in frames(ws):
+        await ws.send_text(f"{'text' if isinstance(data, str) else 'bytes'} {len(data)}")
 
 
 def test_frames_bigger_than_the_socket_buffer_keep_their_order(pg: Playground) -> None:
@@ -141,6 +136,12 @@ def open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def descriptors_back_to(before: int) -> None:
+    """Collect garbage, then wait until this process holds no more descriptors than ``before``."""
+    gc.collect()
+    wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
+
+
 def test_closed_sessions_and_finished_loops_leave_no_descriptors(pg: Playground) -> None:
     pg.mount_ws("/count", count_bytes)
 
@@ -159,5 +160,4 @@ def test_closed_sessions_and_finished_loops_leave_no_descriptors(pg: Playground)
     before = open_descriptors()
     for _ in range(30):  # a new event loop each time, as asyncio.run makes
         assert asyncio.run(one_exchange()) == "text 2"
-    gc.collect()
-    wait_for(lambda: open_descriptors() <= before, f"descriptors back to {before} (now {open_descriptors()})")
+    descriptors_back_to(before)

@@ -48,7 +48,7 @@ def render_entry(
                 f'<pre class="lihil-log-data">{html.escape(str(entry.data))}</pre></div>')
     clock = time.strftime("%H:%M:%S", time.localtime(entry.time)) + f".{int(entry.time * 1000) % 1000:03d}"
     # Control frames and events show what they are; data frames their size.
-    size = _format_size(entry.size) if entry.kind in ("text", "binary") else entry.kind
+    size = format_size(entry.size) if entry.kind in ("text", "binary") else entry.kind
     body = _payload_text(entry, max_text_chars=max_text_chars, max_binary_bytes=max_binary_bytes)
     opcode = ""
     if frames:
@@ -274,7 +274,8 @@ def _payload_text(entry: LogEntry, *, max_text_chars: int, max_binary_bytes: int
     return data
 
 
-def _format_size(size: int) -> str:
+def format_size(size: int) -> str:
+    """A byte count for people: ``512 B``, ``1.5 KiB``, ``2.0 MiB``."""
     if size < 1024:
         return f"{size} B"
     if size < 1024 * 1024:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 
+from .log_view import format_size
+
 SECONDS = 60
 """Default number of one-second buckets a sparkline draws."""
 
@@ -56,7 +58,7 @@ class Sparkline:
         rate, volume = messages[-2], sizes[-2]  # the last complete second
         return (f"{_svg(messages, '#1a73e8', 'messages')}{_svg(sizes, '#188038', 'bytes')}"
                 f"<span class='lihil-sparkline-rate' title='the last full second; the peak of the last "
-                f"{self.seconds} s'>{rate} msg/s · {_bytes(volume)}/s · peak {max(messages)} msg/s</span>")
+                f"{self.seconds} s'>{rate} msg/s · {format_size(volume)}/s · peak {max(messages)} msg/s</span>")
 
 
 def _svg(values: list[int], color: str, what: str) -> str:
@@ -66,11 +68,3 @@ def _svg(values: list[int], color: str, what: str) -> str:
     return (f'<svg class="lihil-sparkline lihil-sparkline-{what}" width="{_WIDTH}" height="{_HEIGHT}" '
             f'viewBox="0 0 {_WIDTH} {_HEIGHT}"><title>{what} per second, peak {top}</title>'
             f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{points}"/></svg>')
-
-
-def _bytes(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KiB"
-    return f"{size / (1024 * 1024):.1f} MiB"
