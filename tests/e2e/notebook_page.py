@@ -68,9 +68,11 @@ def run_all_in_new_page(chromium: Any, lab: JupyterLab, name: str, cells: list[s
 def run_all_in_front_end(chromium: Any, lab: JupyterLab, stem: str, cells: list[str], artifacts: Path,
                          front_end: str) -> Iterator[NotebookPage]:
     """:func:`run_all_in_new_page` for notebook ``<stem>-<front_end>.ipynb``: in JupyterLab where ``front_end`` is
-    "lab", else in Notebook 7's page."""
+    "lab" or "lab-…" (e.g. "lab-only"), else in Notebook 7's page."""
+    if front_end != "lab" and not front_end.startswith("lab-") and front_end != "notebook7":
+        raise ValueError(f"run_all_in_front_end: front_end= expects 'lab', 'lab-…' or 'notebook7', got {front_end!r}")
     yield from run_all_in_new_page(chromium, lab, f"{stem}-{front_end}.ipynb", cells, artifacts,
-                                   notebook7=front_end != "lab")
+                                   notebook7=front_end == "notebook7")
 
 
 class NotebookPage:
