@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,28 +98,34 @@ def site(browser_stack: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.fixture(scope="module")
-def browser(site: StaticSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list[str]]]:
-    """A headless Chromium context (a fresh profile: no cached wheels) that refuses everything but the site."""
+def browser(site: StaticSite) -> Iterator[tuple[Callable[[], Any], list[str]]]:
+    """Headless Chromium: ``new_page()`` opens a page in a context of its own (fresh storage, so JupyterLab does not
+    reopen — and boot kernels for — the notebooks earlier tests opened) that refuses everything but the site; every
+    refused request is in the list."""
     from playwright.sync_api import sync_playwright
 
     outside: list[str] = []
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("lite-profile")), executable_path="/usr/bin/chromium", headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
-        refuse_outside(context, site.url, outside)
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+
+        def new_page() -> Any:
+            context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+            refuse_outside(context, site.url, outside)
+            return context.new_page()
+
         try:
-            yield context, outside
+            yield new_page, outside
         finally:
-            context.close()
+            chromium.close()
     assert outside == [], f"requests left 127.0.0.1: {outside[:5]}"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_a_lesson_runs_all_in_the_pyodide_kernel_with_no_error(site: StaticSite, browser: tuple[Any, list[str]],
+def test_a_lesson_runs_all_in_the_pyodide_kernel_with_no_error(site: StaticSite,
+                                                              browser: tuple[Callable[[], Any], list[str]],
                                                               lesson: str) -> None:
-    context, outside = browser
-    page = context.new_page()
+    new_page, outside = browser
+    page = new_page()
     try:
         booted = open_notebook(page, site.url, lesson)
         took = run_all(page)
@@ -127,13 +133,13 @@ def test_a_lesson_runs_all_in_the_pyodide_kernel_with_no_error(site: StaticSite,
         assert notebook_errors(page) == []
         assert outside == []
     finally:
-        page.close()
+        page.context.close()
 
 
-def test_consoles_on_a_route_and_a_hub_and_a_shown_page_talk_to_the_kernel(site: StaticSite,
-                                                                        browser: tuple[Any, list[str]]) -> None:
-    context, outside = browser
-    page = context.new_page()
+def test_consoles_on_a_route_and_a_hub_and_a_shown_page_talk_to_the_kernel(
+        site: StaticSite, browser: tuple[Callable[[], Any], list[str]]) -> None:
+    new_page, outside = browser
+    page = new_page()
     try:
         open_notebook(page, site.url, "checks.ipynb")
         run_all(page)
@@ -183,7 +189,7 @@ def test_consoles_on_a_route_and_a_hub_and_a_shown_page_talk_to_the_kernel(site:
         assert outside == [PROBE_URL]
         outside.clear()
     finally:
-        page.close()
+        page.context.close()
 
 
 def connected_session(console: Any) -> Any:
