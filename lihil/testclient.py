@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from starlette.testclient import TestClient as StarletteTestClient
 from starlette.types import ASGIApp, Message
 
-from .in_browser import IN_BROWSER, browser_run_sync
+from .in_browser import IN_BROWSER, CannotWaitHere, wait_on
 
 __all__ = ["LOOP_PORTAL_TIMEOUT", "LoopPortal", "TestClient"]
 
@@ -136,31 +136,22 @@ class LoopPortal:
         """The outcome of ``awaitable`` on the loop, waited for here (at most ``timeout`` s, default the portal's)."""
         limit = self.timeout if timeout is None else timeout
 
-        async def bounded() -> tuple[bool, Any]:
-            # The outcome crosses run_sync, not the exception: Pyodide would also report a failed task as "never
-            # retrieved" in the cell's output.
+        async def bounded() -> T:
             try:
-                return True, await asyncio.wait_for(awaitable, limit)
+                return await asyncio.wait_for(awaitable, limit)
             except TimeoutError:
-                return False, TimeoutError(f"TestClient: {what} did not finish within {limit:g} s (LoopPortal "
-                                           "timeout=): the app never answered")
-            except BaseException as exc:
-                return False, exc
+                raise TimeoutError(f"TestClient: {what} did not finish within {limit:g} s (LoopPortal timeout=): "
+                                   "the app never answered") from None
 
-        sync = browser_run_sync()
-        if sync is not None:
-            ok, value = sync(bounded())
-        elif not self.loop.is_running() and not IN_BROWSER:
-            ok, value = self.loop.run_until_complete(bounded())
-        else:
+        try:
+            return wait_on(self.loop, bounded())
+        except CannotWaitHere:
             if inspect.iscoroutine(awaitable):
                 awaitable.close()
             raise RuntimeError("TestClient blocks, and this code runs on the loop the app would run on (in a browser "
                                "that cannot suspend a cell, or inside a coroutine): use `await` with lihil's "
-                               "LocalClient for HTTP, or a playground Session's `await s.areceive()` for WebSockets")
-        if not ok:
-            raise value
-        return value
+                               "LocalClient for HTTP, or a playground Session's `await s.areceive()` for WebSockets"
+                               ) from None
 
 
 class TestClient(StarletteTestClient):

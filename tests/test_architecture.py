@@ -20,7 +20,7 @@ MAX_LINES = 500
 # room -> the rooms (and outside packages of ours) it may import; errors.py and wire.py are open to all.
 ALLOWED = {
     "server": {"lihil"},
-    "client": set(),
+    "client": {"lihil"},  # lihil.in_browser.wait_on: the one way sync code waits for the loop (also TestClient's)
     # reach.py: how the user's browser reaches the server (direct, Jupyter proxy, VS Code, Colab). Its own room
     # because it reads the kernel's surroundings (environment, Jupyter's runtime files), not the server or client.
     "reach": set(),

@@ -9,9 +9,10 @@ frame is queued and goes out as soon as the loop runs.
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
+
+from lihil.in_browser import CannotWaitHere, wait_on
 
 from .frames import OutboxFull
 from .log import Message, as_frame, backed_up_error, decode_json
@@ -51,9 +52,8 @@ class InProcessSession(Session):
 
 
 def run_until(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T], timeout: float, what: str, twin: str) -> T:
-    """Wait here for ``awaitable`` (at most ``timeout`` s) on ``loop``: drive it when nobody runs it, use Pyodide's
-    ``run_sync`` where the browser can suspend a cell, else raise naming ``twin`` — a cell running on the loop
-    cannot wait for that loop."""
+    """Wait here for ``awaitable`` (at most ``timeout`` s) on ``loop`` (lihil's :func:`~lihil.in_browser.wait_on`),
+    or raise naming ``twin`` — a cell running on the loop cannot wait for that loop."""
 
     async def bounded() -> T:
         return await asyncio.wait_for(awaitable, timeout)
@@ -62,32 +62,11 @@ def run_until(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T], timeout:
         if asyncio.iscoroutine(awaitable):
             awaitable.close()
         raise RuntimeError(f"{what}: the playground is stopped")
-    if not loop.is_running() and sys.platform != "emscripten":  # Pyodide's loop is never ours to drive
-        return loop.run_until_complete(bounded())
-    sync = pyodide_run_sync()
-    if sync is not None:
-        # The outcome, not the exception, crosses run_sync: a failed task there is also reported as "never
-        # retrieved" into the cell's output, after the cell has already caught the error.
-        async def outcome() -> tuple[bool, Any]:
-            try:
-                return True, await bounded()
-            except BaseException as exc:
-                return False, exc
-
-        ok, value = sync(outcome())
-        if not ok:
-            raise value
-        return value
-    if asyncio.iscoroutine(awaitable):
-        awaitable.close()
-    raise RuntimeError(f"{what} blocks, and the playground runs in-process, on the loop this cell runs on, so the "
-                       f"cell cannot wait for it (in a browser: this one cannot suspend a cell); use `{twin}` instead")
-
-
-def pyodide_run_sync() -> Callable[[Awaitable[Any]], Any] | None:
-    """``pyodide.ffi.run_sync`` when this browser and this call stack can suspend (JSPI), else None."""
     try:
-        from pyodide.ffi import can_run_sync, run_sync
-    except ImportError:
-        return None
-    return run_sync if can_run_sync() else None
+        return wait_on(loop, bounded())
+    except CannotWaitHere:
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()
+        raise RuntimeError(f"{what} blocks, and the playground runs in-process, on the loop this cell runs on, so "
+                           "the cell cannot wait for it (in a browser: this one cannot suspend a cell); use "
+                           f"`{twin}` instead") from None
