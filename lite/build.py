@@ -57,10 +57,10 @@ NOT_ON_PYPI_FOR_PYODIDE = {"pyyaml"}
 """Dependencies PyPI has no Pyodide (or pure-Python) wheel of: left out of the site; the playground does without them
 (PyYAML: the AsyncAPI view writes its YAML download itself, with `block_yaml`)."""
 LESSON_PACKAGES = ["pytest"]
-"""What the lessons import beyond the playground (lesson 05 runs pytest in the kernel there)."""
-PRELOADED = ["micropip", "ipython", "jedi", "comm", "lihil-playground", *LESSON_PACKAGES]
-"""Loaded by ``loadPyodide`` before the kernel starts: ``%load_ext lihil_notebook`` works in the first cell, and
-a lesson's ``import pytest`` finds it (the kernel does not load packages on import)."""
+"""What the lessons import beyond the playground (lesson 05 runs pytest in the kernel there): in the lock, loaded by
+the kernel when a cell imports it (not at every kernel's boot)."""
+PRELOADED = ["micropip", "ipython", "jedi", "comm", "lihil-playground"]
+"""Loaded by ``loadPyodide`` before the kernel starts: ``%load_ext lihil_notebook`` works in the first cell."""
 ENVIRONMENT = {"sys_platform": "emscripten", "platform_system": "Emscripten", "os_name": "posix",
                "platform_machine": "wasm32", "python_version": PYTHON_VERSION, "python_full_version": "3.14.2",
                "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     unpack_pyodide(cache, pyodide_dir)
     ours = build_our_wheel(cache)
     wheels = download_wheels(cache, ours)
-    packages = lock_entries(wheels, roots=PRELOADED, fetch=lambda names: download(cache, names))
+    packages = lock_entries(wheels, roots=[*PRELOADED, *LESSON_PACKAGES], fetch=lambda names: download(cache, names))
     for wheel in packages.values():
         shutil.copy2(wheels[wheel["name_key"]], pyodide_dir / wheel["file_name"])
     write_lock(pyodide_dir, packages)
